@@ -1,0 +1,178 @@
+"""Audio I/O: read, downmix, resample, validate and write atomically.
+
+File I/O goes through soundfile (libsndfile) and resampling through soxr (the SoX resampler, "HQ"
+quality by default). torchaudio is never used for I/O: from 2.9 on its load/save need torchcodec and a
+system FFmpeg.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from ncst.errors import AudioError
+
+__all__ = [
+    "PathLike",
+    "AudioLimits",
+    "DEFAULT_LIMITS",
+    "read_audio",
+    "to_mono",
+    "resample",
+    "validate_audio",
+    "write_audio_atomic",
+    "sha256_file",
+    "SOXR_QUALITY",
+]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: soxr quality used everywhere; recorded in provenance as part of the resampling chain.
+SOXR_QUALITY = "HQ"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioLimits:
+    """Bounds that `validate_audio` enforces.
+
+    Attributes:
+        min_duration_s: Shorter input is rejected (a codec cannot encode a handful of samples).
+        max_duration_s: Longer input is rejected: ST-Codecfake utterances are a few seconds, so an
+            hour-long file is almost always a wrong path or a concatenated recording.
+        max_clipped_fraction: Fraction of samples at |x| >= 1 above which the file counts as clipped.
+    """
+
+    min_duration_s: float = 0.01
+    max_duration_s: float = 600.0
+    max_clipped_fraction: float = 0.01
+
+
+DEFAULT_LIMITS = AudioLimits()
+
+
+def read_audio(path: PathLike, *, mono: bool = True) -> tuple[np.ndarray, int]:
+    """Reads any file libsndfile understands (WAV, FLAC, OGG/Vorbis, ...).
+
+    Args:
+        path: Audio file.
+        mono: Downmix to one channel by averaging.
+
+    Returns:
+        `(audio, sample_rate_hz)`: float32 `[T]` when `mono`, else `[C, T]`.
+
+    Raises:
+        AudioError: The file is missing or libsndfile cannot decode it.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise AudioError(f"audio file not found: {p}")
+    try:
+        data, sample_rate_hz = sf.read(str(p), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        raise AudioError(f"cannot decode audio file {p}: {err}") from err
+    audio = data.T  # [C, T]
+    if mono:
+        audio = to_mono(audio)
+    return np.ascontiguousarray(audio, dtype=np.float32), int(sample_rate_hz)
+
+
+def to_mono(audio: np.ndarray) -> np.ndarray:
+    """Averages channels: `[C, T]` -> `[T]`; a 1-D array is returned unchanged."""
+    if audio.ndim == 1:
+        return audio
+    if audio.ndim != 2:
+        raise AudioError(f"expected audio of shape [T] or [C, T], got {tuple(audio.shape)}")
+    return audio.mean(axis=0, dtype=np.float32)
+
+
+def resample(audio: np.ndarray, orig_rate_hz: int, target_rate_hz: int, *, quality: str = SOXR_QUALITY) -> np.ndarray:
+    """Resamples mono float audio `[T]` with soxr; returns the input unchanged when rates match.
+
+    The output has `round(T * target / orig)` samples (soxr's own length rule), so a clip keeps its duration.
+    """
+    if orig_rate_hz <= 0 or target_rate_hz <= 0:
+        raise AudioError(f"sample rates must be positive, got {orig_rate_hz} -> {target_rate_hz}")
+    if orig_rate_hz == target_rate_hz:
+        return audio.astype(np.float32, copy=False)
+    out = soxr.resample(audio.astype(np.float32, copy=False), orig_rate_hz, target_rate_hz, quality=quality)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def validate_audio(
+    audio: np.ndarray, sample_rate_hz: int, *, limits: AudioLimits = DEFAULT_LIMITS, name: str = "audio"
+) -> None:
+    """Rejects audio no codec should see.
+
+    Raises:
+        AudioError: empty, too short, too long, NaN/Inf, or clipped beyond `limits.max_clipped_fraction`.
+            The message names `name` (usually the file path) and the offending value.
+    """
+    n = int(audio.shape[-1]) if audio.ndim else 0
+    if n == 0:
+        raise AudioError(f"{name}: empty audio (0 samples)")
+    duration_s = n / sample_rate_hz
+    if duration_s < limits.min_duration_s:
+        raise AudioError(f"{name}: too short ({duration_s:.4f} s < {limits.min_duration_s} s)")
+    if duration_s > limits.max_duration_s:
+        raise AudioError(
+            f"{name}: absurdly long ({duration_s:.1f} s > {limits.max_duration_s} s); "
+            "split it or raise AudioLimits.max_duration_s"
+        )
+    finite = np.isfinite(audio)
+    if not finite.all():
+        raise AudioError(f"{name}: {int((~finite).sum())} NaN/Inf samples")
+    clipped = float(np.mean(np.abs(audio) >= 1.0))
+    if clipped > limits.max_clipped_fraction:
+        raise AudioError(
+            f"{name}: clipped ({clipped:.1%} of samples at |x| >= 1, limit {limits.max_clipped_fraction:.1%})"
+        )
+
+
+def write_audio_atomic(path: PathLike, audio: np.ndarray, sample_rate_hz: int, *, subtype: str = "PCM_16") -> Path:
+    """Writes `audio` (`[T]` float, clipped to [-1, 1]) to `path` via a temp file in the same folder + rename.
+
+    A reader never sees a half-written file: a process killed mid-write leaves only a `*.tmp` file,
+    which `ncst.build_dataset` removes on the next run.
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    data = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            sf.write(fh, data, sample_rate_hz, subtype=subtype, format=_format_for(dest))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def _format_for(path: Path) -> str:
+    ext = path.suffix.lower().lstrip(".")
+    formats = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG"}
+    if ext not in formats:
+        raise AudioError(f"cannot write {path}: extension {ext!r} not in {sorted(formats)}")
+    return formats[ext]
+
+
+def sha256_file(path: PathLike, *, chunk_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_bytes), b""):
+            h.update(chunk)
+    return h.hexdigest()

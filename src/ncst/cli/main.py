@@ -1,0 +1,119 @@
+"""The umbrella `ncst` command: `codecs list`, `codecs check`, `verify`, and the build/score commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from ncst.cli._common import console, setup_logging
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural Codec Source Tracing toolkit.")
+codecs_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inspect and check codec adapters.")
+app.add_typer(codecs_app, name="codecs")
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logs.")) -> None:
+    setup_logging(verbose)
+
+
+@codecs_app.command("list")
+def codecs_list(
+    as_json: bool = typer.Option(False, "--json", help="Print the cards as JSON instead of a table."),
+) -> None:
+    """List every codec variant with its card (rate, quantizers, bitrates, class id, checkpoint)."""
+    from ncst.codecs import list_cards
+
+    cards = list_cards()
+    if as_json:
+        typer.echo(json.dumps([c.to_dict() for c in cards], indent=2))
+        return
+    table = Table(title="ncst codecs")
+    for col in ("spec", "class", "prefix", "SR (Hz)", "n_q", "frames/s", "K", "nominal bps", "effective bps", "checkpoint"):
+        table.add_column(col)
+    for c in cards:
+        table.add_row(
+            c.spec,
+            "-" if c.class_id is None else str(c.class_id),
+            c.file_prefix,
+            str(c.sample_rate_hz),
+            str(c.n_quantizers),
+            f"{c.frame_rate_hz:g}",
+            str(c.codebook_size),
+            f"{c.nominal_bitrate_bps:g}",
+            f"{c.effective_bitrate_bps:g}",
+            c.checkpoint,
+        )
+    console.print(table)
+
+
+@codecs_app.command("check")
+def codecs_check(
+    specs: List[str] = typer.Argument(..., help="Codec specs, e.g. encodec encodec@3kbps snac."),
+    weights: str = typer.Option("random", help="'random' (offline), 'pretrained' or a local checkpoint path."),
+    duration_s: float = typer.Option(0.5, "--duration", help="Test clip length in seconds."),
+    seed: int = typer.Option(0, help="Seed of random weights and decoder sampling."),
+    device: str = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per codec."),
+) -> None:
+    """Build each codec, run a short clip and report length, determinism and measured bitrate."""
+    from ncst.codecs.conformance import check_codec
+
+    reports = [check_codec(s, weights=weights, duration_s=duration_s, seed=seed, device=device) for s in specs]
+    if as_json:
+        payload = [r.to_dict() for r in reports]
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
+    else:
+        table = Table(title=f"codec conformance ({weights} weights)")
+        for col in ("spec", "SR", "len", "finite", "determ.", "codes", "measured bps", "card bps", "ok"):
+            table.add_column(col)
+        for r in reports:
+            table.add_row(
+                r.spec,
+                str(r.sample_rate_hz),
+                _mark(r.length_ok),
+                _mark(r.finite_ok),
+                _mark(r.deterministic),
+                str(r.distinct_codes),
+                f"{r.measured_bitrate_bps:.1f}",
+                f"{r.card_bitrate_bps:.1f}",
+                _mark(r.ok),
+            )
+        console.print(table)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
+
+
+def _mark(ok: bool) -> str:
+    return "[green]yes[/]" if ok else "[red]NO[/]"
+
+
+@app.command("verify")
+def verify(
+    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="A build-dataset output folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Re-hash every generated file against its provenance row; report missing and corrupt files."""
+    from ncst.build_dataset.verify import verify_build
+
+    report = verify_build(out_dir)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        console.print(
+            f"{report.n_ok} ok, {len(report.missing)} missing, {len(report.corrupt)} corrupt, "
+            f"{len(report.untracked)} untracked in {out_dir}"
+        )
+        for kind, files in (("missing", report.missing), ("corrupt", report.corrupt), ("untracked", report.untracked)):
+            for f in files:
+                console.print(f"  {kind}: {f}")
+    if report.missing or report.corrupt:
+        raise typer.Exit(1)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    app(argv)

@@ -1,0 +1,310 @@
+"""The codec interface: `CodecCard` (what a codec is), `Codes` (what it emits) and `Codec` (what it does).
+
+An adapter subclasses `Codec`, declares its variants as `CodecCard`s in a `VARIANTS` dict, and
+implements three hooks: `_build` (official architecture + weights), `_encode` and `_decode`. The base
+class owns everything that must be the same for every codec: dtype/device handling, `inference_mode`,
+seeding without touching global RNG state, and cropping/padding the output back to the input length.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, Sequence
+
+import torch
+
+from ncst.errors import NotFittedError, WeightsError
+
+__all__ = ["CodecCard", "Codes", "Codec", "WeightsSpec", "parse_weights", "fit_length"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CodecCard:
+    """Everything fixed about one codec variant.
+
+    Attributes:
+        name: Registry key of the family, e.g. `"encodec"`.
+        variant: Variant key inside the family, e.g. `"6kbps"`.
+        family: Human-readable family name, e.g. `"EnCodec"`.
+        class_id: ST-Codecfake class id (0-11) of the audio this variant makes, or None.
+        file_prefix: Prefix of generated file names (`encodec_<utt>.wav`, `C4-1_<utt>.wav`).
+        sample_rate_hz: Rate the model runs at; input is resampled to it and output is written at it.
+        n_quantizers: Codebooks used per frame (summed over levels for multi-scale codecs).
+        frame_rate_hz: Token frames per second (of the finest level for multi-scale codecs).
+        codebook_size: Entries per codebook.
+        nominal_bitrate_bps: Bitrate as the paper's table states it.
+        effective_bitrate_bps: tokens/s x log2(codebook_size), what the codes really carry.
+        checkpoint: Where real weights come from (hub id, URL or file name).
+        checkpoint_sha256: Expected sha256 of the checkpoint file, where known.
+        upstream_package: Distribution that provides the architecture.
+        pip_extra: ncst extra that installs it (`pip install ncst[<extra>]`).
+        licence: Licence of code and weights.
+        quantizer: Taxonomy: quantiser type (RVQ, multi-scale RVQ, FSQ, ...).
+        decoder_type: Taxonomy: decoder domain (time, frequency/iSTFT, ...).
+        notes: Settings, evidence and caveats worth reading before trusting the audio.
+        extra: Adapter-specific settings (bandwidth, bit_width, ...).
+    """
+
+    name: str
+    variant: str
+    family: str
+    class_id: int | None
+    file_prefix: str
+    sample_rate_hz: int
+    n_quantizers: int
+    frame_rate_hz: float
+    codebook_size: int
+    nominal_bitrate_bps: float
+    effective_bitrate_bps: float
+    checkpoint: str
+    upstream_package: str
+    pip_extra: str
+    licence: str
+    quantizer: str
+    decoder_type: str
+    checkpoint_sha256: str | None = None
+    notes: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> str:
+        """Canonical spec string, e.g. `"encodec@6kbps"`."""
+        return f"{self.name}@{self.variant}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["extra"] = dict(self.extra)
+        d["spec"] = self.spec
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "CodecCard":
+        fields = {k: v for k, v in d.items() if k != "spec"}
+        return cls(**fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Codes:
+    """Discrete codes of a batch.
+
+    Attributes:
+        levels: One LongTensor `[B, n_q, T_level]` per temporal level (one level for plain RVQ codecs,
+            several for multi-scale codecs such as SNAC).
+        codebook_size: Entries per codebook (bits per code = log2 of it).
+        covered_samples: Input samples (at the codec rate, after the codec's own padding) the codes
+            stand for; the measured bitrate divides by this duration.
+        sample_rate_hz: Codec rate.
+        extra: Side information a decoder needs besides the codes (scales, speaker embeddings, the
+            original length), never used for the bitrate.
+    """
+
+    levels: tuple[torch.Tensor, ...]
+    codebook_size: int
+    covered_samples: int
+    sample_rate_hz: int
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.levels[0].shape[0])
+
+    @property
+    def tokens_per_item(self) -> int:
+        """Codes per batch item, summed over levels and quantizers."""
+        return sum(int(level.shape[1] * level.shape[2]) for level in self.levels)
+
+    @property
+    def n_quantizers(self) -> int:
+        return sum(int(level.shape[1]) for level in self.levels)
+
+    def bitrate_bps(self) -> float:
+        """Measured bitrate: tokens/s x log2(codebook_size), from the actual codes."""
+        duration_s = self.covered_samples / self.sample_rate_hz
+        return self.tokens_per_item * math.log2(self.codebook_size) / duration_s
+
+    def distinct_codes(self) -> int:
+        """Number of distinct code values over the whole batch (a degenerate quantiser gives 1)."""
+        return int(torch.unique(torch.cat([lv.reshape(-1) for lv in self.levels])).numel())
+
+
+@dataclass(frozen=True, slots=True)
+class WeightsSpec:
+    """Which weights to load: `"pretrained"` (upstream hub/URL/cache), `"random"` or a local path."""
+
+    mode: str  # "pretrained" | "random" | "path"
+    path: Path | None = None
+
+    @property
+    def is_random(self) -> bool:
+        return self.mode == "random"
+
+    def describe(self) -> str:
+        return str(self.path) if self.mode == "path" else self.mode
+
+
+def parse_weights(weights: "str | Path | WeightsSpec") -> WeightsSpec:
+    """Parses `--weights`: `pretrained`, `random`, or a path to a local checkpoint file or folder."""
+    if isinstance(weights, WeightsSpec):
+        return weights
+    if isinstance(weights, Path):
+        return _path_weights(weights)
+    if weights in ("pretrained", "random"):
+        return WeightsSpec(weights)
+    return _path_weights(Path(weights))
+
+
+def _path_weights(path: Path) -> WeightsSpec:
+    if not path.exists():
+        raise WeightsError(
+            f"weights {str(path)!r} is neither 'pretrained', 'random' nor an existing file or folder"
+        )
+    return WeightsSpec("path", path.resolve())
+
+
+def fit_length(wav: torch.Tensor, length: int) -> torch.Tensor:
+    """Crops or zero-pads the last axis to `length` samples."""
+    t = wav.shape[-1]
+    if t == length:
+        return wav
+    if t > length:
+        return wav[..., :length]
+    return torch.nn.functional.pad(wav, (0, length - t))
+
+
+class Codec(ABC):
+    """A neural audio codec behind one uniform interface.
+
+    Subclasses set `VARIANTS` and `DEFAULT_VARIANT` and implement `_build`, `_encode`, `_decode`.
+    `__init__` only stores arguments; nothing is downloaded or built before `load`.
+
+    Example:
+        >>> codec = get_codec("encodec@6kbps").load("random")       # doctest: +SKIP
+        >>> y = codec.resynthesize(torch.zeros(1, 24000))          # [1, 24000] at 24 kHz
+    """
+
+    VARIANTS: ClassVar[dict[str, CodecCard]] = {}
+    DEFAULT_VARIANT: ClassVar[str] = ""
+
+    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
+        from ncst.errors import UnknownCodecError
+
+        key = variant or self.DEFAULT_VARIANT
+        if key not in self.VARIANTS:
+            raise UnknownCodecError(
+                f"{type(self).__name__} has no variant {key!r}; choose one of {sorted(self.VARIANTS)}"
+            )
+        self.card: CodecCard = self.VARIANTS[key]
+        self.device = torch.device(device)
+        self.weights: WeightsSpec | None = None
+        self.seed: int = 0
+        #: Checkpoint files the adapter actually loaded (set by `_build`); provenance hashes them.
+        self.checkpoint_paths: list[Path] = []
+        self._loaded = False
+
+    # -- hooks ---------------------------------------------------------------------------------------
+    @abstractmethod
+    def _build(self, weights: WeightsSpec, seed: int) -> None:
+        """Builds the official architecture on `self.device` and loads `weights` into it.
+
+        Random weights must give non-degenerate codes: codebooks that upstream leaves at zero until
+        k-means runs in training must be initialised here (see `ncst.codecs.random_init`).
+        """
+
+    @abstractmethod
+    def _encode(self, wav: torch.Tensor) -> Codes:
+        """`[B, 1, T]` float32 at the card rate on `self.device` -> codes."""
+
+    @abstractmethod
+    def _decode(self, codes: Codes) -> torch.Tensor:
+        """Codes -> `[B, 1, T']` float32 at the card rate (any length; the base class fits it)."""
+
+    # -- public API ----------------------------------------------------------------------------------
+    def load(self, weights: "str | Path | WeightsSpec" = "pretrained", *, seed: int = 0) -> "Codec":
+        """Builds the model and loads weights; returns `self`.
+
+        Args:
+            weights: `"pretrained"` downloads (or reuses the cache of) the upstream checkpoint,
+                `"random"` builds the official architecture with seeded random weights (offline
+                smoke tests only), a path loads a local checkpoint.
+            seed: Seed of random weights and of any sampling the decoder does (SNAC's noise blocks).
+        """
+        spec = parse_weights(weights)
+        self.seed = seed
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            torch.manual_seed(seed)
+            self._build(spec, seed)
+        self.weights = spec
+        self._loaded = True
+        log.info("loaded %s (%s weights) on %s", self.card.spec, spec.describe(), self.device)
+        return self
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._loaded
+
+    def encode(self, wav: torch.Tensor) -> Codes:
+        """Encodes mono `[B, T]` float audio at `card.sample_rate_hz`."""
+        self._check_loaded()
+        x = self._prepare(wav)
+        with torch.inference_mode(), torch.random.fork_rng(devices=self._rng_devices()):
+            torch.manual_seed(self.seed)
+            return self._encode(x)
+
+    def decode(self, codes: Codes, *, length: int | None = None) -> torch.Tensor:
+        """Decodes to `[B, T]` float32; `length` crops/pads to that many samples."""
+        self._check_loaded()
+        with torch.inference_mode(), torch.random.fork_rng(devices=self._rng_devices()):
+            torch.manual_seed(self.seed)
+            y = self._decode(codes)
+        y = y.reshape(y.shape[0], -1).float()
+        return fit_length(y, length) if length is not None else y
+
+    def resynthesize(self, wav: torch.Tensor) -> torch.Tensor:
+        """Encode then decode: mono `[B, T]` in, `[B, T]` out, both at `card.sample_rate_hz`.
+
+        The output has exactly the input length, and the same input gives the same output (all
+        randomness is seeded from `load(seed=...)` without changing the caller's RNG state).
+        """
+        length = int(wav.shape[-1])
+        codes = self.encode(wav)
+        return self.decode(codes, length=length).cpu()
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _prepare(self, wav: torch.Tensor) -> torch.Tensor:
+        if wav.ndim == 1:
+            wav = wav.unsqueeze(0)
+        if wav.ndim != 2:
+            raise ValueError(f"{self.card.spec}: expected mono audio [B, T], got shape {tuple(wav.shape)}")
+        return wav.to(device=self.device, dtype=torch.float32).unsqueeze(1)
+
+    def _check_loaded(self) -> None:
+        if not self._loaded:
+            raise NotFittedError(f"{self.card.spec}: call .load(weights) before encoding")
+
+    def _rng_devices(self) -> Sequence[int]:
+        if self.device.type == "cuda":
+            return [self.device.index or 0]
+        return []
+
+    def upstream_versions(self) -> dict[str, str]:
+        """Versions of torch and the upstream package, for provenance."""
+        from importlib import metadata
+
+        versions = {"torch": torch.__version__}
+        for dist in self.card.upstream_package.split(","):
+            dist = dist.strip()
+            try:
+                versions[dist] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                versions[dist] = "not-installed"
+        return versions
+
+    def __repr__(self) -> str:
+        state = self.weights.describe() if self.weights else "not loaded"
+        return f"{type(self).__name__}({self.card.spec!r}, device={str(self.device)!r}, weights={state})"
