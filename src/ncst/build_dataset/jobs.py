@@ -1,0 +1,158 @@
+"""Running one job: read the source, resample, resynthesise, write atomically, hash, describe.
+
+`JobRunner` holds the loaded codecs (one model per codec variant per process, loaded on first use), so
+the same object serves the in-process loop and each pool worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import ncst
+from ncst.audio import SOXR_QUALITY, read_audio, resample, sha256_file, validate_audio, write_audio_atomic
+from ncst.build_dataset.plan import Job
+from ncst.build_dataset.provenance import ProvenanceRow, ncst_git_commit
+from ncst.codecs import Codec, get_codec
+from ncst.errors import AudioError
+
+__all__ = ["JobSettings", "JobRunner", "JobFailure"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSettings:
+    """What every job of a build shares."""
+
+    out_dir: Path
+    weights: str = "pretrained"
+    device: str = "cpu"
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailure:
+    """A job that could not be done, and why (written to `failures.csv`)."""
+
+    file: str
+    utt_id: str
+    source_path: str
+    codec_spec: str
+    error: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "file": self.file,
+            "utt_id": self.utt_id,
+            "source_path": self.source_path,
+            "codec_spec": self.codec_spec,
+            "error": self.error,
+            "message": self.message,
+        }
+
+
+class JobRunner:
+    """Runs jobs with codecs loaded once per variant."""
+
+    def __init__(self, settings: JobSettings) -> None:
+        self.settings = settings
+        self._codecs: dict[str, Codec] = {}
+        self._checkpoint_sha: dict[str, dict[str, str]] = {}
+
+    def codec(self, spec: str) -> Codec:
+        if spec not in self._codecs:
+            codec = get_codec(spec, device=self.settings.device).load(self.settings.weights, seed=self.settings.seed)
+            self._codecs[spec] = codec
+            self._checkpoint_sha[spec] = {str(p): sha256_file(p) for p in codec.checkpoint_paths if Path(p).is_file()}
+        return self._codecs[spec]
+
+    def run(self, job: Job) -> ProvenanceRow:
+        """Generates `job`'s file; raises `AudioError` for a bad source (the caller records it)."""
+        start = time.perf_counter()
+        card = job.card
+        codec = self.codec(card.spec)
+        src = job.utterance.path
+        audio, source_rate = read_audio(src)
+        validate_audio(audio, source_rate, name=str(src))
+        x = resample(audio, source_rate, card.sample_rate_hz)
+        chain = "none" if source_rate == card.sample_rate_hz else f"soxr {SOXR_QUALITY} {source_rate}->{card.sample_rate_hz}"
+        y = codec.resynthesize(torch.from_numpy(x).unsqueeze(0))[0].numpy()
+        if y.shape[-1] != x.shape[-1]:
+            raise RuntimeError(f"{card.spec} returned {y.shape[-1]} samples for {x.shape[-1]}: adapter bug")
+        if not np.isfinite(y).all():
+            raise AudioError(f"{card.spec} produced NaN/Inf for {src}")
+        out = self.settings.out_dir / job.rel_path
+        write_audio_atomic(out, y, card.sample_rate_hz)
+        return ProvenanceRow(
+            file=job.rel_path,
+            utt_id=job.utterance.utt_id,
+            source_path=str(src),
+            source_sha256=sha256_file(src),
+            source_sample_rate_hz=source_rate,
+            source_samples=int(audio.shape[-1]),
+            codec_spec=card.spec,
+            class_id=card.class_id,
+            weights=codec.weights.describe() if codec.weights else self.settings.weights,
+            checkpoint=card.checkpoint,
+            checkpoint_sha256=self._checkpoint_sha.get(card.spec, {}),
+            upstream_versions=codec.upstream_versions(),
+            resampling=chain,
+            sample_rate_hz=card.sample_rate_hz,
+            input_samples=int(x.shape[-1]),
+            output_samples=int(y.shape[-1]),
+            output_peak=float(np.abs(y).max()) if y.size else 0.0,
+            output_sha256=sha256_file(out),
+            seed=self.settings.seed,
+            ncst_version=ncst.__version__,
+            git_commit=ncst_git_commit(),
+            created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            seconds=round(time.perf_counter() - start, 4),
+        )
+
+    def try_run(self, job: Job) -> ProvenanceRow | JobFailure:
+        """`run`, turning per-file problems into a `JobFailure` so the build goes on.
+
+        Bad input (unreadable, empty, NaN, clipped, too long) and codec errors on that input are
+        recorded; errors that would hit every file (missing package, bad weights) propagate.
+        """
+        try:
+            return self.run(job)
+        except (AudioError, RuntimeError, ValueError) as err:
+            from ncst.errors import MissingDependencyError, WeightsError
+
+            if isinstance(err, (MissingDependencyError, WeightsError)):
+                raise
+            log.warning("failed %s: %s", job.rel_path, err)
+            return JobFailure(
+                file=job.rel_path,
+                utt_id=job.utterance.utt_id,
+                source_path=str(job.utterance.path),
+                codec_spec=job.card.spec,
+                error=type(err).__name__,
+                message=str(err),
+            )
+
+
+# -- process-pool plumbing -----------------------------------------------------------------------------
+_WORKER: JobRunner | None = None
+
+
+def init_worker(settings: JobSettings, threads: int) -> None:
+    """Pool initializer: one JobRunner (and so one model per codec) per worker process."""
+    global _WORKER
+    torch.set_num_threads(max(1, threads))
+    _WORKER = JobRunner(settings)
+
+
+def run_in_worker(job: Job) -> ProvenanceRow | JobFailure:
+    if _WORKER is None:
+        raise RuntimeError("worker not initialised")
+    return _WORKER.try_run(job)

@@ -1,0 +1,90 @@
+"""Manifest, label and failure files of a build folder, all written atomically.
+
+The label file uses the official ST-Codecfake three-column format, `<file> <real|fake> <class id>`,
+with the file name relative to the audio folder; the official loaders read only columns 1 and 3.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from ncst.build_dataset.jobs import JobFailure
+from ncst.build_dataset.provenance import ProvenanceRow
+from ncst.corpora import Utterance
+
+__all__ = ["write_labels_and_manifest", "write_failures", "MANIFEST_COLUMNS", "FAILURE_COLUMNS", "atomic_write_text"]
+
+log = logging.getLogger(__name__)
+
+MANIFEST_COLUMNS = [
+    "file", "utt_id", "label", "class_id", "codec_spec", "sample_rate_hz", "num_samples", "duration_s",
+    "weights", "speaker", "corpus", "language", "source_path",
+]
+FAILURE_COLUMNS = ["file", "utt_id", "source_path", "codec_spec", "error", "message"]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Writes `text` via a temp file in the same folder + rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_labels_and_manifest(
+    out_dir: Path, rows: Iterable[ProvenanceRow], utterances: Mapping[str, Utterance]
+) -> pd.DataFrame:
+    """Rewrites `manifest.csv` and `label.txt` from provenance rows (sorted by file name)."""
+    records = []
+    for row in sorted(rows, key=lambda r: r.file):
+        utt = utterances.get(row.utt_id)
+        records.append(
+            {
+                "file": row.file,
+                "utt_id": row.utt_id,
+                "label": "fake",
+                "class_id": row.class_id,
+                "codec_spec": row.codec_spec,
+                "sample_rate_hz": row.sample_rate_hz,
+                "num_samples": row.output_samples,
+                "duration_s": round(row.output_samples / row.sample_rate_hz, 6),
+                "weights": row.weights,
+                "speaker": utt.speaker if utt else None,
+                "corpus": utt.corpus if utt else None,
+                "language": utt.language if utt else None,
+                "source_path": row.source_path,
+            }
+        )
+    frame = pd.DataFrame.from_records(records, columns=MANIFEST_COLUMNS)
+    frame["class_id"] = frame["class_id"].astype("Int64")
+    atomic_write_text(out_dir / "manifest.csv", frame.to_csv(index=False))
+    lines = []
+    for rec in records:
+        class_id = rec["class_id"]
+        lines.append(f"{Path(rec['file']).name} {rec['label']} {-1 if class_id is None else class_id}\n")
+    atomic_write_text(out_dir / "label.txt", "".join(lines))
+    return frame
+
+
+def write_failures(path: Path, failures: Sequence[JobFailure]) -> None:
+    """Writes this run's failures (an empty file with a header when there are none)."""
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=FAILURE_COLUMNS)
+    writer.writeheader()
+    for f in failures:
+        writer.writerow(f.to_dict())
+    atomic_write_text(path, buf.getvalue())

@@ -1,0 +1,185 @@
+"""`build()`: resynthesise a corpus through codecs into a resumable, verifiable build folder.
+
+Layout of a build folder::
+
+    build.json                  settings every run of this folder must share (weights, seed)
+    wav/<prefix>_<utt>.wav      generated audio at the codec's rate, 16-bit PCM
+    provenance[.shard-I-of-N].jsonl   one row per generated file (source of truth)
+    failures[.shard-I-of-N].csv       inputs that could not be processed this run, with the reason
+    manifest.csv                one row per generated file (rewritten from provenance)
+    label.txt                   official three-column label file: `<file> fake <class id>`
+
+Resume: a job is skipped when its provenance row exists, was made with the same settings and the file
+on disk still has the recorded sha256. Files are renamed into place before their row is appended, so a
+SIGKILL at any point loses at most the file in flight and never leaves a partial file or a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ncst.audio import sha256_file
+from ncst.build_dataset.jobs import JobFailure, JobRunner, JobSettings, init_worker, run_in_worker
+from ncst.build_dataset.labels import write_failures, write_labels_and_manifest
+from ncst.build_dataset.plan import WAV_DIR, Job, Shard, plan_jobs
+from ncst.build_dataset.provenance import ProvenanceLog, ProvenanceRow, read_provenance
+from ncst.codecs import get_card, parse_weights
+from ncst.corpora import Utterance, load_corpus
+from ncst.errors import NcstError
+
+__all__ = ["BuildConfig", "BuildResult", "build", "ProgressCallback"]
+
+log = logging.getLogger(__name__)
+
+#: Called after each finished job with (done, total, failed_so_far).
+ProgressCallback = Callable[[int, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildConfig:
+    """Everything `build-dataset` takes.
+
+    Attributes:
+        codecs: Codec spec strings (`encodec`, `encodec@3kbps`, ...).
+        corpus: `"demo"` or a manifest CSV path.
+        out_dir: Build folder (created).
+        weights: `pretrained`, `random` or a local checkpoint path.
+        device: Torch device.
+        workers: 0 or 1 = in this process; N > 1 = a pool of N processes, one model each.
+        shard: Part of the jobs this run does.
+        limit: Use only the first N utterances of the corpus.
+        seed: Seed of random weights and decoder sampling.
+    """
+
+    codecs: tuple[str, ...]
+    corpus: str = "demo"
+    out_dir: Path = Path("ncst_build")
+    weights: str = "pretrained"
+    device: str = "cpu"
+    workers: int = 0
+    shard: Shard = field(default_factory=Shard)
+    limit: int | None = None
+    seed: int = 0
+
+
+@dataclass(slots=True)
+class BuildResult:
+    """Counts of one run, and where its outputs are."""
+
+    out_dir: Path
+    planned: int = 0
+    skipped: int = 0
+    done: int = 0
+    failures: list[JobFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def build(config: BuildConfig, *, progress: ProgressCallback | None = None) -> BuildResult:
+    """Runs (or resumes) a build; see the module docstring for the folder layout.
+
+    Raises:
+        NcstError: The folder was built with other settings, a codec spec is unknown, or codecs collide.
+    """
+    if not config.codecs:
+        raise NcstError("no codec given; pass at least one --codec, e.g. --codec encodec")
+    weights_label = parse_weights(config.weights).describe()
+    cards = [get_card(spec) for spec in config.codecs]
+    utterances = load_corpus(config.corpus)
+    out = Path(config.out_dir)
+    (out / WAV_DIR).mkdir(parents=True, exist_ok=True)
+    _check_settings(out, weights_label, config.seed)
+    _remove_stale_temp_files(out / WAV_DIR, config.shard)
+
+    jobs = plan_jobs(utterances, cards, shard=config.shard, limit=config.limit)
+    prov_path = out / f"provenance{config.shard.suffix}.jsonl"
+    existing = read_provenance(sorted(out.glob("provenance*.jsonl")))
+    todo = [j for j in jobs if not _is_done(out, j, existing.get(j.rel_path), weights_label, config.seed)]
+    result = BuildResult(out_dir=out, planned=len(jobs), skipped=len(jobs) - len(todo))
+    log.info(
+        "%d jobs planned (shard %s), %d already done, %d to run, weights=%s",
+        len(jobs), config.shard, result.skipped, len(todo), weights_label,
+    )
+    failures_path = out / f"failures{config.shard.suffix}.csv"
+    settings = JobSettings(out_dir=out, weights=config.weights, device=config.device, seed=config.seed)
+    total = len(todo)
+    if progress:
+        progress(0, total, 0)
+    with ProvenanceLog(prov_path) as prov:
+        try:
+            for outcome in _execute(todo, settings, config.workers):
+                if isinstance(outcome, ProvenanceRow):
+                    prov.append(outcome)
+                    result.done += 1
+                else:
+                    result.failures.append(outcome)
+                    write_failures(failures_path, result.failures)
+                if progress:
+                    progress(result.done + len(result.failures), total, len(result.failures))
+        finally:
+            write_failures(failures_path, result.failures)
+            rows = read_provenance(sorted(out.glob("provenance*.jsonl")))
+            write_labels_and_manifest(out, rows.values(), {u.utt_id: u for u in utterances})
+    log.info("done: %d written, %d skipped, %d failed -> %s", result.done, result.skipped, len(result.failures), out)
+    return result
+
+
+def _execute(todo: Sequence[Job], settings: JobSettings, workers: int):  # type: ignore[no-untyped-def]
+    if workers <= 1 or len(todo) <= 1:
+        runner = JobRunner(settings)
+        for job in todo:
+            yield runner.try_run(job)
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    ctx = mp.get_context("spawn")  # CUDA and torch threads are not fork-safe
+    with ctx.Pool(workers, initializer=init_worker, initargs=(settings, threads)) as pool:
+        yield from pool.imap_unordered(run_in_worker, todo, chunksize=1)
+
+
+def _is_done(out: Path, job: Job, row: ProvenanceRow | None, weights_label: str, seed: int) -> bool:
+    if row is None or row.codec_spec != job.card.spec or row.weights != weights_label or row.seed != seed:
+        return False
+    path = out / job.rel_path
+    if not path.is_file():
+        log.warning("%s: provenance row present but file missing; regenerating", job.rel_path)
+        return False
+    if sha256_file(path) != row.output_sha256:
+        log.warning("%s: sha256 differs from provenance (corrupt or edited); regenerating", job.rel_path)
+        return False
+    return True
+
+
+def _check_settings(out: Path, weights_label: str, seed: int) -> None:
+    """Refuses to mix weights or seeds in one folder; records them on first use."""
+    path = out / "build.json"
+    wanted = {"weights": weights_label, "seed": seed}
+    if path.exists():
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise NcstError(f"{path} is not valid JSON ({err}); fix or delete it") from err
+        diff = {k: (recorded.get(k), v) for k, v in wanted.items() if recorded.get(k) != v}
+        if diff:
+            detail = ", ".join(f"{k}: folder has {a!r}, this run asks {b!r}" for k, (a, b) in diff.items())
+            raise NcstError(f"{out} was built with other settings ({detail}); use another --out folder")
+        return
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _remove_stale_temp_files(wav_dir: Path, shard: Shard) -> None:
+    """Deletes temp files (`.<name>.<random>.tmp`) of this shard's jobs; other shards may be writing theirs."""
+    stale = [p for p in wav_dir.glob(".*.tmp") if shard.owns(p.name[1:].rsplit(".", 2)[0])]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    if stale:
+        log.info("removed %d temp files left by an interrupted run", len(stale))
