@@ -33,7 +33,8 @@ def codecs_list(
         typer.echo(json.dumps([c.to_dict() for c in cards], indent=2))
         return
     table = Table(title="ncst codecs")
-    for col in ("spec", "class", "prefix", "SR (Hz)", "n_q", "frames/s", "K", "nominal bps", "effective bps", "checkpoint"):
+    table.add_column("spec", no_wrap=True)
+    for col in ("class", "prefix", "SR (Hz)", "n_q", "frames/s", "K", "nominal bps", "effective bps", "checkpoint"):
         table.add_column(col)
     for c in cards:
         table.add_row(
@@ -63,7 +64,13 @@ def codecs_check(
     """Build each codec, run a short clip and report length, determinism and measured bitrate."""
     from ncst.codecs.conformance import check_codec
 
-    reports = [check_codec(s, weights=weights, duration_s=duration_s, seed=seed, device=device) for s in specs]
+    from ncst.errors import NcstError
+
+    try:
+        reports = [check_codec(s, weights=weights, duration_s=duration_s, seed=seed, device=device) for s in specs]
+    except NcstError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(2) from err
     if as_json:
         payload = [r.to_dict() for r in reports]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))

@@ -1,0 +1,55 @@
+"""End to end: the README's main job on the bundled demo corpus, then `ncst verify`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from ncst.cli.build_dataset import app as build_app
+from ncst.cli.main import app as ncst_app
+from ncst.corpora import read_demo
+
+runner = CliRunner()
+
+
+def test_build_dataset_help_lists_every_option() -> None:
+    result = runner.invoke(build_app, ["--help"])
+    assert result.exit_code == 0
+    for option in ("--codec", "--corpus", "--out", "--weights", "--device", "--workers", "--shard", "--limit", "--seed"):
+        assert option in result.output
+
+
+def test_unknown_codec_exits_2_with_choices(tmp_path: Path) -> None:
+    result = runner.invoke(build_app, ["--codec", "nosuch", "--weights", "random", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "unknown codec 'nosuch'" in result.output
+
+
+def test_bad_weights_path_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(build_app, ["--codec", "encodec", "--weights", "/no/such.th", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "neither 'pretrained', 'random'" in result.output
+
+
+def test_demo_build_with_random_encodec_matches_source_lengths(tmp_path: Path) -> None:
+    pytest.importorskip("encodec")
+    out = tmp_path / "demo_build"
+    result = runner.invoke(build_app, ["--codec", "encodec", "--weights", "random", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    utterances = read_demo()
+    assert len(list((out / "wav").glob("*.wav"))) == len(utterances)
+    for utt in utterances:
+        src = sf.info(utt.path)
+        info = sf.info(out / "wav" / f"encodec_{utt.utt_id}.wav")
+        assert info.samplerate == 24000
+        assert info.frames == round(src.frames * 24000 / src.samplerate)
+    labels = (out / "label.txt").read_text().splitlines()
+    assert len(labels) == len(utterances) and all(line.split()[1:] == ["fake", "4"] for line in labels)
+    verify = runner.invoke(ncst_app, ["verify", str(out), "--json"])
+    assert verify.exit_code == 0 and json.loads(verify.stdout)["random_weights"] == len(utterances)
+    # A second run does nothing and still succeeds.
+    again = runner.invoke(build_app, ["--codec", "encodec", "--weights", "random", "--out", str(out)])
+    assert again.exit_code == 0 and f"0 written, {len(utterances)} already present" in again.output

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ncst.cli.main import app
+
+runner = CliRunner()
+
+
+def test_codecs_list_json_has_the_six_codecs_with_class_ids() -> None:
+    result = runner.invoke(app, ["codecs", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    cards = {c["spec"]: c for c in json.loads(result.stdout)}
+    expected = {"mimi": 1, "speechtokenizer": 2, "funcodec": 3, "encodec": 4, "snac": 6}
+    for name, class_id in expected.items():
+        defaults = [c for c in cards.values() if c["name"] == name and c["file_prefix"] == name]
+        assert len(defaults) == 1 and defaults[0]["class_id"] == class_id, name
+    assert cards["encodec@3kbps"]["file_prefix"] == "C4-1"
+
+
+def test_codecs_list_table() -> None:
+    result = runner.invoke(app, ["codecs", "list"])
+    assert result.exit_code == 0 and "encodec@6kbps" in result.output
+
+
+def test_codecs_check_encodec_json() -> None:
+    pytest.importorskip("encodec")
+    result = runner.invoke(app, ["codecs", "check", "encodec", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] and report["sample_rate_hz"] == 24000
+    assert report["measured_bitrate_bps"] == pytest.approx(6000, rel=0.01)
+    assert report["length_ok"] and report["deterministic"] and report["distinct_codes"] > 8
+
+
+def test_codecs_check_unknown_codec_fails() -> None:
+    result = runner.invoke(app, ["codecs", "check", "nosuch"])
+    assert result.exit_code == 2 and "unknown codec 'nosuch'" in result.output
