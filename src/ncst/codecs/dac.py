@@ -127,7 +127,12 @@ class DacCodec(Codec):
             # other objects is refused there. Retry with full unpickling only for a file the user chose or
             # that came from the upstream release URL, and say so.
             log.warning("%s is not weights_only-safe (%s); loading it with full unpickling", file, err)
-            model = _load_unsafe(dac, file)
+            try:
+                model = _load_unsafe(dac, file)
+            except Exception as unsafe_err:  # anything unpickling or building can raise
+                raise WeightsError(
+                    f"{file}: not a DAC checkpoint ({type(unsafe_err).__name__}: {unsafe_err})"
+                ) from unsafe_err
         except (RuntimeError, KeyError, OSError) as err:
             raise WeightsError(f"{file}: not a DAC checkpoint ({type(err).__name__}: {err})") from err
         self.checkpoint_paths = [file]
