@@ -1,0 +1,111 @@
+"""The `Utterance` record that every corpus reader returns, and the rule for safe utterance ids."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ncst.errors import CorpusLayoutError
+
+__all__ = ["Utterance", "validate_utt_id"]
+
+log = logging.getLogger(__name__)
+
+_UNSAFE_CHARS = re.compile(r"[/\\\s\x00]")
+
+
+def validate_utt_id(utt_id: object) -> str:
+    """Checks that `utt_id` can be used as a file-name stem (`<prefix>_<utt_id>.wav`) and returns it.
+
+    A safe id is a non-empty string with no `/`, `\\`, whitespace or NUL, that does not start with `.`.
+
+    Raises:
+        CorpusLayoutError: The id is not a string, is empty or is unsafe; the message shows it with repr().
+    """
+    if not isinstance(utt_id, str):
+        raise CorpusLayoutError(f"utterance id must be a string, got {type(utt_id).__name__} {utt_id!r}")
+    if not utt_id:
+        raise CorpusLayoutError("utterance id is empty; every utterance needs a unique id such as 'p225_001'")
+    bad = _UNSAFE_CHARS.search(utt_id)
+    if bad is not None:
+        raise CorpusLayoutError(
+            f"unsafe utterance id {utt_id!r}: contains {bad.group()!r}; ids become file names, so use no "
+            "'/', '\\\\' or whitespace (e.g. 'p225_001')"
+        )
+    if utt_id.startswith("."):
+        raise CorpusLayoutError(f"unsafe utterance id {utt_id!r}: starts with '.', which makes a hidden file name")
+    return utt_id
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """One source recording of a corpus.
+
+    Attributes:
+        utt_id: Canonical id, unique within a corpus and used in output file names (`<prefix>_<utt_id>.wav`),
+            e.g. `p225_001` (VCTK), `SSB00050001` (AISHELL-3), `demo_en_001` (bundled demo).
+        path: Absolute path of the audio file.
+        speaker: Speaker id, e.g. `p225`, or None when unknown.
+        corpus: Corpus name, e.g. `vctk`, `aishell3`, `demo`.
+        language: Language code (`en`, `zh`) or None when unknown.
+        text: Transcript, or None when unknown.
+        extra: Any other per-utterance fields (e.g. `pinyin`, `source`, `licence`).
+    """
+
+    utt_id: str
+    path: Path
+    speaker: str | None = None
+    corpus: str = ""
+    language: str | None = None
+    text: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate_utt_id(self.utt_id)
+        if not isinstance(self.path, Path):
+            object.__setattr__(self, "path", Path(self.path))
+        if not self.path.is_absolute():
+            raise CorpusLayoutError(
+                f"utterance {self.utt_id!r}: path {str(self.path)!r} is relative; corpus readers must resolve it "
+                "(e.g. against the manifest's folder) before building an Utterance"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON/CSV: `path` as a string, `extra` copied into a new dict."""
+        return {
+            "utt_id": self.utt_id,
+            "path": str(self.path),
+            "speaker": self.speaker,
+            "corpus": self.corpus,
+            "language": self.language,
+            "text": self.text,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Utterance:
+        """Inverse of `to_dict`.
+
+        Raises:
+            CorpusLayoutError: `utt_id` or `path` is missing, or a field is unknown.
+        """
+        missing = [key for key in ("utt_id", "path") if key not in data]
+        if missing:
+            raise CorpusLayoutError(f"utterance dict lacks {missing}; it has {sorted(data)}")
+        known = {"utt_id", "path", "speaker", "corpus", "language", "text", "extra"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise CorpusLayoutError(f"utterance dict has unknown fields {unknown}; put them under 'extra'")
+        return cls(
+            utt_id=data["utt_id"],
+            path=Path(data["path"]),
+            speaker=data.get("speaker"),
+            corpus=data.get("corpus") or "",
+            language=data.get("language"),
+            text=data.get("text"),
+            extra=dict(data.get("extra") or {}),
+        )
