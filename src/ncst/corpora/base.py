@@ -37,7 +37,9 @@ def validate_utt_id(utt_id: object) -> str:
             "'/', '\\\\' or whitespace (e.g. 'p225_001')"
         )
     if utt_id.startswith("."):
-        raise CorpusLayoutError(f"unsafe utterance id {utt_id!r}: starts with '.', which makes a hidden file name")
+        raise CorpusLayoutError(
+            f"unsafe utterance id {utt_id!r}: starts with '.', which makes a hidden file name"
+        )
     return utt_id
 
 
@@ -53,7 +55,8 @@ class Utterance:
         corpus: Corpus name, e.g. `vctk`, `aishell3`, `demo`.
         language: Language code (`en`, `zh`) or None when unknown.
         text: Transcript, or None when unknown.
-        extra: Any other per-utterance fields (e.g. `pinyin`, `source`, `licence`).
+        extra: Any other per-utterance fields (e.g. `pinyin`, `source`, `licence`). Compared by `==` but
+            left out of `hash()`, so utterances can go in sets and dict keys.
     """
 
     utt_id: str
@@ -62,7 +65,7 @@ class Utterance:
     corpus: str = ""
     language: str | None = None
     text: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         validate_utt_id(self.utt_id)

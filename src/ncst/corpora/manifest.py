@@ -26,7 +26,7 @@ from ncst.audio import PathLike
 from ncst.corpora.base import Utterance, validate_utt_id
 from ncst.errors import CorpusLayoutError
 
-__all__ = ["REQUIRED_COLUMNS", "OPTIONAL_COLUMNS", "read_manifest", "write_manifest"]
+__all__ = ["OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "read_manifest", "write_manifest"]
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,13 @@ def read_manifest(csv_path: PathLike) -> list[Utterance]:
     """
     path = Path(csv_path).expanduser().absolute()
     if not path.is_file():
-        raise CorpusLayoutError(f"manifest not found: {path}; pass a CSV with columns {list(REQUIRED_COLUMNS)}")
+        raise CorpusLayoutError(
+            f"manifest not found: {path}; pass a CSV with columns {list(REQUIRED_COLUMNS)}"
+        )
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False)
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False
+        )
     except pd.errors.EmptyDataError as err:
         raise CorpusLayoutError(
             f"{path}: empty manifest; expected a header with at least {list(REQUIRED_COLUMNS)}"
@@ -75,7 +79,9 @@ def read_manifest(csv_path: PathLike) -> list[Utterance]:
     duplicated_columns = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
     if duplicated_columns or any(c.startswith("Unnamed: ") for c in frame.columns):
         bad = duplicated_columns or [c for c in frame.columns if c.startswith("Unnamed: ")]
-        raise CorpusLayoutError(f"{path}: line 1: duplicate or empty column name(s) {bad}; found {list(frame.columns)}")
+        raise CorpusLayoutError(
+            f"{path}: line 1: duplicate or empty column name(s) {bad}; found {list(frame.columns)}"
+        )
 
     folder = path.parent
     extra_columns = [c for c in frame.columns if c not in REQUIRED_COLUMNS and c not in OPTIONAL_COLUMNS]
@@ -121,7 +127,10 @@ def read_manifest(csv_path: PathLike) -> list[Utterance]:
         shown = ", ".join(str(u.path) for u in absent[:_MAX_LISTED])
         log.warning(
             "%s: %d of %d audio files do not exist (e.g. %s); they will be reported as failures",
-            path, len(absent), len(utterances), shown,
+            path,
+            len(absent),
+            len(utterances),
+            shown,
         )
     log.debug("read %d utterances from %s", len(utterances), path)
     return utterances
