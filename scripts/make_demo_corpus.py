@@ -10,7 +10,7 @@ Real speech only, no TTS:
   (`<bopomofo+tone>/5.ogg`, CC BY 3.0) from the Debian package `gcin-voice`; the GPL `3.ogg` files are
   never used. `pypinyin` maps each sentence to bopomofo keys (with tone sandhi). Syllables are trimmed,
   level-matched, faded, joined with short crossfades inside words and short pauses between words, then
-  resampled once from 44.1 kHz to 16 kHz with soxr.
+  given a faint seeded noise floor, then resampled once from 44.1 kHz to 16 kHz with soxr.
 
 Usage (needs `apt-get`, `dpkg-deb` and `pip` on PATH and network access to Debian and PyPI)::
 
@@ -310,7 +310,7 @@ def build(out_dir: Path, roots: dict[str, Path]) -> list[dict[str, str]]:
                 "duration_s": f"{len(pcm) / TARGET_RATE_HZ:.3f}",
                 "source": f"{SOURCES['gcin'].label}: {GCIN_OGG}/{{{','.join(keys)}}}/5.ogg",
                 "licence": LICENCE_GCIN,
-                "modifications": "syllables concatenated (trim, level match, fades, crossfades, pauses); "
+                "modifications": "syllables concatenated (trim, level match, fades, crossfades, pauses, -70 dBFS noise floor); "
                 "44.1 kHz to 16 kHz (soxr HQ)",
             }
         )
