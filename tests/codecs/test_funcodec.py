@@ -69,11 +69,8 @@ def test_cards_follow_bit_width_cap(
         == effective_bps
         == card.frame_rate_hz * n_q * math.log2(card.codebook_size)
     )
-    assert (
-        card.checkpoint == EN_DS640
-        and card.upstream_package == "ms-funcodec"
-        and card.pip_extra == "funcodec"
-    )
+    assert card.checkpoint == f"hf://{EN_DS640}/model.pth" and card.extra["hf_repo_id"] == EN_DS640
+    assert (card.upstream_package, card.pip_extra) == ("ms-funcodec", "funcodec")
 
 
 def test_ds640_architecture_has_readme_size(codec: FunCodecCodec) -> None:

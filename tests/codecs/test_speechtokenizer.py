@@ -49,7 +49,7 @@ def test_card_matches_table2() -> None:
         == card.frame_rate_hz * card.n_quantizers * math.log2(card.codebook_size)
         == 4000
     )
-    assert card.checkpoint == HF_REPO_ID
+    assert card.checkpoint == f"hf://{HF_REPO_ID}/speechtokenizer_hubert_avg/SpeechTokenizer.pt"
 
 
 def test_conformance_random_ok(codec: SpeechTokenizerCodec) -> None:

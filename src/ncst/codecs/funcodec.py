@@ -171,7 +171,7 @@ def _card(
         codebook_size=spec.codebook_size,
         nominal_bitrate_bps=float(nominal_bps if nominal_bps is not None else bit_width),
         effective_bitrate_bps=frame_rate_hz * n_q * bits,
-        checkpoint=checkpoint,
+        checkpoint=f"hf://{checkpoint}/{WEIGHTS_FILE}",
         upstream_package="ms-funcodec",
         pip_extra="funcodec",
         licence="MIT (code and weights)",
