@@ -145,19 +145,31 @@ _EVIDENCE = (
 )
 
 
-def _card(
-    variant: str,
-    *,
-    prefix: str,
-    bit_width: int,
-    checkpoint: str = _EN_DS640,
-    arch: str = "ds640",
-    nominal_bps: float | None = None,
-    note: str = "",
-) -> CodecCard:
+_CAPPED = "Capped at 32 quantizers: C3-3, C3-4 and the main set are the same audio. "
+
+#: (variant, file prefix, bit_width, Hugging Face repo, architecture, note)
+_VARIANT_TABLE: tuple[tuple[str, str, int, str, str, str], ...] = (
+    ("16kbps", "funcodec", 16000, _EN_DS640, "ds640", "Main set (Table 2 '16 kbps, 32 Q'), capped at 32 Q. "),
+    ("3kbps", "C3-1", 3000, _EN_DS640, "ds640", ""),
+    ("6kbps", "C3-2", 6000, _EN_DS640, "ds640", ""),
+    ("12kbps", "C3-3", 12000, _EN_DS640, "ds640", _CAPPED),
+    ("24kbps", "C3-4", 24000, _EN_DS640, "ds640", _CAPPED),
+    (
+        "zh_en_16kbps", "funcodec", 16000, "alibaba-damo/audio_codec-encodec-zh_en-general-16k-nq32ds640-pytorch",
+        "ds640", "Alternative candidate for class 3 (the README's example model, same architecture). ",
+    ),
+    (
+        "ds320_16kbps", "funcodec", 16000, "alibaba-damo/audio_codec-encodec-en-libritts-16k-nq32ds320-pytorch",
+        "ds320", "Alternative reading of Table 2 (50 Hz x 32 x 10 bit), contradicted by the C3 variants. ",
+    ),
+)  # fmt: skip
+
+
+def _card(variant: str, prefix: str, bit_width: int, repo_id: str, arch: str, note: str) -> CodecCard:
     spec = ARCHITECTURES[arch]
     frame_rate_hz = spec.sample_rate_hz / spec.hop_length
     bits = math.log2(spec.codebook_size)
+    # upstream ResidualVectorQuantizer: n_q = max(1, floor(bit_width / bps_per_q)), capped by the layers
     n_q = min(spec.num_quantizers, max(1, math.floor(bit_width / (frame_rate_hz * bits))))
     return CodecCard(
         name="funcodec",
@@ -169,62 +181,20 @@ def _card(
         n_quantizers=n_q,
         frame_rate_hz=frame_rate_hz,
         codebook_size=spec.codebook_size,
-        nominal_bitrate_bps=float(nominal_bps if nominal_bps is not None else bit_width),
+        nominal_bitrate_bps=float(bit_width),
         effective_bitrate_bps=frame_rate_hz * n_q * bits,
-        checkpoint=f"hf://{checkpoint}/{WEIGHTS_FILE}",
+        checkpoint=f"hf://{repo_id}/{WEIGHTS_FILE}",
         upstream_package="ms-funcodec",
         pip_extra="funcodec",
         licence="MIT (code and weights)",
         quantizer=f"RVQ ({spec.num_quantizers} x {spec.codebook_size}, k-means/EMA codebooks, structured dropout)",
         decoder_type="time-domain SEANet (conv + LSTM)",
         notes=f"bit_width {bit_width} requested -> {n_q} quantizers. {note}{_EVIDENCE}",
-        extra={
-            "bit_width": bit_width,
-            "architecture": arch,
-            "hf_repo_id": checkpoint,
-            "config_file": CONFIG_FILE,
-            "weights_file": WEIGHTS_FILE,
-        },
+        extra={"bit_width": bit_width, "architecture": arch, "hf_repo_id": repo_id},
     )
 
 
-VARIANTS: dict[str, CodecCard] = {
-    "16kbps": _card(
-        "16kbps",
-        prefix="funcodec",
-        bit_width=16000,
-        note="Main set (Table 2 '16 kbps, 32 Q'); the request is capped at 32 quantizers. ",
-    ),
-    "3kbps": _card("3kbps", prefix="C3-1", bit_width=3000),
-    "6kbps": _card("6kbps", prefix="C3-2", bit_width=6000),
-    "12kbps": _card(
-        "12kbps",
-        prefix="C3-3",
-        bit_width=12000,
-        note="Capped at 32 quantizers: C3-3, C3-4 and the main set are the same audio. ",
-    ),
-    "24kbps": _card(
-        "24kbps",
-        prefix="C3-4",
-        bit_width=24000,
-        note="Capped at 32 quantizers: C3-3, C3-4 and the main set are the same audio. ",
-    ),
-    "zh_en_16kbps": _card(
-        "zh_en_16kbps",
-        prefix="funcodec",
-        bit_width=16000,
-        checkpoint="alibaba-damo/audio_codec-encodec-zh_en-general-16k-nq32ds640-pytorch",
-        note="Alternative candidate for class 3 (the README's example model, same architecture). ",
-    ),
-    "ds320_16kbps": _card(
-        "ds320_16kbps",
-        prefix="funcodec",
-        bit_width=16000,
-        arch="ds320",
-        checkpoint="alibaba-damo/audio_codec-encodec-en-libritts-16k-nq32ds320-pytorch",
-        note="Alternative reading of Table 2 (50 Hz x 32 x 10 = 16 kbps), contradicted by the C3 variants. ",
-    ),
-}
+VARIANTS: dict[str, CodecCard] = {row[0]: _card(*row) for row in _VARIANT_TABLE}
 
 DEFAULT_VARIANT = "16kbps"
 
