@@ -99,7 +99,8 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
 def resample(audio: np.ndarray, orig_rate_hz: int, target_rate_hz: int, *, quality: str = SOXR_QUALITY) -> np.ndarray:
     """Resamples mono float audio `[T]` with soxr; returns the input unchanged when rates match.
 
-    The output has `round(T * target / orig)` samples (soxr's own length rule), so a clip keeps its duration.
+    The output has `floor(T * target / orig + 0.5)` samples (soxr's length rule: halves round up), so a
+    clip keeps its duration.
     """
     if orig_rate_hz <= 0 or target_rate_hz <= 0:
         raise AudioError(f"sample rates must be positive, got {orig_rate_hz} -> {target_rate_hz}")

@@ -44,6 +44,6 @@ def add_utterance(manifest: Path, utt_id: str, audio: np.ndarray | bytes, rate: 
     else:
         path = folder / f"{utt_id}.wav"
         sf.write(path, audio, rate, subtype="FLOAT")
-    frame = pd.read_csv(manifest)
+    frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
     frame = pd.concat([frame, pd.DataFrame([{"utt_id": utt_id, "path": f"src/{path.name}", "speaker": "x"}])])
     frame.to_csv(manifest, index=False)

@@ -80,7 +80,7 @@ def test_bad_inputs_are_recorded_and_the_build_goes_on(tiny_corpus: Path, tmp_pa
     out = tmp_path / "out"
     result = build(_config(tiny_corpus, out))
     assert result.done == 3 and not result.ok
-    failures = pd.read_csv(out / "failures.csv")
+    failures = pd.read_csv(out / "failures.csv", dtype=str, keep_default_na=False)
     assert sorted(failures["utt_id"]) == ["broken", "clipped", "empty", "nan"]
     reasons = dict(zip(failures["utt_id"], failures["message"]))
     assert "cannot decode" in reasons["broken"] and "empty" in reasons["empty"]
@@ -135,3 +135,15 @@ def test_partial_provenance_line_is_repaired(tiny_corpus: Path, tmp_path: Path) 
 def test_unknown_codec_is_a_clear_error(tiny_corpus: Path, tmp_path: Path) -> None:
     with pytest.raises(NcstError, match="unknown codec 'nosuch'.*encodec"):
         build(_config(tiny_corpus, tmp_path / "out", codecs=("nosuch",)))
+
+
+def test_workers_give_the_same_files_as_one_process(tiny_corpus: Path, tmp_path: Path) -> None:
+    for i in range(3):
+        add_utterance(tiny_corpus, f"w{i}", np.full(3000, 0.1 * (i + 1), dtype=np.float32))
+    single, pooled = tmp_path / "single", tmp_path / "pooled"
+    build(_config(tiny_corpus, single))
+    result = build(_config(tiny_corpus, pooled, workers=2))
+    assert result.done == 6 and result.ok
+    a = {r.file: r.output_sha256 for r in read_provenance([single / "provenance.jsonl"]).values()}
+    b = {r.file: r.output_sha256 for r in read_provenance([pooled / "provenance.jsonl"]).values()}
+    assert a == b

@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ncst.cli.main import app
+from ncst.codecs import get_card
 
 runner = CliRunner()
 
@@ -16,8 +17,8 @@ def test_codecs_list_json_has_the_six_codecs_with_class_ids() -> None:
     cards = {c["spec"]: c for c in json.loads(result.stdout)}
     expected = {"mimi": 1, "speechtokenizer": 2, "funcodec": 3, "encodec": 4, "snac": 6}
     for name, class_id in expected.items():
-        defaults = [c for c in cards.values() if c["name"] == name and c["file_prefix"] == name]
-        assert len(defaults) == 1 and defaults[0]["class_id"] == class_id, name
+        default = get_card(name)
+        assert cards[default.spec]["class_id"] == class_id and cards[default.spec]["file_prefix"] == name
     assert cards["encodec@3kbps"]["file_prefix"] == "C4-1"
 
 

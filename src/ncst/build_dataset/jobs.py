@@ -145,9 +145,17 @@ class JobRunner:
 _WORKER: JobRunner | None = None
 
 
-def init_worker(settings: JobSettings, threads: int) -> None:
-    """Pool initializer: one JobRunner (and so one model per codec) per worker process."""
+def init_worker(settings: JobSettings, threads: int, codec_modules: tuple[str, ...] = ()) -> None:
+    """Pool initializer: one JobRunner (and so one model per codec) per worker process.
+
+    `codec_modules` are imported first, so codecs registered at run time with `register_codec` (in a
+    user's script or a test) exist in spawned workers too.
+    """
     global _WORKER
+    import importlib
+
+    for module in codec_modules:
+        importlib.import_module(module)
     torch.set_num_threads(max(1, threads))
     _WORKER = JobRunner(settings)
 

@@ -29,7 +29,7 @@ from ncst.build_dataset.jobs import JobFailure, JobRunner, JobSettings, init_wor
 from ncst.build_dataset.labels import write_failures, write_labels_and_manifest
 from ncst.build_dataset.plan import WAV_DIR, Job, Shard, plan_jobs
 from ncst.build_dataset.provenance import ProvenanceLog, ProvenanceRow, read_provenance
-from ncst.codecs import get_card, parse_weights
+from ncst.codecs import codec_class, get_card, parse_weights
 from ncst.corpora import Utterance, load_corpus
 from ncst.errors import NcstError
 
@@ -139,8 +139,9 @@ def _execute(todo: Sequence[Job], settings: JobSettings, workers: int):  # type:
             yield runner.try_run(job)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
+    modules = tuple(sorted({codec_class(job.card.name).__module__ for job in todo}))
     ctx = mp.get_context("spawn")  # CUDA and torch threads are not fork-safe
-    with ctx.Pool(workers, initializer=init_worker, initargs=(settings, threads)) as pool:
+    with ctx.Pool(workers, initializer=init_worker, initargs=(settings, threads, modules)) as pool:
         yield from pool.imap_unordered(run_in_worker, todo, chunksize=1)
 
 
