@@ -14,12 +14,12 @@ import torch
 
 pytest.importorskip("dac")
 
-from ncst.codecs.base import Codec  # noqa: E402
-from ncst.codecs.conformance import check_codec  # noqa: E402
-from ncst.codecs.dac import CHECKPOINT_URL, DacCodec  # noqa: E402
-from ncst.codecs.random_init import calibration_signal  # noqa: E402
-from ncst.codecs.registry import get_card, get_codec  # noqa: E402
-from ncst.errors import MissingDependencyError, WeightsError  # noqa: E402
+from ncst.codecs.base import Codec
+from ncst.codecs.conformance import check_codec
+from ncst.codecs.dac import CHECKPOINT_URL, DacCodec
+from ncst.codecs.random_init import calibration_signal
+from ncst.codecs.registry import get_card, get_codec
+from ncst.errors import MissingDependencyError, WeightsError
 
 RATE_HZ = 44100
 EXACT_BITRATE_BPS = 44100 / 512 * 9 * 10  # 7751.953125

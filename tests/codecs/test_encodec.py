@@ -11,12 +11,12 @@ import torch
 
 pytest.importorskip("encodec")
 
-from ncst.codecs.base import Codec  # noqa: E402
-from ncst.codecs.conformance import check_codec  # noqa: E402
-from ncst.codecs.encodec import CHECKPOINT_NAME, CHECKPOINT_URL, VARIANTS, EncodecCodec  # noqa: E402
-from ncst.codecs.random_init import calibration_signal  # noqa: E402
-from ncst.codecs.registry import get_card, get_codec  # noqa: E402
-from ncst.errors import ChecksumError, MissingDependencyError, WeightsError  # noqa: E402
+from ncst.codecs.base import Codec
+from ncst.codecs.conformance import check_codec
+from ncst.codecs.encodec import CHECKPOINT_NAME, CHECKPOINT_URL, VARIANTS, EncodecCodec
+from ncst.codecs.random_init import calibration_signal
+from ncst.codecs.registry import get_card, get_codec
+from ncst.errors import ChecksumError, MissingDependencyError, WeightsError
 
 
 def _varying_clip(duration_s: float = 0.5, seed: int = 7) -> torch.Tensor:

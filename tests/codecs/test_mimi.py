@@ -10,12 +10,12 @@ import torch
 
 pytest.importorskip("moshi.models.loaders")
 
-from ncst.codecs.base import Codec  # noqa: E402
-from ncst.codecs.conformance import check_codec  # noqa: E402
-from ncst.codecs.mimi import CHECKPOINT_NAME, HF_REPO, MimiCodec  # noqa: E402
-from ncst.codecs.random_init import calibration_signal  # noqa: E402
-from ncst.codecs.registry import get_card, get_codec  # noqa: E402
-from ncst.errors import MissingDependencyError, WeightsError  # noqa: E402
+from ncst.codecs.base import Codec
+from ncst.codecs.conformance import check_codec
+from ncst.codecs.mimi import CHECKPOINT_NAME, HF_REPO, MimiCodec
+from ncst.codecs.random_init import calibration_signal
+from ncst.codecs.registry import get_card, get_codec
+from ncst.errors import MissingDependencyError, WeightsError
 
 
 def _varying_clip(duration_s: float = 0.5, seed: int = 7) -> torch.Tensor:
@@ -127,6 +127,10 @@ def test_mimi_pretrained_uses_hf_hub(
 def test_mimi_rejects_bad_path(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match=CHECKPOINT_NAME):
         get_codec("mimi").load(tmp_path)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsError, match="not a Mimi checkpoint"):
+        get_codec("mimi").load(junk)
 
 
 def test_mimi_missing_package_names_extra(monkeypatch: pytest.MonkeyPatch) -> None:

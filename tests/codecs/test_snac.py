@@ -11,12 +11,12 @@ import torch
 
 pytest.importorskip("snac")
 
-from ncst.codecs.base import Codec  # noqa: E402
-from ncst.codecs.conformance import check_codec  # noqa: E402
-from ncst.codecs.random_init import calibration_signal  # noqa: E402
-from ncst.codecs.registry import get_card, get_codec  # noqa: E402
-from ncst.codecs.snac import HF_REPO, SNAC_24KHZ_CONFIG, SnacCodec  # noqa: E402
-from ncst.errors import MissingDependencyError, WeightsError  # noqa: E402
+from ncst.codecs.base import Codec
+from ncst.codecs.conformance import check_codec
+from ncst.codecs.random_init import calibration_signal
+from ncst.codecs.registry import get_card, get_codec
+from ncst.codecs.snac import HF_REPO, SNAC_24KHZ_CONFIG, SnacCodec
+from ncst.errors import MissingDependencyError, WeightsError
 
 
 def _varying_clip(duration_s: float = 0.5, seed: int = 7) -> torch.Tensor:

@@ -25,7 +25,7 @@ from ncst.errors import MissingDependencyError, WeightsError
 if TYPE_CHECKING:
     from dac import DAC
 
-__all__ = ["DacCodec", "VARIANTS", "DEFAULT_VARIANT", "CHECKPOINT_URL"]
+__all__ = ["CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "DacCodec"]
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ DEFAULT_VARIANT = "44khz_8kbps"
 def _import_dac() -> Any:
     try:
         import dac
-        import dac.utils  # noqa: F401  (download / load_model live here)
+        import dac.utils
     except ImportError as err:
         raise MissingDependencyError(
             f"DAC needs the 'descript-audio-codec' package ({err}); install it with: pip install ncst[dac]"
@@ -93,6 +93,7 @@ class DacCodec(Codec):
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
         dac = _import_dac()
+        self.checkpoint_paths = []
         if weights.mode == "random":
             model = dac.DAC()  # class defaults are the 44 kHz 8 kbps architecture
         elif weights.mode == "pretrained":

@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -27,7 +28,7 @@ from ncst.errors import ChecksumError, MissingDependencyError, WeightsError
 if TYPE_CHECKING:
     from encodec import EncodecModel
 
-__all__ = ["EncodecCodec", "VARIANTS", "DEFAULT_VARIANT", "CHECKPOINT_NAME", "CHECKPOINT_URL"]
+__all__ = ["CHECKPOINT_NAME", "CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "EncodecCodec"]
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ class EncodecCodec(Codec):
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
         encodec_model = _import_encodec_model()
+        self.checkpoint_paths = []
         if weights.mode == "random":
             model = encodec_model.encodec_model_24khz(pretrained=False)
             _seed_kmeans_codebooks(model, seed)

@@ -13,8 +13,9 @@ which gives 8 x 11 bit x 12.5 Hz = 1100 bps.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -25,7 +26,7 @@ from ncst.errors import MissingDependencyError, WeightsError
 if TYPE_CHECKING:
     from moshi.models.compression import MimiModel
 
-__all__ = ["MimiCodec", "VARIANTS", "DEFAULT_VARIANT", "HF_REPO", "CHECKPOINT_NAME"]
+__all__ = ["CHECKPOINT_NAME", "DEFAULT_VARIANT", "HF_REPO", "VARIANTS", "MimiCodec"]
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ CODEBOOK_SIZE = 2048
 CALIBRATION_S = 4.0
 
 
-def _card(variant: str, n_q: int, class_id: int | None, file_prefix: str, notes: str) -> CodecCard:
+def _card(
+    variant: str, n_q: int, class_id: int | None, file_prefix: str, nominal_bitrate_bps: float, notes: str
+) -> CodecCard:
     return CodecCard(
         name="mimi",
         variant=variant,
@@ -51,7 +54,7 @@ def _card(variant: str, n_q: int, class_id: int | None, file_prefix: str, notes:
         n_quantizers=n_q,
         frame_rate_hz=FRAME_RATE_HZ,
         codebook_size=CODEBOOK_SIZE,
-        nominal_bitrate_bps=1100.0 if n_q == 8 else FRAME_RATE_HZ * n_q * 11,
+        nominal_bitrate_bps=nominal_bitrate_bps,
         effective_bitrate_bps=FRAME_RATE_HZ * n_q * 11,  # log2(2048) = 11 bit per code
         checkpoint=f"hf://{HF_REPO}/{CHECKPOINT_NAME}",
         checkpoint_sha256=None,  # e351c8d8 in the name is a training-run id, not a hash prefix
@@ -67,7 +70,7 @@ def _card(variant: str, n_q: int, class_id: int | None, file_prefix: str, notes:
 
 VARIANTS: dict[str, CodecCard] = {
     "8q": _card(
-        "8q", 8, 1, "mimi",
+        "8q", 8, 1, "mimi", 1100.0,
         "ST-Codecfake class 1 (file prefix mimi_). Table 2 gives 1.1 kbps, 8 Q; the checkpoint is inferred "
         "(kyutai/mimi weights, here from the Moshi repo as moshi's loader does). The number of codebooks the "
         "authors used is not stated; 8 is what Moshi uses and what 1.1 kbps implies. Mimi pads the input to "
@@ -100,6 +103,7 @@ class MimiCodec(Codec):
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
         loaders = _import_loaders()
+        self.checkpoint_paths = []
         n_q = int(self.card.extra["num_codebooks"])
         if weights.mode == "random":
             model = loaders.get_mimi(None, device=self.device, num_codebooks=n_q)
@@ -124,7 +128,7 @@ class MimiCodec(Codec):
     def _load_file(self, loaders: Any, file: Path, n_q: int) -> MimiModel:
         try:
             model = loaders.get_mimi(file, device=self.device, num_codebooks=n_q)
-        except (RuntimeError, KeyError, OSError) as err:
+        except Exception as err:  # safetensors, unpickling and key-mismatch errors come in several types
             raise WeightsError(f"{file}: not a Mimi checkpoint ({type(err).__name__}: {err})") from err
         self.checkpoint_paths = [file]
         return model
@@ -166,7 +170,8 @@ def _seed_kmeans_codebooks(model: MimiModel, seed: int, device: torch.device) ->
     calib = calibration_signal(SAMPLE_RATE_HZ, CALIBRATION_S, generator=g).to(device)
     with torch.no_grad():
         emb = model.encode_to_latent(calib, quantize=False)  # [1, 512, T']
-        for rvq in (model.quantizer.rvq_first, model.quantizer.rvq_rest):
+        quantizer: Any = model.quantizer  # SplitResidualVectorQuantizer
+        for rvq in (quantizer.rvq_first, quantizer.rvq_rest):
             projected = rvq.input_proj(emb)[0].T.cpu()  # [T', 256]
             setters = [_codebook_setter(layer._codebook) for layer in rvq.vq.layers]
             seed_residual_codebooks(projected, setters, CODEBOOK_SIZE, generator=g)

@@ -28,7 +28,7 @@ from ncst.errors import MissingDependencyError, WeightsError
 if TYPE_CHECKING:
     from snac import SNAC
 
-__all__ = ["SnacCodec", "VARIANTS", "DEFAULT_VARIANT", "HF_REPO", "SNAC_24KHZ_CONFIG"]
+__all__ = ["DEFAULT_VARIANT", "HF_REPO", "SNAC_24KHZ_CONFIG", "VARIANTS", "SnacCodec"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,7 @@ class SnacCodec(Codec):
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
         snac_cls = _import_snac()
+        self.checkpoint_paths = []
         if weights.mode == "random":
             model = snac_cls(**SNAC_24KHZ_CONFIG)
         elif weights.mode == "pretrained":
