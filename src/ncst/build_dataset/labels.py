@@ -73,7 +73,7 @@ def write_labels_and_manifest(
     lines = []
     for rec in records:
         class_id = rec["class_id"]
-        lines.append(f"{Path(rec['file']).name} {rec['label']} {-1 if class_id is None else class_id}\n")
+        lines.append(f"{Path(str(rec['file'])).name} {rec['label']} {-1 if class_id is None else class_id}\n")
     atomic_write_text(out_dir / "label.txt", "".join(lines))
     return frame
 

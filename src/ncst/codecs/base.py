@@ -296,7 +296,7 @@ class Codec(ABC):
         """Versions of torch and the upstream package, for provenance."""
         from importlib import metadata
 
-        versions = {"torch": torch.__version__}
+        versions: dict[str, str] = {"torch": str(torch.__version__)}
         for dist in self.card.upstream_package.split(","):
             dist = dist.strip()
             try:
