@@ -7,6 +7,7 @@ tests build their own. No test needs the network.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from conftest import make_sine
 from ncst.codecs.conformance import check_codec
 from ncst.codecs.funcodec import ARCHITECTURES, FunCodecCodec, save_checkpoint
 from ncst.codecs.registry import get_card, get_codec
-from ncst.errors import WeightsError
+from ncst.errors import MissingDependencyError, WeightsError
 
 pytestmark = pytest.mark.filterwarnings("ignore:distutils Version classes are deprecated:DeprecationWarning")
 
@@ -191,3 +192,9 @@ def test_path_without_config_raises(tmp_path: Path) -> None:
     (tmp_path / "model.pth").write_bytes(b"")
     with pytest.raises(WeightsError, match="config.yaml"):
         FunCodecCodec().load(tmp_path / "model.pth")
+
+
+def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "funcodec.models", None)
+    with pytest.raises(MissingDependencyError, match=r"ncst\[funcodec\]"):
+        FunCodecCodec().load("random")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from ncst.codecs.speechtokenizer import (
     SpeechTokenizerCodec,
     save_checkpoint,
 )
-from ncst.errors import WeightsError
+from ncst.errors import MissingDependencyError, WeightsError
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +131,9 @@ def test_config_sample_rate_mismatch_raises(codec: SpeechTokenizerCodec, tmp_pat
     config_path.write_text(json.dumps({**HUBERT_AVG_CONFIG, "sample_rate": 24000}))
     with pytest.raises(WeightsError, match="sample_rate"):
         SpeechTokenizerCodec().load(tmp_path)
+
+
+def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "speechtokenizer", None)
+    with pytest.raises(MissingDependencyError, match=r"ncst\[speechtokenizer\]"):
+        SpeechTokenizerCodec().load("random")

@@ -191,7 +191,11 @@ class SpeechTokenizerCodec(Codec):
 
     def _check_config(self) -> None:
         """Refuses a config.json whose rate or code layout differs from the card (before building)."""
-        expected = {"sample_rate": self.card.sample_rate_hz, "codebook_size": self.card.codebook_size}
+        expected = {
+            "sample_rate": self.card.sample_rate_hz,
+            "codebook_size": self.card.codebook_size,
+            "n_q": self.card.n_quantizers,
+        }
         for key, value in expected.items():
             if key in self.config and int(self.config[key]) != value:
                 raise WeightsError(
