@@ -1,18 +1,68 @@
-"""`run-protocol`: score predictions, dumps or a model on one of the paper's four protocols."""
+"""`run-protocol`: score predictions or dumps on one of the paper's four protocols and write a report."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+
+from ncst.cli._common import console, setup_logging
 
 app = typer.Typer(add_completion=False, help="Score a source-tracing model on an ST-Codecfake protocol.")
 
+_PROTOCOLS = "id_closed_set (Table 3), id_robustness (Table 4), ood_open_set (Table 5), alm_backend (Table 6)"
+
 
 @app.command()
-def run_protocol() -> None:
-    """Not yet implemented (the scorer lands with the benchmark issue)."""
-    typer.echo("run-protocol: not yet implemented", err=True)
-    raise typer.Exit(2)
+def run_protocol(
+    name: str = typer.Argument(..., help=f"Protocol: {_PROTOCOLS}, or a protocol .toml file."),
+    predictions: Optional[Path] = typer.Option(
+        None, "--predictions", help="Official result folder (result_id.txt, id_unseen_real/, alm/, ...)."
+    ),
+    dumps: Optional[Path] = typer.Option(None, "--dumps", help="Folder of <set>.npz logits+embeddings dumps."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name to run (not available yet)."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Model checkpoint (not available yet)."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", help="Dataset root; only its label files are read (Table 3: label/eval_id.txt)."
+    ),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: ./protocol_out/NAME)."),
+    bootstrap: int = typer.Option(1000, help="Bootstrap replicates for ID 95% intervals (0 = none)."),
+    ood_bootstrap: int = typer.Option(100, help="Bootstrap replicates per OOD cell (0 = none)."),
+    seed: int = typer.Option(20250111, help="Bootstrap seed."),
+    skip_missing: bool = typer.Option(False, "--skip-missing", help="Skip sets whose files are missing."),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Do not write the PNG plots."),
+    device: str = typer.Option("cpu", help="Torch device of the KNN detector, e.g. cuda:0."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logs."),
+) -> None:
+    """Score NAME from --predictions, --dumps, or (later) --model/--checkpoint; write report.md, report.json
+    and PNG plots. Scores are higher = in-distribution; report values are percentages."""
+    from ncst.benchmark.scoring import run_protocol as run
+    from ncst.errors import NcstError
+
+    setup_logging(verbose)
+    if model is not None or checkpoint is not None:
+        console.print("[red]error:[/] --model/--checkpoint inference is not available yet; "
+                      "write dumps with ncst.benchmark.save_dump and pass --dumps DIR")
+        raise typer.Exit(2)
+    if (predictions is None) == (dumps is None):
+        console.print("[red]error:[/] give exactly one of --predictions DIR and --dumps DIR")
+        raise typer.Exit(2)
+    out_dir = out if out is not None else Path("protocol_out") / Path(name).stem
+    try:
+        result = run(
+            name, out_dir, plots=not no_plots, predictions_dir=predictions, dumps_dir=dumps, data_dir=data,
+            n_bootstrap=bootstrap, n_bootstrap_ood=ood_bootstrap, seed=seed, skip_missing=skip_missing,
+            device=device,
+        )
+    except NcstError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(1) from err
+    main_metric = result.protocol.metrics[0]
+    summary = ", ".join(f"{col} {cell[main_metric]:.2f}" for col, cell in result.cells.items() if main_metric in cell)
+    console.print(f"{result.protocol.paper_table} {main_metric}: {summary}")
+    console.print(f"Report written to {out_dir}/report.md")
 
 
-def main() -> None:
-    app()
+def main(argv: Optional[List[str]] = None) -> None:
+    app(argv)

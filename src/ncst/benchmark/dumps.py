@@ -1,0 +1,186 @@
+"""Model output dumps: per-set logits and embeddings, the input of the OOD protocol.
+
+One ``.npz`` file per set, ``<dumps dir>/<set>.npz``, holding:
+
+* ``utt_ids``: `[N]` unicode strings (file names as in the label files);
+* ``logits``: `[N, 7]` float32, the 7-way classifier outputs (classes 0-6);
+* ``embeddings``: `[N, D]` float32, the OOD feature (Mel-LCNN 256-d, AASIST and W2V2-AASIST 160-d);
+* ``labels``: `[N]` int64 true class ids (0-6 ID, 7-11 OOD).
+
+The inference code calls `save_dump` once per set; `load_dump` validates shapes and dtypes and names the
+file in every error. Set names used by the protocols: ``train`` (the OOD bank), ``eval_id``,
+``eval_ood7``, ``eval_ood8-11``, ``voc`` (or ``19LA_spoof`` and ``ITW_spoof``), ``wavtokenizer_small40``,
+``NCSSD_wavtokenizer``, and the Table 4/6 set names given in the protocol files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ncst.errors import ProtocolError
+
+__all__ = ["N_ID_CLASSES", "Dump", "save_dump", "load_dump", "dump_path"]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+
+#: Width of the logits: the 7 in-distribution classes.
+N_ID_CLASSES = 7
+_KEYS = ("utt_ids", "logits", "embeddings", "labels")
+
+
+@dataclass(frozen=True, slots=True)
+class Dump:
+    """Model outputs on one set.
+
+    Attributes:
+        utt_ids: File names `[N]`.
+        logits: Classifier outputs `[N, 7]`, float32.
+        embeddings: OOD features `[N, D]`, float32.
+        labels: True class ids `[N]`, int64.
+        source: File it was read from, for messages.
+    """
+
+    utt_ids: NDArray[np.str_]
+    logits: NDArray[np.float32]
+    embeddings: NDArray[np.float32]
+    labels: NDArray[np.int64]
+    source: str = ""
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def pred(self) -> NDArray[np.int64]:
+        """Predicted class ids `[N]`: argmax of the logits."""
+        return self.logits.argmax(axis=1).astype(np.int64)
+
+    @property
+    def msp(self) -> NDArray[np.float32]:
+        """Max softmax probability `[N]`, float32 like the reference's result files."""
+        shifted = self.logits - self.logits.max(axis=1, keepdims=True)
+        prob = np.exp(shifted)
+        return (prob.max(axis=1) / prob.sum(axis=1)).astype(np.float32)
+
+    @staticmethod
+    def concat(dumps: list[Dump]) -> Dump:
+        """Concatenates dumps of the same model (same embedding width) in order."""
+        if not dumps:
+            raise ProtocolError("Dump.concat: nothing to concatenate")
+        widths = {d.embeddings.shape[1] for d in dumps}
+        if len(widths) > 1:
+            raise ProtocolError(f"Dumps have different embedding widths {sorted(widths)}: {[d.source for d in dumps]}")
+        return Dump(
+            np.concatenate([d.utt_ids for d in dumps]),
+            np.concatenate([d.logits for d in dumps]),
+            np.concatenate([d.embeddings for d in dumps]),
+            np.concatenate([d.labels for d in dumps]),
+            "+".join(d.source for d in dumps),
+        )
+
+
+def dump_path(dumps_dir: PathLike, set_name: str) -> Path:
+    """Returns the path of a set's dump: ``<dumps_dir>/<set_name>.npz``."""
+    return Path(dumps_dir) / f"{set_name}.npz"
+
+
+def _validate(utt_ids: NDArray, logits: NDArray, embeddings: NDArray, labels: NDArray, where: str) -> None:
+    if utt_ids.ndim != 1 or labels.ndim != 1:
+        raise ProtocolError(f"{where}: utt_ids and labels must be 1-D, got {utt_ids.shape} and {labels.shape}")
+    n = labels.shape[0]
+    if logits.ndim != 2 or logits.shape != (n, N_ID_CLASSES):
+        raise ProtocolError(f"{where}: logits must be [N={n}, {N_ID_CLASSES}], got {logits.shape}")
+    if embeddings.ndim != 2 or embeddings.shape[0] != n or embeddings.shape[1] < 1:
+        raise ProtocolError(f"{where}: embeddings must be [N={n}, D], got {embeddings.shape}")
+    if utt_ids.shape[0] != n:
+        raise ProtocolError(f"{where}: {utt_ids.shape[0]} utt_ids for {n} labels")
+    if n == 0:
+        raise ProtocolError(f"{where}: the set is empty")
+    if not (np.isfinite(logits).all() and np.isfinite(embeddings).all()):
+        raise ProtocolError(f"{where}: logits or embeddings contain NaN or Inf")
+    if labels.min() < 0:
+        raise ProtocolError(f"{where}: labels must be class ids >= 0, got {int(labels.min())}")
+
+
+def save_dump(
+    path: PathLike,
+    *,
+    utt_ids: ArrayLike,
+    logits: ArrayLike,
+    embeddings: ArrayLike,
+    labels: ArrayLike,
+) -> Path:
+    """Validates and writes one set's dump atomically (temporary file, then rename).
+
+    Args:
+        path: Target ``.npz`` path (use `dump_path`).
+        utt_ids: File names `[N]`.
+        logits: `[N, 7]`, cast to float32.
+        embeddings: `[N, D]`, cast to float32.
+        labels: `[N]` integer class ids, cast to int64.
+
+    Returns:
+        The written path.
+
+    Raises:
+        ProtocolError: If shapes or values are inconsistent.
+    """
+    path = Path(path)
+    arrays = {
+        "utt_ids": np.asarray(utt_ids, dtype=np.str_),
+        "logits": np.asarray(logits, dtype=np.float32),
+        "embeddings": np.asarray(embeddings, dtype=np.float32),
+        "labels": np.asarray(labels),
+    }
+    if not np.issubdtype(arrays["labels"].dtype, np.integer):
+        raise ProtocolError(f"{path}: labels must be integers, got dtype {arrays['labels'].dtype}")
+    arrays["labels"] = arrays["labels"].astype(np.int64)
+    _validate(arrays["utt_ids"], arrays["logits"], arrays["embeddings"], arrays["labels"], str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.debug("Wrote %d utterances to %s", arrays["labels"].shape[0], path)
+    return path
+
+
+def load_dump(path: PathLike) -> Dump:
+    """Reads and validates one set's dump.
+
+    Raises:
+        ProtocolError: If the file is missing, lacks a key, or has inconsistent shapes or dtypes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ProtocolError(f"Dump file not found: {path} (write it with ncst.benchmark.save_dump)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in _KEYS if k not in data.files]
+            if missing:
+                raise ProtocolError(f"{path}: missing arrays {missing}; a dump holds {list(_KEYS)}")
+            utt_ids, logits, embeddings, labels = (data[k] for k in _KEYS)
+    except (OSError, ValueError) as err:
+        raise ProtocolError(f"{path}: not a readable .npz dump ({err})") from err
+    if utt_ids.dtype.kind not in "UO":
+        raise ProtocolError(f"{path}: utt_ids must be strings, got dtype {utt_ids.dtype}")
+    if logits.dtype != np.float32 or embeddings.dtype != np.float32:
+        raise ProtocolError(f"{path}: logits/embeddings must be float32, got {logits.dtype}/{embeddings.dtype}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ProtocolError(f"{path}: labels must be integers, got dtype {labels.dtype}")
+    _validate(utt_ids, logits, embeddings, labels, str(path))
+    return Dump(utt_ids.astype(np.str_), logits, embeddings, labels.astype(np.int64), str(path))

@@ -1,0 +1,104 @@
+"""PNG plots of a scored protocol (matplotlib, Agg backend): confusion matrix, ROC curves, OOD histograms.
+
+* ``confusion.png``: closed set, true x predicted class counts (row-normalised colours); single-class
+  tables, set x predicted class.
+* ``roc_<condition>.png``: one ROC curve per detector (ID positive), open set only.
+* ``hist_<condition>.png``: ID and OOD score histograms, one panel per detector, open set only.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Union
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ncst.benchmark.metrics import roc_vertices  # noqa: E402
+from ncst.benchmark.results import ProtocolResult  # noqa: E402
+
+__all__ = ["write_plots"]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+
+
+def _confusion(result: ProtocolResult, path: Path) -> None:
+    assert result.confusion is not None  # caller checks
+    counts = result.confusion.astype(np.float64)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * counts.shape[1], 1.0 + 0.45 * counts.shape[0]))
+    ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            if counts[i, j]:
+                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=7,
+                        color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(counts.shape[1]), result.confusion_cols)
+    ax.set_yticks(range(counts.shape[0]), result.confusion_rows)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class" if result.protocol.kind == "closed_set" else "set")
+    ax.set_title(f"{result.protocol.paper_table}: {result.protocol.name}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _roc(result: ProtocolResult, condition: str, detectors: list[str], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    for det in detectors:
+        data = result.ood[(condition, det)]
+        fpr, tpr = roc_vertices(data.binary, data.scores)
+        auc = result.cells[f"{condition}/{det}"]["AUC"]
+        ax.plot(fpr, tpr, label=f"{det} (AUC {auc:.2f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)
+    ax.axhline(0.95, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_xlabel("FPR (OOD accepted as ID)")
+    ax.set_ylabel("TPR (ID accepted)")
+    ax.set_title(f"ROC, {condition}")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _histograms(result: ProtocolResult, condition: str, detectors: list[str], path: Path) -> None:
+    fig, axes = plt.subplots(1, len(detectors), figsize=(3.2 * len(detectors), 2.8), squeeze=False)
+    for ax, det in zip(axes[0], detectors):
+        data = result.ood[(condition, det)]
+        lo, hi = float(data.scores.min()), float(data.scores.max())
+        bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 60)
+        ax.hist(data.scores[data.binary == 1], bins=bins, alpha=0.6, density=True, label="ID")
+        ax.hist(data.scores[data.binary == 0], bins=bins, alpha=0.6, density=True, label="OOD")
+        ax.set_title(det)
+        ax.set_xlabel("score (higher = ID)")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"OOD score histograms, {condition}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_plots(result: ProtocolResult, out_dir: PathLike) -> list[Path]:
+    """Writes the protocol's PNG plots into `out_dir`; returns their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    if result.confusion is not None:
+        written.append(out / "confusion.png")
+        _confusion(result, written[-1])
+    conditions = list(dict.fromkeys(c for c, _ in result.ood))
+    for cond in conditions:
+        detectors = [d for c, d in result.ood if c == cond]
+        safe = cond.replace("/", "_")
+        written.append(out / f"roc_{safe}.png")
+        _roc(result, cond, detectors, written[-1])
+        written.append(out / f"hist_{safe}.png")
+        _histograms(result, cond, detectors, written[-1])
+    log.info("Wrote %d plots to %s", len(written), out)
+    return written

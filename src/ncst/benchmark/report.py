@@ -1,0 +1,128 @@
+"""Write ``report.md`` (tables in the paper's layout) and ``report.json`` for a scored protocol."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Union
+
+from ncst.benchmark.results import ProtocolResult
+
+__all__ = ["write_report", "render_markdown"]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+
+_OOD_METRICS = ("AUC", "FPR95", "EER", "EER_tie_robust")
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+def _id_tables(result: ProtocolResult) -> list[str]:
+    proto = result.protocol
+    columns = list(proto.columns)
+    titles = dict(zip(proto.columns, proto.column_titles))
+    header = ["row"] + [titles.get(c, c) if titles.get(c, c) == c else f"{titles[c]} ({c})" for c in columns]
+    cells = result.cells
+    rows = [["this run"] + [_fmt(cells.get(c, {}).get("F1")) for c in columns]]
+    if any("F1_CI95_low" in cell for cell in cells.values()):
+        rows.append(
+            ["95% CI"]
+            + [
+                f"{cells[c]['F1_CI95_low']:.2f}-{cells[c]['F1_CI95_high']:.2f}" if "F1_CI95_low" in cells.get(c, {}) else "-"
+                for c in columns
+            ]
+        )
+    for model, paper_cells in proto.paper.items():
+        rows.append([f"paper: {model}"] + [_fmt(paper_cells.get(c)) for c in columns])
+    groups = [s.group for s in proto.sets]
+    lines = []
+    if any(groups):
+        spans: list[str] = []
+        for s in proto.sets:
+            if not spans or spans[-1] != s.group:
+                spans.append(s.group)
+        lines.append("Column groups: " + ", ".join(spans) + ".")
+        lines.append("")
+    lines += _table(header, rows)
+    lines.append("")
+    lines.append("Counts: " + ", ".join(f"{c} {n}" for c, n in result.counts.items()) + ".")
+    return lines
+
+
+def _ood_tables(result: ProtocolResult) -> list[str]:
+    proto = result.protocol
+    conditions = [c for c in proto.conditions if any(k.startswith(c.name + "/") for k in result.cells)]
+    detectors = [d for d in result.settings.get("detectors", proto.detectors)]
+    header = ["detector"] + [f"{c.name} {m}" for c in conditions for m in proto.metrics]
+    rows = []
+    for det in detectors:
+        row = [det]
+        for cond in conditions:
+            cell = result.cells.get(f"{cond.name}/{det}", {})
+            row += [_fmt(cell.get(m)) for m in proto.metrics]
+        rows.append(row)
+    lines = ["Conditions: " + "; ".join(f"`{c.name}` = {c.title}" for c in conditions) + ".", ""]
+    lines += _table(header, rows)
+    lines += ["", "Every metric with its tie-robust EER and bootstrap 95% intervals (%):", ""]
+    detail_header = ["condition/detector"] + list(_OOD_METRICS)
+    detail_rows = []
+    for key, cell in result.cells.items():
+        row = [key]
+        for m in _OOD_METRICS:
+            text = _fmt(cell.get(m))
+            if f"{m}_CI95_low" in cell:
+                text += f" ({cell[f'{m}_CI95_low']:.2f}-{cell[f'{m}_CI95_high']:.2f})"
+            row.append(text)
+        detail_rows.append(row)
+    lines += _table(detail_header, detail_rows)
+    lines.append("")
+    lines.append("Utterances (ID + OOD): " + ", ".join(f"{c} {n}" for c, n in result.counts.items()) + ".")
+    return lines
+
+
+def render_markdown(result: ProtocolResult) -> str:
+    """Renders the report as Markdown: the table in the paper's layout, paper rows, notes and settings."""
+    proto = result.protocol
+    lines = [f"# {proto.paper_table}: {proto.title}", "", f"Protocol `{proto.name}`; input: {result.source}.", ""]
+    lines += _ood_tables(result) if proto.kind == "open_set" else _id_tables(result)
+    if proto.notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in proto.notes]
+    if result.settings:
+        lines += ["", "## Settings", ""] + [f"- {k}: {v}" for k, v in result.settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(result: ProtocolResult, out_dir: PathLike) -> tuple[Path, Path]:
+    """Writes ``report.md`` and ``report.json`` into `out_dir` (created); returns their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    md_path, json_path = out / "report.md", out / "report.json"
+    _write_text(md_path, render_markdown(result))
+    _write_text(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
+    log.info("Wrote %s and %s", md_path, json_path)
+    return md_path, json_path

@@ -1,0 +1,234 @@
+"""Score a protocol from prediction files or dumps, and write its report: the library behind `run-protocol`.
+
+Inputs:
+
+* ``predictions_dir``: the official result layout (``result_id.txt``, ``id_unseen_real/...``,
+  ``id_diff_config/...``, ``id_diff_source/...``, ``alm/...``; each protocol file names the paths), one
+  ``<file> <pred> <max softmax>`` line per utterance;
+* ``dumps_dir``: our ``<set>.npz`` dumps (prediction = argmax of the logits, score = max softmax);
+* ``data_dir``: a dataset root, used only for label files (Table 3 reads ``label/eval_id.txt``).
+
+Tables 4 and 6 use each set's constant true label from the protocol file. Table 3 uses the label file when
+``data_dir`` is given, otherwise the dump's labels, otherwise the file-name prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ncst.benchmark.bootstrap import DEFAULT_SEED, bootstrap_closed_set, bootstrap_single_class
+from ncst.benchmark.dumps import dump_path, load_dump
+from ncst.benchmark.metrics import macro_f1, per_class_f1, single_class_f1
+from ncst.benchmark.ood import score_open_set
+from ncst.benchmark.predictions import labels_from_file, labels_from_prefix, read_predictions
+from ncst.benchmark.results import ProtocolResult
+from ncst.errors import ProtocolError
+from ncst.protocols import Protocol, SetSpec, load_protocol
+
+__all__ = ["score_protocol", "run_protocol"]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+_N_CLASSES = 7
+
+
+def _load_set(
+    spec: SetSpec, predictions_dir: PathLike | None, dumps_dir: PathLike | None
+) -> tuple[tuple[str, ...], NDArray[np.int64], NDArray[np.int64] | None, str]:
+    """Returns (file names, predicted ids, dump labels or None, source path) of one set."""
+    if predictions_dir is not None:
+        preds = read_predictions(Path(predictions_dir) / spec.result_file)
+        return preds.utt_ids, preds.pred, None, preds.source
+    assert dumps_dir is not None  # guaranteed by score_protocol
+    dump = load_dump(dump_path(dumps_dir, spec.dump))
+    return tuple(str(u) for u in dump.utt_ids), dump.pred, dump.labels, dump.source
+
+
+def _expected_path(spec: SetSpec, predictions_dir: PathLike | None, dumps_dir: PathLike | None) -> Path:
+    if predictions_dir is not None:
+        return Path(predictions_dir) / spec.result_file
+    return dump_path(dumps_dir or ".", spec.dump)
+
+
+def _score_closed_set(
+    protocol: Protocol,
+    predictions_dir: PathLike | None,
+    dumps_dir: PathLike | None,
+    data_dir: PathLike | None,
+    n_bootstrap: int,
+    seed: int,
+) -> ProtocolResult:
+    spec = protocol.sets[0]
+    names, pred, dump_labels, source = _load_set(spec, predictions_dir, dumps_dir)
+    if data_dir is not None and spec.label_file:
+        y_true = labels_from_file(names, Path(data_dir) / spec.label_file)
+        label_source = f"label file {Path(data_dir) / spec.label_file}"
+    elif dump_labels is not None:
+        y_true, label_source = dump_labels, "dump labels"
+    else:
+        y_true, label_source = labels_from_prefix(names), "file-name prefix"
+        log.warning("No --data given: true labels of %s come from file-name prefixes", spec.column)
+    labels = protocol.class_ids or tuple(range(_N_CLASSES))
+    f1 = per_class_f1(y_true, pred, labels)
+    cells: dict[str, dict[str, float]] = {str(c): {"F1": 100.0 * float(v)} for c, v in zip(labels, f1)}
+    cells["AVG"] = {"F1": 100.0 * macro_f1(y_true, pred, labels), "accuracy": 100.0 * float(np.mean(y_true == pred))}
+    if n_bootstrap > 0:
+        per_class, macro = bootstrap_closed_set(y_true, pred, labels, n_resamples=n_bootstrap, seed=seed)
+        for c, ci in zip(labels, per_class):
+            cells[str(c)].update(F1_CI95_low=100.0 * ci.low, F1_CI95_high=100.0 * ci.high)
+        cells["AVG"].update(F1_CI95_low=100.0 * macro.low, F1_CI95_high=100.0 * macro.high)
+    all_ids = sorted(set(labels) | set(np.unique(pred).tolist()) | set(np.unique(y_true).tolist()))
+    confusion = np.zeros((len(all_ids), len(all_ids)), np.int64)
+    pos = {c: i for i, c in enumerate(all_ids)}
+    np.add.at(confusion, ([pos[int(v)] for v in y_true], [pos[int(v)] for v in pred]), 1)
+    counts = {str(c): int((y_true == c).sum()) for c in labels}
+    counts["AVG"] = int(y_true.size)
+    return ProtocolResult(
+        protocol=protocol,
+        cells=cells,
+        counts=counts,
+        source=source,
+        confusion=confusion,
+        confusion_rows=tuple(str(c) for c in all_ids),
+        confusion_cols=tuple(str(c) for c in all_ids),
+        settings={"n_bootstrap": n_bootstrap, "seed": seed, "labels": label_source},
+    )
+
+
+def _score_single_class(
+    protocol: Protocol,
+    predictions_dir: PathLike | None,
+    dumps_dir: PathLike | None,
+    n_bootstrap: int,
+    seed: int,
+    skip_missing: bool,
+) -> ProtocolResult:
+    cells: dict[str, dict[str, float]] = {}
+    counts: dict[str, int] = {}
+    rows: list[NDArray[np.int64]] = []
+    correct: list[int] = []
+    scored: list[str] = []
+    for spec in protocol.sets:
+        if skip_missing and not _expected_path(spec, predictions_dir, dumps_dir).is_file():
+            log.warning("Skipping %s: %s is missing", spec.column, _expected_path(spec, predictions_dir, dumps_dir))
+            continue
+        _, pred, dump_labels, source = _load_set(spec, predictions_dir, dumps_dir)
+        assert spec.label is not None  # constant-label sets are validated by the loader
+        if dump_labels is not None and (dump_labels != spec.label).any():
+            log.warning("%s: dump labels differ from the protocol's label %d; using %d", source, spec.label, spec.label)
+        cells[spec.column] = {"F1": 100.0 * single_class_f1(pred, spec.label)}
+        counts[spec.column] = int(pred.size)
+        correct.append(int((pred == spec.label).sum()))
+        rows.append(np.bincount(pred, minlength=_N_CLASSES))
+        scored.append(spec.column)
+    if not scored:
+        raise ProtocolError(f"No set of {protocol.name} could be scored")
+    complete = len(scored) == len(protocol.sets)
+    cells["AVG"] = {"F1": float(np.mean([cells[c]["F1"] for c in scored]))}
+    if not complete:
+        log.warning("AVG of %s is over %d of %d columns", protocol.name, len(scored), len(protocol.sets))
+    if n_bootstrap > 0:
+        per_set, mean = bootstrap_single_class(
+            correct, [counts[c] for c in scored], n_resamples=n_bootstrap, seed=seed
+        )
+        for col, ci in zip(scored + ["AVG"], per_set + [mean]):
+            cells[col].update(F1_CI95_low=100.0 * ci.low, F1_CI95_high=100.0 * ci.high)
+    width = max(r.size for r in rows)
+    confusion = np.stack([np.pad(r, (0, width - r.size)) for r in rows])
+    return ProtocolResult(
+        protocol=protocol,
+        cells={c: cells[c] for c in [*protocol.columns] if c in cells},
+        counts=counts,
+        source=str(predictions_dir if predictions_dir is not None else dumps_dir),
+        confusion=confusion,
+        confusion_rows=tuple(scored),
+        confusion_cols=tuple(str(c) for c in range(width)),
+        settings={"n_bootstrap": n_bootstrap, "seed": seed, "complete": complete},
+    )
+
+
+def score_protocol(
+    protocol: str | Protocol,
+    *,
+    predictions_dir: PathLike | None = None,
+    dumps_dir: PathLike | None = None,
+    data_dir: PathLike | None = None,
+    n_bootstrap: int = 1000,
+    n_bootstrap_ood: int = 100,
+    seed: int = DEFAULT_SEED,
+    skip_missing: bool = False,
+    device: str = "cpu",
+) -> ProtocolResult:
+    """Scores one protocol from prediction files or dumps (exactly one of the two).
+
+    Args:
+        protocol: A protocol name (``"id_robustness"``), a TOML path, or a loaded `Protocol`.
+        predictions_dir: Official result folder (ID protocols only).
+        dumps_dir: Folder of ``<set>.npz`` dumps (any protocol; required by ``ood_open_set``).
+        data_dir: Dataset root, for label files.
+        n_bootstrap: Bootstrap replicates of the ID intervals (0 = none).
+        n_bootstrap_ood: Bootstrap replicates per OOD cell (0 = none).
+        seed: Bootstrap seed.
+        skip_missing: Skip sets whose files are missing (AVG then covers the scored columns only).
+        device: Torch device for the KNN detector.
+
+    Returns:
+        The protocol's cells (percent) and plot data.
+
+    Raises:
+        ProtocolError: On a bad combination of inputs or a missing/malformed file (the path is named).
+    """
+    proto = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
+    if (predictions_dir is None) == (dumps_dir is None):
+        raise ProtocolError("Give exactly one of predictions_dir (--predictions) and dumps_dir (--dumps)")
+    for what, folder in (("predictions", predictions_dir), ("dumps", dumps_dir), ("data", data_dir)):
+        if folder is not None and not Path(folder).is_dir():
+            raise ProtocolError(f"The {what} folder does not exist: {folder}")
+    if proto.kind == "open_set":
+        if dumps_dir is None:
+            raise ProtocolError(
+                f"{proto.name} needs embeddings and logits: give --dumps DIR with "
+                f"{proto.bank_dump}.npz, {proto.id_dump}.npz and one dump per condition; result files hold "
+                "only the max softmax of ID sets"
+            )
+        return score_open_set(
+            proto, dumps_dir, n_bootstrap=n_bootstrap_ood, seed=seed, skip_missing=skip_missing, device=device
+        )
+    if proto.kind == "closed_set":
+        return _score_closed_set(proto, predictions_dir, dumps_dir, data_dir, n_bootstrap, seed)
+    return _score_single_class(proto, predictions_dir, dumps_dir, n_bootstrap, seed, skip_missing)
+
+
+def run_protocol(
+    protocol: str | Protocol,
+    out_dir: PathLike,
+    *,
+    plots: bool = True,
+    **kwargs: object,
+) -> ProtocolResult:
+    """Scores a protocol and writes ``report.md``, ``report.json`` and the PNG plots into `out_dir`.
+
+    Args:
+        protocol: A protocol name, TOML path or `Protocol`.
+        out_dir: Output folder (created).
+        plots: Write the PNG plots.
+        **kwargs: Passed to `score_protocol`.
+
+    Returns:
+        The scored result.
+    """
+    from ncst.benchmark.report import write_report
+
+    result = score_protocol(protocol, **kwargs)  # type: ignore[arg-type]
+    write_report(result, out_dir)
+    if plots:
+        from ncst.benchmark.plots import write_plots
+
+        write_plots(result, out_dir)
+    return result
