@@ -7,7 +7,7 @@ import logging
 from rich.console import Console
 from rich.logging import RichHandler
 
-__all__ = ["console", "setup_logging"]
+__all__ = ["console", "setup_logging", "set_threads"]
 
 console = Console(stderr=True)
 
@@ -21,3 +21,14 @@ def setup_logging(verbose: bool = False) -> None:
         handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
         force=True,
     )
+
+
+def set_threads(threads: int) -> None:
+    """Sets torch's intra-op threads; 0 keeps torch's default (one per core).
+
+    On a busy CPU, fewer threads than cores is often much faster (OpenMP spin-waits on shared cores).
+    """
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)

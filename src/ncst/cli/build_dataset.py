@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ncst.cli._common import console, setup_logging
+from ncst.cli._common import console, set_threads, setup_logging
 
 app = typer.Typer(add_completion=False)
 
@@ -36,6 +36,7 @@ def build_dataset(
     shard: str = typer.Option("0/1", help="Do only shard I of N (0-based), e.g. 0/4; shards can run on different machines."),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N utterances of the corpus."),
     seed: int = typer.Option(0, help="Seed of random weights and of decoder sampling."),
+    threads: int = typer.Option(0, min=0, help="Torch CPU threads in this process (0 = torch default)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logs."),
 ) -> None:
     """Resynthesise real speech through neural codecs into OUT/wav/<prefix>_<utt>.wav.
@@ -45,6 +46,7 @@ def build_dataset(
     build resumes where it stopped.
     """
     setup_logging(verbose)
+    set_threads(threads)
     from ncst.build_dataset import BuildConfig, build, parse_shard
     from ncst.errors import NcstError
 

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from ncst.cli._common import console, setup_logging
+from ncst.cli._common import console, set_threads, setup_logging
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural Codec Source Tracing toolkit.")
 codecs_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inspect and check codec adapters.")
@@ -59,11 +59,13 @@ def codecs_check(
     duration_s: float = typer.Option(0.5, "--duration", help="Test clip length in seconds."),
     seed: int = typer.Option(0, help="Seed of random weights and decoder sampling."),
     device: str = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0."),
+    threads: int = typer.Option(0, min=0, help="Torch CPU threads (0 = torch default)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per codec."),
 ) -> None:
     """Build each codec, run a short clip and report length, determinism and measured bitrate."""
     from ncst.codecs.conformance import check_codec
 
+    set_threads(threads)
     from ncst.errors import NcstError
 
     try:
