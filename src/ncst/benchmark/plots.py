@@ -2,8 +2,9 @@
 
 * ``confusion.png``: closed set, true x predicted class counts (row-normalised colours); single-class
   tables, set x predicted class.
-* ``roc_<condition>.png``: one ROC curve per detector (ID positive), open set only.
-* ``hist_<condition>.png``: ID and OOD score histograms, one panel per detector, open set only.
+* ``roc.png``: one panel per OOD condition, one ROC curve per detector (ID positive); open set only.
+* ``ood_histograms.png``: ID and OOD score histograms, one row per condition and one column per
+  detector; open set only.
 """
 
 from __future__ import annotations
@@ -49,38 +50,48 @@ def _confusion(result: ProtocolResult, path: Path) -> None:
     plt.close(fig)
 
 
-def _roc(result: ProtocolResult, condition: str, detectors: list[str], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5, 5))
-    for det in detectors:
-        data = result.ood[(condition, det)]
-        fpr, tpr = roc_vertices(data.binary, data.scores)
-        auc = result.cells[f"{condition}/{det}"]["AUC"]
-        ax.plot(fpr, tpr, label=f"{det} (AUC {auc:.2f})")
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)
-    ax.axhline(0.95, color="grey", linestyle="--", linewidth=0.8)
-    ax.set_xlabel("FPR (OOD accepted as ID)")
-    ax.set_ylabel("TPR (ID accepted)")
-    ax.set_title(f"ROC, {condition}")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+def _roc(result: ProtocolResult, conditions: list[str], detectors: list[str], path: Path) -> None:
+    fig, axes = plt.subplots(1, len(conditions), figsize=(3.6 * len(conditions), 3.6), squeeze=False)
+    for ax, cond in zip(axes[0], conditions):
+        for det in detectors:
+            if (cond, det) not in result.ood:
+                continue
+            data = result.ood[(cond, det)]
+            fpr, tpr = roc_vertices(data.binary, data.scores)
+            auc = result.cells[f"{cond}/{det}"]["AUC"]
+            ax.plot(fpr, tpr, label=f"{det} ({auc:.1f})")
+        ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)
+        ax.axhline(0.95, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_title(cond)
+        ax.set_xlabel("FPR (OOD accepted)")
+        ax.legend(loc="lower right", fontsize=7, title="AUC %", title_fontsize=7)
+    axes[0][0].set_ylabel("TPR (ID accepted)")
+    fig.suptitle("ROC curves, ID = positive")
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.15, top=0.85, wspace=0.25)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
-def _histograms(result: ProtocolResult, condition: str, detectors: list[str], path: Path) -> None:
-    fig, axes = plt.subplots(1, len(detectors), figsize=(3.2 * len(detectors), 2.8), squeeze=False)
-    for ax, det in zip(axes[0], detectors):
-        data = result.ood[(condition, det)]
-        lo, hi = float(data.scores.min()), float(data.scores.max())
-        bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 60)
-        ax.hist(data.scores[data.binary == 1], bins=bins, alpha=0.6, density=True, label="ID")
-        ax.hist(data.scores[data.binary == 0], bins=bins, alpha=0.6, density=True, label="OOD")
-        ax.set_title(det)
-        ax.set_xlabel("score (higher = ID)")
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"OOD score histograms, {condition}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
+def _histograms(result: ProtocolResult, conditions: list[str], detectors: list[str], path: Path) -> None:
+    fig, axes = plt.subplots(
+        len(conditions), len(detectors), figsize=(2.8 * len(detectors), 2.2 * len(conditions)), squeeze=False
+    )
+    for row, cond in zip(axes, conditions):
+        for ax, det in zip(row, detectors):
+            if (cond, det) not in result.ood:
+                ax.set_axis_off()
+                continue
+            data = result.ood[(cond, det)]
+            lo, hi = float(data.scores.min()), float(data.scores.max())
+            bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 50)
+            ax.hist(data.scores[data.binary == 1], bins=bins, density=True, histtype="step", label="ID")
+            ax.hist(data.scores[data.binary == 0], bins=bins, density=True, histtype="step", label="OOD")
+            ax.set_title(f"{cond} / {det}", fontsize=8)
+            ax.tick_params(labelsize=6)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("OOD score histograms (higher = ID)")
+    fig.subplots_adjust(left=0.04, right=0.98, bottom=0.05, top=0.9, hspace=0.5, wspace=0.3)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
@@ -93,12 +104,11 @@ def write_plots(result: ProtocolResult, out_dir: PathLike) -> list[Path]:
         written.append(out / "confusion.png")
         _confusion(result, written[-1])
     conditions = list(dict.fromkeys(c for c, _ in result.ood))
-    for cond in conditions:
-        detectors = [d for c, d in result.ood if c == cond]
-        safe = cond.replace("/", "_")
-        written.append(out / f"roc_{safe}.png")
-        _roc(result, cond, detectors, written[-1])
-        written.append(out / f"hist_{safe}.png")
-        _histograms(result, cond, detectors, written[-1])
+    if conditions:
+        detectors = list(dict.fromkeys(d for _, d in result.ood))
+        written.append(out / "roc.png")
+        _roc(result, conditions, detectors, written[-1])
+        written.append(out / "ood_histograms.png")
+        _histograms(result, conditions, detectors, written[-1])
     log.info("Wrote %d plots to %s", len(written), out)
     return written

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ncst.benchmark.dumps import Dump, dump_path, load_dump, save_dump
+from ncst.errors import ProtocolError
+
+
+def _arrays(n: int = 5, dim: int = 4) -> dict:
+    rng = np.random.default_rng(0)
+    return {
+        "utt_ids": [f"u{i}.wav" for i in range(n)],
+        "logits": rng.normal(size=(n, 7)),
+        "embeddings": rng.normal(size=(n, dim)),
+        "labels": np.arange(n) % 7,
+    }
+
+
+def test_save_load_dump_roundtrip(tmp_path: Path) -> None:
+    path = save_dump(dump_path(tmp_path, "eval_id"), **_arrays())
+    dump = load_dump(path)
+    assert path == tmp_path / "eval_id.npz"
+    assert len(dump) == 5 and dump.logits.dtype == np.float32 and dump.embeddings.dtype == np.float32
+    assert dump.labels.dtype == np.int64 and dump.utt_ids[0] == "u0.wav"
+    np.testing.assert_array_equal(dump.pred, dump.logits.argmax(1))
+    prob = np.exp(dump.logits) / np.exp(dump.logits).sum(1, keepdims=True)
+    np.testing.assert_allclose(dump.msp, prob.max(1), rtol=1e-6)
+
+
+def test_save_dump_rejects_bad_shapes(tmp_path: Path) -> None:
+    bad = _arrays()
+    bad["logits"] = np.zeros((5, 6))
+    with pytest.raises(ProtocolError, match=r"logits must be \[N=5, 7\]"):
+        save_dump(tmp_path / "x.npz", **bad)
+    bad = _arrays()
+    bad["labels"] = np.zeros(5, np.float32)
+    with pytest.raises(ProtocolError, match="integers"):
+        save_dump(tmp_path / "x.npz", **bad)
+    assert not list(tmp_path.iterdir())
+
+
+def test_load_dump_names_file_on_error(tmp_path: Path) -> None:
+    with pytest.raises(ProtocolError, match="train.npz"):
+        load_dump(tmp_path / "train.npz")
+    np.savez(tmp_path / "bad.npz", logits=np.zeros((2, 7), np.float32))
+    with pytest.raises(ProtocolError, match=r"bad.npz: missing arrays \['utt_ids', 'embeddings', 'labels'\]"):
+        load_dump(tmp_path / "bad.npz")
+    a = _arrays()
+    np.savez(tmp_path / "f64.npz", utt_ids=np.array(a["utt_ids"]), logits=a["logits"],
+             embeddings=a["embeddings"].astype(np.float32), labels=a["labels"])
+    with pytest.raises(ProtocolError, match="float32"):
+        load_dump(tmp_path / "f64.npz")
+
+
+def test_dump_concat_keeps_order_and_checks_width(tmp_path: Path) -> None:
+    a = load_dump(save_dump(tmp_path / "a.npz", **_arrays(3)))
+    b = load_dump(save_dump(tmp_path / "b.npz", **_arrays(2)))
+    both = Dump.concat([a, b])
+    assert len(both) == 5 and list(both.labels) == [0, 1, 2, 0, 1]
+    c = load_dump(save_dump(tmp_path / "c.npz", **_arrays(2, dim=3)))
+    with pytest.raises(ProtocolError, match="embedding widths"):
+        Dump.concat([a, c])

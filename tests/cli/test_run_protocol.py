@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ncst.cli.run_protocol import app
+
+runner = CliRunner()
+
+
+def _published_dir() -> Path:
+    shared = os.environ.get("NCST_SHARED_DIR")
+    base = Path(shared) if shared else Path(__file__).resolve().parents[2].parent / "shared"
+    return base / "reference" / "st-codecfake-published" / "W2V2-AASIST"
+
+
+def _result_folder(root: Path) -> Path:
+    for name, label in (("moshi", 1), ("miniomni", 6), ("speechgpt-gen", 2), ("valle", 4)):
+        path = root / "alm" / f"{name}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{name}_a.wav {label} 0.9\n{name}_b.wav 0 0.6\n")
+    return root
+
+
+def test_run_protocol_help_lists_protocols() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for word in ("id_robustness", "--predictions", "--dumps", "--data", "--out"):
+        assert word in result.output
+
+
+def test_run_protocol_predictions_writes_reports(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["alm_backend", "--predictions", str(_result_folder(tmp_path / "res")), "--out", str(out),
+              "--bootstrap", "10"]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "report.json").read_text())
+    assert payload["protocol"] == "alm_backend" and payload["cells"]["AVG"]["F1"] == pytest.approx(50.0)
+    assert (out / "report.md").is_file() and (out / "confusion.png").is_file()
+
+
+def test_run_protocol_model_is_not_available_yet(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["id_robustness", "--model", "aasist", "--checkpoint", str(tmp_path / "c.pt")])
+    assert result.exit_code == 2
+    assert "not available yet" in result.output
+
+
+def test_run_protocol_needs_one_input() -> None:
+    result = runner.invoke(app, ["id_robustness"])
+    assert result.exit_code == 2 and "exactly one" in result.output
+
+
+def test_run_protocol_missing_file_names_path(tmp_path: Path) -> None:
+    folder = _result_folder(tmp_path / "res")
+    (folder / "alm" / "valle.txt").unlink()
+    result = runner.invoke(app, ["alm_backend", "--predictions", str(folder), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "valle.txt" in result.output
+
+
+def test_run_protocol_unknown_protocol(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["table9", "--predictions", str(tmp_path)])
+    assert result.exit_code == 1 and "id_closed_set" in result.output
+
+
+@pytest.mark.skipif(not (_published_dir() / "result_id.txt").is_file(), reason="published files absent")
+def test_run_protocol_reproduces_table4_w2v2_aasist(tmp_path: Path) -> None:
+    out = tmp_path / "t4"
+    result = runner.invoke(
+        app, ["id_robustness", "--predictions", str(_published_dir()), "--out", str(out), "--bootstrap", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    cells = json.loads((out / "report.json").read_text())["cells"]
+    expected = {"19LA": 16.94, "ITW": 77.01, "NCSSD": 4.77, "C3-1": 98.99, "C3-2": 99.70, "C3-3": 99.80,
+                "C3-4": 99.80, "C4-1": 99.96, "C4-2": 99.71, "C4-3": 98.19, "Mimi": 84.08, "SNAC": 83.65,
+                "AVG": 80.22}
+    assert {k: round(v["F1"], 2) for k, v in cells.items()} == expected
