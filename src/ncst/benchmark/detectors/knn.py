@@ -3,9 +3,10 @@
 Score = the cosine similarity of the test embedding to its **k-th** nearest training embedding (k = 7),
 i.e. the k-th largest ``<z, z_j>`` with ``z = x / ||x||`` and bank rows ``z_j = x_j / ||x_j|| + 1e-10``
 (the reference adds the epsilon after dividing, to every component; in float32 it has no effect on
-unit vectors). The reference searches with faiss ``IndexFlatIP`` (exact); here the same exact search is a
-chunked ``matmul`` + ``topk`` in torch, so memory stays at one ``chunk x N_bank`` block (256 MB by
-default) instead of the full ``N_test x N_bank`` matrix.
+unit vectors). The reference searches with faiss ``IndexFlatIP`` (exact, brute force); here the same
+exact search is a chunked ``matmul`` in torch followed by an exact grouped k-th largest selection, so
+memory stays at one ``chunk x N_bank`` block (512 MB by default) instead of the full
+``N_test x N_bank`` matrix (45 GB at 160k x 70k).
 
 pytorch-ood's `KNN(None, k=7)` gives the Euclidean distance between normalised features, a monotone
 decreasing function of the same cosine (``d^2 = 2 - 2 cos``), so rankings are identical; we do not call it
@@ -32,7 +33,9 @@ __all__ = ["KNNDetector", "kth_largest_inner_product"]
 
 log = logging.getLogger(__name__)
 
-CHUNK_BYTES = 256 * 2**20
+CHUNK_BYTES = 512 * 2**20
+#: Columns per group in the k-th largest selection (see `_kth_largest_rows`).
+GROUP_COLS = 64
 
 
 def kth_largest_inner_product(
@@ -57,8 +60,28 @@ def kth_largest_inner_product(
     out = torch.empty(queries.shape[0], dtype=torch.float32)
     for start in range(0, queries.shape[0], rows):
         sims = queries[start : start + rows].to(device) @ bank_t
-        out[start : start + rows] = sims.topk(k, dim=1, sorted=True).values[:, k - 1].cpu()
+        out[start : start + rows] = _kth_largest_rows(sims, k).cpu()
     return out
+
+
+def _kth_largest_rows(sims: Tensor, k: int, group_cols: int = GROUP_COLS) -> Tensor:
+    """Exact k-th largest value of each row of `sims` `[R, N]`, about 3x faster than a full-width topk.
+
+    The columns are cut into groups of `group_cols`. Let t be the k-th largest group maximum: the k
+    groups with the largest maxima hold k values >= t, and every value outside them is <= t, so the k
+    largest values of the row can all be taken from those k groups (plus the leftover columns).
+    """
+    n_rows, n_cols = sims.shape
+    n_groups = n_cols // group_cols
+    if n_groups <= k:
+        return sims.topk(k, dim=1).values[:, k - 1]
+    full = n_groups * group_cols
+    grouped = sims[:, :full].reshape(n_rows, n_groups, group_cols)
+    best = grouped.amax(dim=2).topk(k, dim=1).indices
+    cand = grouped.gather(1, best.unsqueeze(2).expand(n_rows, k, group_cols)).reshape(n_rows, k * group_cols)
+    if full < n_cols:
+        cand = torch.cat([cand, sims[:, full:]], dim=1)
+    return cand.topk(k, dim=1).values[:, k - 1]
 
 
 class KNNDetector(Detector):
