@@ -12,7 +12,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import fake_codec  # noqa: E402,F401  (registers "fakecodec")
 
 
-
 def make_sine(rate: int, duration_s: float, freq_hz: float, seed: int = 0) -> np.ndarray:
     n = int(round(rate * duration_s))
     t = np.arange(n) / rate

@@ -19,10 +19,23 @@ from ncst.codecs import Codec, CodecCard, Codes, register_codec
 def _card(variant: str, rate: int, prefix: str, class_id: int | None) -> CodecCard:
     hop = rate // 100
     return CodecCard(
-        name="fakecodec", variant=variant, family="Fake", class_id=class_id, file_prefix=prefix,
-        sample_rate_hz=rate, n_quantizers=1, frame_rate_hz=rate / hop * hop / hop, codebook_size=256,
-        nominal_bitrate_bps=rate * 8.0, effective_bitrate_bps=rate * 8.0, checkpoint="none",
-        upstream_package="torch", pip_extra="", licence="MIT", quantizer="mu-law", decoder_type="time",
+        name="fakecodec",
+        variant=variant,
+        family="Fake",
+        class_id=class_id,
+        file_prefix=prefix,
+        sample_rate_hz=rate,
+        n_quantizers=1,
+        frame_rate_hz=rate / hop * hop / hop,
+        codebook_size=256,
+        nominal_bitrate_bps=rate * 8.0,
+        effective_bitrate_bps=rate * 8.0,
+        checkpoint="none",
+        upstream_package="torch",
+        pip_extra="",
+        licence="MIT",
+        quantizer="mu-law",
+        decoder_type="time",
         extra={"hop": 1},
     )
 
@@ -45,8 +58,9 @@ class FakeCodec(Codec):
         mu = 255.0
         y = torch.sign(wav) * torch.log1p(mu * wav.abs().clamp(max=1.0)) / math.log1p(mu)
         codes = ((y + 1) / 2 * mu).round().long().clamp(0, 255)
-        return Codes(levels=(codes,), codebook_size=256, covered_samples=wav.shape[-1],
-                     sample_rate_hz=self.card.sample_rate_hz)
+        return Codes(
+            levels=(codes,), codebook_size=256, covered_samples=wav.shape[-1], sample_rate_hz=self.card.sample_rate_hz
+        )
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         mu = 255.0

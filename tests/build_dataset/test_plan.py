@@ -45,4 +45,7 @@ def test_same_variant_twice_runs_once() -> None:
 
 
 def test_limit_applies_before_sharding() -> None:
-    assert [j.utterance.utt_id for j in plan_jobs(_utts(5), [get_card("fakecodec")], limit=2)] == ["p225_000", "p225_001"]
+    assert [j.utterance.utt_id for j in plan_jobs(_utts(5), [get_card("fakecodec")], limit=2)] == [
+        "p225_000",
+        "p225_001",
+    ]

@@ -14,7 +14,9 @@ from ncst.errors import NcstError
 
 
 def _config(manifest: Path, out: Path, **kw) -> BuildConfig:  # noqa: ANN003
-    return BuildConfig(codecs=kw.pop("codecs", ("fakecodec",)), corpus=str(manifest), out_dir=out, weights="random", **kw)
+    return BuildConfig(
+        codecs=kw.pop("codecs", ("fakecodec",)), corpus=str(manifest), out_dir=out, weights="random", **kw
+    )
 
 
 def test_build_writes_audio_labels_manifest_and_provenance(tiny_corpus: Path, tmp_path: Path) -> None:
@@ -118,7 +120,10 @@ def test_shards_partition_the_jobs(tiny_corpus: Path, tmp_path: Path) -> None:
 def test_limit_uses_first_utterances(tiny_corpus: Path, tmp_path: Path) -> None:
     result = build(_config(tiny_corpus, tmp_path / "out", limit=2))
     assert result.planned == 2
-    assert sorted(p.name for p in (tmp_path / "out" / "wav").glob("*.wav")) == ["fake_spk1_000.wav", "fake_spk1_001.wav"]
+    assert sorted(p.name for p in (tmp_path / "out" / "wav").glob("*.wav")) == [
+        "fake_spk1_000.wav",
+        "fake_spk1_001.wav",
+    ]
 
 
 def test_partial_provenance_line_is_repaired(tiny_corpus: Path, tmp_path: Path) -> None:

@@ -19,7 +19,18 @@ runner = CliRunner()
 def test_build_dataset_help_lists_every_option() -> None:
     result = runner.invoke(build_app, ["--help"])
     assert result.exit_code == 0
-    for option in ("--codec", "--corpus", "--out", "--weights", "--device", "--workers", "--shard", "--limit", "--seed", "--threads"):
+    for option in (
+        "--codec",
+        "--corpus",
+        "--out",
+        "--weights",
+        "--device",
+        "--workers",
+        "--shard",
+        "--limit",
+        "--seed",
+        "--threads",
+    ):
         assert option in result.output
 
 

@@ -3,7 +3,17 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ncst.codecs import Codec, CodecCard, Codes, available_codecs, fit_length, get_card, get_codec, parse_spec, register_codec
+from ncst.codecs import (
+    Codec,
+    CodecCard,
+    Codes,
+    available_codecs,
+    fit_length,
+    get_card,
+    get_codec,
+    parse_spec,
+    register_codec,
+)
 from ncst.codecs.base import parse_weights
 from ncst.errors import NotFittedError, UnknownCodecError, WeightsError
 
@@ -46,9 +56,23 @@ def test_fit_length_crops_and_pads() -> None:
 
 
 CARD = CodecCard(
-    name="toy", variant="v", family="Toy", class_id=None, file_prefix="toy", sample_rate_hz=8000, n_quantizers=2,
-    frame_rate_hz=100.0, codebook_size=16, nominal_bitrate_bps=800, effective_bitrate_bps=800, checkpoint="-",
-    upstream_package="torch", pip_extra="", licence="MIT", quantizer="RVQ", decoder_type="time",
+    name="toy",
+    variant="v",
+    family="Toy",
+    class_id=None,
+    file_prefix="toy",
+    sample_rate_hz=8000,
+    n_quantizers=2,
+    frame_rate_hz=100.0,
+    codebook_size=16,
+    nominal_bitrate_bps=800,
+    effective_bitrate_bps=800,
+    checkpoint="-",
+    upstream_package="torch",
+    pip_extra="",
+    licence="MIT",
+    quantizer="RVQ",
+    decoder_type="time",
 )
 
 

@@ -83,7 +83,11 @@ class JobRunner:
         audio, source_rate = read_audio(src)
         validate_audio(audio, source_rate, name=str(src))
         x = resample(audio, source_rate, card.sample_rate_hz)
-        chain = "none" if source_rate == card.sample_rate_hz else f"soxr {SOXR_QUALITY} {source_rate}->{card.sample_rate_hz}"
+        chain = (
+            "none"
+            if source_rate == card.sample_rate_hz
+            else f"soxr {SOXR_QUALITY} {source_rate}->{card.sample_rate_hz}"
+        )
         y = codec.resynthesize(torch.from_numpy(x).unsqueeze(0))[0].numpy()
         if y.shape[-1] != x.shape[-1]:
             raise RuntimeError(f"{card.spec} returned {y.shape[-1]} samples for {x.shape[-1]}: adapter bug")

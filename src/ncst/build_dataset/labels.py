@@ -24,8 +24,19 @@ __all__ = ["write_labels_and_manifest", "write_failures", "MANIFEST_COLUMNS", "F
 log = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = [
-    "file", "utt_id", "label", "class_id", "codec_spec", "sample_rate_hz", "num_samples", "duration_s",
-    "weights", "speaker", "corpus", "language", "source_path",
+    "file",
+    "utt_id",
+    "label",
+    "class_id",
+    "codec_spec",
+    "sample_rate_hz",
+    "num_samples",
+    "duration_s",
+    "weights",
+    "speaker",
+    "corpus",
+    "language",
+    "source_path",
 ]
 FAILURE_COLUMNS = ["file", "utt_id", "source_path", "codec_spec", "error", "message"]
 

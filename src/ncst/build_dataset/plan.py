@@ -101,7 +101,10 @@ def plan_jobs(
     for card in cards:
         other = prefixes.setdefault(card.file_prefix, card.spec)
         if other != card.spec:
-            raise NcstError(f"codecs {other} and {card.spec} both write '{card.file_prefix}_*.wav'; build them into separate --out folders")
+            raise NcstError(
+                f"codecs {other} and {card.spec} both write '{card.file_prefix}_*.wav'; "
+                "build them into separate --out folders"
+            )
     utts = list(utterances)[:limit] if limit is not None else list(utterances)
     jobs = [Job(u, c) for c in cards for u in utts]
     return [j for j in jobs if shard.owns(j.file_name)]

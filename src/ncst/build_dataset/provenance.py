@@ -170,7 +170,11 @@ def ncst_git_commit() -> str | None:
         try:
             out = subprocess.run(
                 ["git", "rev-parse", "--show-toplevel", "HEAD"],
-                cwd=src, capture_output=True, text=True, timeout=10, check=False,
+                cwd=src,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
             )
             lines = out.stdout.split()
             # Only trust a repository that is ncst's own checkout, not one that merely contains a venv.

@@ -30,7 +30,7 @@ from ncst.build_dataset.labels import write_failures, write_labels_and_manifest
 from ncst.build_dataset.plan import WAV_DIR, Job, Shard, plan_jobs
 from ncst.build_dataset.provenance import ProvenanceLog, ProvenanceRow, read_provenance
 from ncst.codecs import codec_class, get_card, parse_weights
-from ncst.corpora import Utterance, load_corpus
+from ncst.corpora import load_corpus
 from ncst.errors import NcstError
 
 __all__ = ["BuildConfig", "BuildResult", "build", "ProgressCallback"]
@@ -106,7 +106,11 @@ def build(config: BuildConfig, *, progress: ProgressCallback | None = None) -> B
     result = BuildResult(out_dir=out, planned=len(jobs), skipped=len(jobs) - len(todo))
     log.info(
         "%d jobs planned (shard %s), %d already done, %d to run, weights=%s",
-        len(jobs), config.shard, result.skipped, len(todo), weights_label,
+        len(jobs),
+        config.shard,
+        result.skipped,
+        len(todo),
+        weights_label,
     )
     failures_path = out / f"failures{config.shard.suffix}.csv"
     settings = JobSettings(out_dir=out, weights=config.weights, device=config.device, seed=config.seed)

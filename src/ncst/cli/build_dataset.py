@@ -23,17 +23,23 @@ EPILOG = (
 @app.command(epilog=EPILOG)
 def build_dataset(
     codec: List[str] = typer.Option(
-        ..., "--codec", "-c", help="Codec spec, repeatable: encodec, encodec@3kbps, mimi, snac, ... (see `ncst codecs list`)."
+        ...,
+        "--codec",
+        "-c",
+        help="Codec spec, repeatable: encodec, encodec@3kbps, mimi, snac, ... (see `ncst codecs list`).",
     ),
     corpus: str = typer.Option("demo", help="'demo' (bundled real speech) or a manifest CSV with columns utt_id,path."),
     out: Path = typer.Option(Path("ncst_build"), "--out", "-o", help="Build folder (created; reruns resume it)."),
     weights: str = typer.Option(
         "pretrained",
-        help="'pretrained' (download on first use), 'random' (offline smoke runs; marked in provenance) or a local checkpoint path.",
+        help="'pretrained' (download on first use), 'random' (offline smoke runs; marked in provenance) "
+        "or a local checkpoint path.",
     ),
     device: str = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0."),
     workers: int = typer.Option(0, min=0, help="Worker processes (0 = run in this process); each loads its own model."),
-    shard: str = typer.Option("0/1", help="Do only shard I of N (0-based), e.g. 0/4; shards can run on different machines."),
+    shard: str = typer.Option(
+        "0/1", help="Do only shard I of N (0-based), e.g. 0/4; shards can run on different machines."
+    ),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N utterances of the corpus."),
     seed: int = typer.Option(0, help="Seed of random weights and of decoder sampling."),
     threads: int = typer.Option(0, min=0, help="Torch CPU threads in this process (0 = torch default)."),

@@ -161,9 +161,7 @@ def parse_weights(weights: "str | Path | WeightsSpec") -> WeightsSpec:
 
 def _path_weights(path: Path) -> WeightsSpec:
     if not path.exists():
-        raise WeightsError(
-            f"weights {str(path)!r} is neither 'pretrained', 'random' nor an existing file or folder"
-        )
+        raise WeightsError(f"weights {str(path)!r} is neither 'pretrained', 'random' nor an existing file or folder")
     return WeightsSpec("path", path.resolve())
 
 
