@@ -139,3 +139,16 @@ def test_detectors_score_id_higher_than_far_ood() -> None:
         det = make_detector(name)
         det.fit_features(xb, yb, logits=lb)
         assert ood_metrics(binary, det.score(xt, logits=lt).numpy())["AUC"] > 0.8, name
+
+
+@pytest.mark.parametrize("n_cols", [7 * 64 + 1, 1000, 64 * 20])
+def test_grouped_kth_largest_equals_topk_with_ties(n_cols: int) -> None:
+    from ncst.benchmark.detectors.knn import _kth_largest_rows
+
+    gen = torch.Generator().manual_seed(n_cols)
+    sims = torch.randint(-20, 20, (50, n_cols), generator=gen).float()  # many ties
+    sims[0] = 3.0  # a row that is one big tie
+    expected = sims.topk(7, dim=1).values[:, 6]
+    assert torch.equal(_kth_largest_rows(sims, 7), expected)
+    small = torch.randn(5, 100, generator=gen)
+    assert torch.equal(_kth_largest_rows(small, 7, group_cols=8), small.topk(7, dim=1).values[:, 6])

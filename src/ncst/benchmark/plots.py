@@ -29,9 +29,8 @@ log = logging.getLogger(__name__)
 PathLike = Union[str, Path]
 
 
-def _confusion(result: ProtocolResult, path: Path) -> None:
-    assert result.confusion is not None  # caller checks
-    counts = result.confusion.astype(np.float64)
+def _confusion(confusion: np.ndarray, result: ProtocolResult, path: Path) -> None:
+    counts = confusion.astype(np.float64)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
     fig, ax = plt.subplots(figsize=(1.0 + 0.6 * counts.shape[1], 1.0 + 0.45 * counts.shape[0]))
     ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
@@ -102,7 +101,7 @@ def write_plots(result: ProtocolResult, out_dir: PathLike) -> list[Path]:
     written: list[Path] = []
     if result.confusion is not None:
         written.append(out / "confusion.png")
-        _confusion(result, written[-1])
+        _confusion(result.confusion, result, written[-1])
     conditions = list(dict.fromkeys(c for c, _ in result.ood))
     if conditions:
         detectors = list(dict.fromkeys(d for _, d in result.ood))

@@ -7,7 +7,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Union
+from typing import Mapping, Union
 
 from ncst.benchmark.results import ProtocolResult
 
@@ -24,6 +24,12 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _ci(cell: Mapping[str, float]) -> str:
+    if "F1_CI95_low" not in cell:
+        return "-"
+    return f"{cell['F1_CI95_low']:.2f}-{cell['F1_CI95_high']:.2f}"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -38,13 +44,7 @@ def _id_tables(result: ProtocolResult) -> list[str]:
     cells = result.cells
     rows = [["this run"] + [_fmt(cells.get(c, {}).get("F1")) for c in columns]]
     if any("F1_CI95_low" in cell for cell in cells.values()):
-        rows.append(
-            ["95% CI"]
-            + [
-                f"{cells[c]['F1_CI95_low']:.2f}-{cells[c]['F1_CI95_high']:.2f}" if "F1_CI95_low" in cells.get(c, {}) else "-"
-                for c in columns
-            ]
-        )
+        rows.append(["95% CI"] + [_ci(cells.get(c, {})) for c in columns])
     for model, paper_cells in proto.paper.items():
         rows.append([f"paper: {model}"] + [_fmt(paper_cells.get(c)) for c in columns])
     groups = [s.group for s in proto.sets]

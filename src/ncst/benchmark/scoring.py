@@ -45,7 +45,8 @@ def _load_set(
     if predictions_dir is not None:
         preds = read_predictions(Path(predictions_dir) / spec.result_file)
         return preds.utt_ids, preds.pred, None, preds.source
-    assert dumps_dir is not None  # guaranteed by score_protocol
+    if dumps_dir is None:
+        raise ProtocolError("Give --predictions DIR or --dumps DIR")
     dump = load_dump(dump_path(dumps_dir, spec.dump))
     return tuple(str(u) for u in dump.utt_ids), dump.pred, dump.labels, dump.source
 
@@ -119,7 +120,8 @@ def _score_single_class(
             log.warning("Skipping %s: %s is missing", spec.column, _expected_path(spec, predictions_dir, dumps_dir))
             continue
         _, pred, dump_labels, source = _load_set(spec, predictions_dir, dumps_dir)
-        assert spec.label is not None  # constant-label sets are validated by the loader
+        if spec.label is None:
+            raise ProtocolError(f"{protocol.name}: set {spec.column!r} has no constant label")
         if dump_labels is not None and (dump_labels != spec.label).any():
             log.warning("%s: dump labels differ from the protocol's label %d; using %d", source, spec.label, spec.label)
         cells[spec.column] = {"F1": 100.0 * single_class_f1(pred, spec.label)}

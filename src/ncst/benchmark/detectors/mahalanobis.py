@@ -106,4 +106,6 @@ class MahalanobisDetector(Detector):
 
     def score(self, x: ArrayLike | Tensor | None = None, *, logits: ArrayLike | Tensor | None = None) -> Tensor:
         """Returns ``exp(-min_c d_c / 4096)`` `[N]` (float64), higher = ID."""
+        if x is None:
+            raise ProtocolError("MahalanobisDetector needs embeddings")
         return torch.exp(-self.min_distance(x) / _SCALE)
