@@ -54,3 +54,11 @@ def test_published_table6_w2v2_aasist_file_values() -> None:
                                    "AVG": 92.52}
     paper = res.protocol.paper["W2V2-AASIST"]
     assert paper["Mini-omni"] == 99.35 and paper["AVG"] == 92.36
+
+
+def test_published_table6_report_footnotes_paper_difference(tmp_path) -> None:
+    from ncst.benchmark import run_protocol
+
+    run_protocol("alm_backend", tmp_path, predictions_dir=PUBLISHED, n_bootstrap=0, plots=False)
+    md = (tmp_path / "report.md").read_text()
+    assert "Mini-omni (paper 99.35, this run 99.99)" in md and "AVG (paper 92.36, this run 92.52)" in md

@@ -58,8 +58,27 @@ def _id_tables(result: ProtocolResult) -> list[str]:
         lines.append("")
     lines += _table(header, rows)
     lines.append("")
+    lines += _paper_differences(result)
     lines.append("Counts: " + ", ".join(f"{c} {n}" for c, n in result.counts.items()) + ".")
     return lines
+
+
+def _paper_differences(result: ProtocolResult) -> list[str]:
+    """Footnotes for paper rows that this run reproduces in most cells but not all."""
+    lines = []
+    for model, paper_cells in result.protocol.paper.items():
+        shared = [c for c in paper_cells if "F1" in result.cells.get(c, {})]
+        differ = [c for c in shared if f"{result.cells[c]['F1']:.2f}" != f"{paper_cells[c]:.2f}"]
+        if not shared or len(differ) > len(shared) / 2:
+            continue
+        if differ:
+            detail = ", ".join(
+                f"{c} (paper {paper_cells[c]:.2f}, this run {result.cells[c]['F1']:.2f})" for c in differ
+            )
+            lines.append(f"This run matches the paper's {model} row except {detail}; see the notes.")
+        else:
+            lines.append(f"This run matches the paper's {model} row in all {len(shared)} printed cells.")
+    return lines + [""] if lines else []
 
 
 def _ood_tables(result: ProtocolResult) -> list[str]:
