@@ -157,10 +157,10 @@ def bootstrap_ood(
     y, s = _check_binary(binary, scores)
     id_idx = np.flatnonzero(y == 1)
     ood_idx = np.flatnonzero(y == 0)
-    # ROC: descending scores, one block per distinct score.
+    # ROC: descending scores, one vertex at the end of each block of equal scores.
     desc = np.argsort(-s, kind="mergesort")
     s_desc = s[desc]
-    starts = np.flatnonzero(np.concatenate([[True], s_desc[1:] != s_desc[:-1]]))
+    ends = np.flatnonzero(np.concatenate([s_desc[1:] != s_desc[:-1], [True]]))
     y_desc = y[desc]
     # DET (reference EER): ascending scores, ID before OOD inside a tie.
     asc = np.lexsort((1 - y, s))
@@ -171,7 +171,7 @@ def bootstrap_ood(
     for b in range(n_resamples):
         weights[id_idx] = np.bincount(rng.integers(0, id_idx.size, id_idx.size), minlength=id_idx.size)
         weights[ood_idx] = np.bincount(rng.integers(0, ood_idx.size, ood_idx.size), minlength=ood_idx.size)
-        out[b] = _weighted_ood(weights, y_desc, desc, starts, y_asc, asc, id_idx.size, ood_idx.size)
+        out[b] = _weighted_ood(weights, y_desc, desc, ends, y_asc, asc, id_idx.size, ood_idx.size)
     names = ("AUC", "FPR95", "EER", "EER_tie_robust")
     return {name: _interval(out[:, j], level) for j, name in enumerate(names)}
 
@@ -180,22 +180,34 @@ def _weighted_ood(
     weights: NDArray[np.float64],
     y_desc: NDArray[np.int64],
     desc: NDArray[np.intp],
-    starts: NDArray[np.intp],
+    ends: NDArray[np.intp],
     y_asc: NDArray[np.int64],
     asc: NDArray[np.intp],
     n_id: int,
     n_ood: int,
 ) -> tuple[float, float, float, float]:
     w_desc = weights[desc]
-    pos = np.add.reduceat(w_desc * y_desc, starts)
-    neg = np.add.reduceat(w_desc * (1 - y_desc), starts)
-    tpr = np.concatenate([[0.0], np.cumsum(pos) / n_id])
-    fpr = np.concatenate([[0.0], np.cumsum(neg) / n_ood])
-    auc = float(np.trapezoid(tpr, fpr)) if hasattr(np, "trapezoid") else float(np.trapz(tpr, fpr))
-    fpr95 = float(np.interp(0.95, tpr, fpr))
+    pos = np.cumsum(w_desc * y_desc)
+    tpr = np.concatenate([[0.0], pos[ends] / n_id])
+    fpr = np.concatenate([[0.0], (np.cumsum(w_desc) - pos)[ends] / n_ood])
+    auc = float(np.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2.0)
+    fpr95 = _interp_sorted(0.95, tpr, fpr)
     w_asc = weights[asc]
     frr = np.concatenate([[0.0], np.cumsum(w_asc * y_asc) / n_id])
     far = np.concatenate([[1.0], 1.0 - np.cumsum(w_asc * (1 - y_asc)) / n_ood])
     i = int(np.argmin(np.abs(frr - far)))
     eer = float((frr[i] + far[i]) / 2.0)
     return auc, fpr95, eer, _crossing(fpr, tpr)
+
+
+def _interp_sorted(x: float, xs: NDArray[np.float64], ys: NDArray[np.float64]) -> float:
+    """Linear interpolation at x on non-decreasing xs (binary search; O(log n) unlike np.interp)."""
+    i = int(np.searchsorted(xs, x, side="left"))
+    if i == 0:
+        return float(ys[0])
+    if i >= xs.size:
+        return float(ys[-1])
+    if xs[i] == xs[i - 1]:
+        return float(ys[i])
+    frac = (x - xs[i - 1]) / (xs[i] - xs[i - 1])
+    return float(ys[i - 1] + frac * (ys[i] - ys[i - 1]))
