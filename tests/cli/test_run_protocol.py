@@ -81,3 +81,21 @@ def test_run_protocol_reproduces_table4_w2v2_aasist(tmp_path: Path) -> None:
                 "C3-4": 99.80, "C4-1": 99.96, "C4-2": 99.71, "C4-3": 98.19, "Mimi": 84.08, "SNAC": 83.65,
                 "AVG": 80.22}
     assert {k: round(v["F1"], 2) for k, v in cells.items()} == expected
+
+
+def test_run_protocol_closed_set_reads_labels_from_data(tmp_path: Path) -> None:
+    res = tmp_path / "res"
+    res.mkdir()
+    (res / "result_id.txt").write_text("mimi_a.wav 1 0.9\nb.wav 0 0.8\nsnac_c.wav 6 0.7\n")
+    data = tmp_path / "data"
+    (data / "label").mkdir(parents=True)
+    # the label file disagrees with the prefix of snac_c: the label file wins
+    (data / "label" / "eval_id.txt").write_text("mimi_a.wav fake 1\nb.wav real 0\nsnac_c.wav fake 5\n")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["id_closed_set", "--predictions", str(res), "--data", str(data),
+                                 "--out", str(out), "--bootstrap", "0", "--no-plots"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "report.json").read_text())
+    assert payload["cells"]["5"]["F1"] == 0.0 and payload["cells"]["1"]["F1"] == 100.0
+    assert "label file" in payload["settings"]["labels"]
+    assert not (out / "confusion.png").exists()
