@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
+from rich.table import Table
 
 from ncst.cli._common import console, setup_logging
+
+if TYPE_CHECKING:
+    from ncst.benchmark.results import ProtocolResult
 
 app = typer.Typer(add_completion=False, help="Score a source-tracing model on an ST-Codecfake protocol.")
 
@@ -58,10 +62,25 @@ def run_protocol(
     except NcstError as err:
         console.print(f"[red]error:[/] {err}")
         raise typer.Exit(1) from err
-    main_metric = result.protocol.metrics[0]
-    summary = ", ".join(f"{col} {cell[main_metric]:.2f}" for col, cell in result.cells.items() if main_metric in cell)
-    console.print(f"{result.protocol.paper_table} {main_metric}: {summary}")
+    _print_summary(result)
     console.print(f"Report written to {out_dir}/report.md")
+
+
+def _print_summary(result: ProtocolResult) -> None:
+    proto = result.protocol
+    if proto.kind != "open_set":
+        metric = proto.metrics[0]
+        cells = ", ".join(f"{col} {cell[metric]:.2f}" for col, cell in result.cells.items() if metric in cell)
+        console.print(f"{proto.paper_table} {metric} (%): {cells}")
+        return
+    table = Table(title=f"{proto.paper_table} AUC (%); FPR95 and EER are in the report")
+    conditions = list(dict.fromkeys(key.split("/")[0] for key in result.cells))
+    for col in ["detector", *conditions]:
+        table.add_column(col)
+    for det in dict.fromkeys(key.split("/")[1] for key in result.cells):
+        row = [result.cells.get(f"{cond}/{det}") for cond in conditions]
+        table.add_row(det, *("-" if c is None else f"{c['AUC']:.2f}" for c in row))
+    console.print(table)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
