@@ -24,6 +24,7 @@ __all__ = [
     "read_predictions",
     "read_label_file",
     "label_from_prefix",
+    "labels_from_file",
     "labels_from_prefix",
     "utterance_key",
 ]
