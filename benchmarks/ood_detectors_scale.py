@@ -96,9 +96,11 @@ def main() -> None:
     start = time.perf_counter()
     plain = plain_knn(q, bank, 7)
     plain_s = (time.perf_counter() - start) * n_test / n
-    print(f"KNN on {n} queries, scaled to {n_test}: ours {grouped_s:.1f} s, plain matmul+topk {plain_s:.1f} s "
-          f"(ratio {plain_s / grouped_s:.2f}); max |diff| {float((plain - ref).abs().max()):.1e}, "
-          f"vs full run {float((ours[torch.from_numpy(sl)] - ref).abs().max()):.1e}")
+    print(
+        f"KNN on {n} queries, scaled to {n_test}: ours {grouped_s:.1f} s, plain matmul+topk {plain_s:.1f} s "
+        f"(ratio {plain_s / grouped_s:.2f}); max |diff| {float((plain - ref).abs().max()):.1e}, "
+        f"vs full run {float((ours[torch.from_numpy(sl)] - ref).abs().max()):.1e}"
+    )
     from pytorch_ood.detector import KNN
 
     m = min(n, 1024)
@@ -107,8 +109,10 @@ def main() -> None:
     dist = po.predict_features(torch.from_numpy(xt[sl[:m]])).float()
     po_s = (time.perf_counter() - start) * n_test / m
     agree = float((dist - torch.sqrt((2 - 2 * ref[:m]).clamp_min(0))).abs().max())
-    print(f"pytorch-ood KNN(k=7) on {m} queries, scaled: {po_s:.1f} s (ratio {po_s / grouped_s:.2f}); "
-          f"max |distance - sqrt(2 - 2 cos)| {agree:.1e}")
+    print(
+        f"pytorch-ood KNN(k=7) on {m} queries, scaled: {po_s:.1f} s (ratio {po_s / grouped_s:.2f}); "
+        f"max |distance - sqrt(2 - 2 cos)| {agree:.1e}"
+    )
     print(f"memory of the full similarity matrix the reference's NSD builds: {n_test * args.bank * 4 / 1e9:.1f} GB")
 
 

@@ -56,9 +56,12 @@ def test_knn_ranks_like_pytorch_ood() -> None:
 
     xb, yb, _, xt, yt, _, _ = _data(1)
     ours = KNNDetector(k=7).fit_features(xb, yb).score(xt).numpy()
-    po = -KNN(None, k=7).fit_features(torch.from_numpy(xb), torch.from_numpy(yb)).predict_features(
-        torch.from_numpy(xt)
-    ).numpy()
+    po = (
+        -KNN(None, k=7)
+        .fit_features(torch.from_numpy(xb), torch.from_numpy(yb))
+        .predict_features(torch.from_numpy(xt))
+        .numpy()
+    )
     assert spearmanr(ours, po).statistic == pytest.approx(1.0)
     np.testing.assert_allclose(po, -np.sqrt(np.maximum(2 - 2 * ours, 0)), atol=1e-4)
 
@@ -114,8 +117,12 @@ def test_nsd_equals_pytorch_ood_nnguide_with_k_equal_bank_size() -> None:
     xb, yb, lb, xt, _, lt, head = _data(5)
     linear = torch.nn.Linear(head.shape[1], head.shape[0], bias=False)
     linear.weight.data = torch.from_numpy(head)
-    po = -NNGuide(None, head=linear, k=len(xb)).fit_features(torch.from_numpy(xb), torch.from_numpy(yb)) \
-        .predict_features(torch.from_numpy(xt)).numpy()
+    po = (
+        -NNGuide(None, head=linear, k=len(xb))
+        .fit_features(torch.from_numpy(xb), torch.from_numpy(yb))
+        .predict_features(torch.from_numpy(xt))
+        .numpy()
+    )
     ours = NSDDetector().fit_features(xb, yb, logits=lb).score(xt, logits=lt).numpy()
     np.testing.assert_allclose(ours, po, rtol=1e-4, atol=1e-5)
 

@@ -49,8 +49,13 @@ def test_load_dump_names_file_on_error(tmp_path: Path) -> None:
     with pytest.raises(ProtocolError, match=r"bad.npz: missing arrays \['utt_ids', 'embeddings', 'labels'\]"):
         load_dump(tmp_path / "bad.npz")
     a = _arrays()
-    np.savez(tmp_path / "f64.npz", utt_ids=np.array(a["utt_ids"]), logits=a["logits"],
-             embeddings=a["embeddings"].astype(np.float32), labels=a["labels"])
+    np.savez(
+        tmp_path / "f64.npz",
+        utt_ids=np.array(a["utt_ids"]),
+        logits=a["logits"],
+        embeddings=a["embeddings"].astype(np.float32),
+        labels=a["labels"],
+    )
     with pytest.raises(ProtocolError, match="float32"):
         load_dump(tmp_path / "f64.npz")
 

@@ -17,8 +17,16 @@ from ncst.errors import ProtocolError
 
 
 def test_label_from_prefix_all_classes() -> None:
-    names = ["p230_135.wav", "SSB11250384.wav", "mimi_p1_1.wav", "speechtokenizer_x.wav", "funcodec_x.wav",
-             "encodec_x.wav", "facodec_x.wav", "snac_SSB1.wav"]
+    names = [
+        "p230_135.wav",
+        "SSB11250384.wav",
+        "mimi_p1_1.wav",
+        "speechtokenizer_x.wav",
+        "funcodec_x.wav",
+        "encodec_x.wav",
+        "facodec_x.wav",
+        "snac_SSB1.wav",
+    ]
     assert labels_from_prefix(names).tolist() == [0, 0, 1, 2, 3, 4, 5, 6]
     assert label_from_prefix("sub/dir/snac_a.wav") == 6
 

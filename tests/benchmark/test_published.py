@@ -31,7 +31,14 @@ def _rounded(cells: dict) -> dict[str, float]:
 def test_published_table3_w2v2_aasist() -> None:
     res = score_protocol("id_closed_set", predictions_dir=PUBLISHED, n_bootstrap=0)
     assert _rounded(res.cells) == {
-        "0": 99.99, "1": 100.0, "2": 100.0, "3": 100.0, "4": 100.0, "5": 99.99, "6": 99.98, "AVG": 99.99
+        "0": 99.99,
+        "1": 100.0,
+        "2": 100.0,
+        "3": 100.0,
+        "4": 100.0,
+        "5": 99.99,
+        "6": 99.98,
+        "AVG": 99.99,
     }
     assert res.counts["0"] == 13228 and res.counts["AVG"] == 92596
 
@@ -39,8 +46,19 @@ def test_published_table3_w2v2_aasist() -> None:
 def test_published_table4_w2v2_aasist_all_cells() -> None:
     res = score_protocol("id_robustness", predictions_dir=PUBLISHED, n_bootstrap=0)
     assert _rounded(res.cells) == {
-        "19LA": 16.94, "ITW": 77.01, "NCSSD": 4.77, "C3-1": 98.99, "C3-2": 99.70, "C3-3": 99.80, "C3-4": 99.80,
-        "C4-1": 99.96, "C4-2": 99.71, "C4-3": 98.19, "Mimi": 84.08, "SNAC": 83.65, "AVG": 80.22,
+        "19LA": 16.94,
+        "ITW": 77.01,
+        "NCSSD": 4.77,
+        "C3-1": 98.99,
+        "C3-2": 99.70,
+        "C3-3": 99.80,
+        "C3-4": 99.80,
+        "C4-1": 99.96,
+        "C4-2": 99.71,
+        "C4-3": 98.19,
+        "Mimi": 84.08,
+        "SNAC": 83.65,
+        "AVG": 80.22,
     }
     assert res.counts["19LA"] == 7355 and res.counts["ITW"] == 19963
     for col, value in res.protocol.paper["W2V2-AASIST"].items():
@@ -50,8 +68,13 @@ def test_published_table4_w2v2_aasist_all_cells() -> None:
 def test_published_table6_w2v2_aasist_file_values() -> None:
     res = score_protocol("alm_backend", predictions_dir=PUBLISHED, n_bootstrap=0)
     # The file gives Mini-omni 99.99 (9999/10000); the paper prints 99.35 and AVG 92.36 (a copy error).
-    assert _rounded(res.cells) == {"Moshi": 70.74, "Mini-omni": 99.99, "SpeechGPT-Gen": 100.0, "VALL-E": 99.35,
-                                   "AVG": 92.52}
+    assert _rounded(res.cells) == {
+        "Moshi": 70.74,
+        "Mini-omni": 99.99,
+        "SpeechGPT-Gen": 100.0,
+        "VALL-E": 99.35,
+        "AVG": 92.52,
+    }
     paper = res.protocol.paper["W2V2-AASIST"]
     assert paper["Mini-omni"] == 99.35 and paper["AVG"] == 92.36
 

@@ -106,8 +106,13 @@ def _ood_dumps(root: Path, dim: int = 8) -> None:
     def write(name: str, labels: np.ndarray) -> None:
         x = means[labels] + rng.normal(0, 1, (labels.size, dim))
         logits = np.stack([-((x - means[c]) ** 2).sum(1) / 10 for c in range(7)], 1)
-        save_dump(dump_path(root, name), utt_ids=[f"{name}_{i}.wav" for i in range(labels.size)],
-                  logits=logits, embeddings=x, labels=labels)
+        save_dump(
+            dump_path(root, name),
+            utt_ids=[f"{name}_{i}.wav" for i in range(labels.size)],
+            logits=logits,
+            embeddings=x,
+            labels=labels,
+        )
 
     write("train", np.arange(140) % 7)
     write("eval_id", np.arange(70) % 7)
@@ -152,7 +157,12 @@ def test_id_protocol_from_dumps_uses_argmax(tmp_path: Path) -> None:
     for spec in load_protocol("alm_backend").sets:
         logits = np.zeros((4, 7))
         logits[np.arange(4), [spec.label, spec.label, 0, spec.label]] = 5.0
-        save_dump(dump_path(dumps, spec.dump), utt_ids=[f"{i}.wav" for i in range(4)], logits=logits,
-                  embeddings=np.ones((4, 3)), labels=np.full(4, spec.label))
+        save_dump(
+            dump_path(dumps, spec.dump),
+            utt_ids=[f"{i}.wav" for i in range(4)],
+            logits=logits,
+            embeddings=np.ones((4, 3)),
+            labels=np.full(4, spec.label),
+        )
     res = score_protocol("alm_backend", dumps_dir=dumps, n_bootstrap=0)
     assert res.cells["Moshi"]["F1"] == pytest.approx(75.0) and res.cells["AVG"]["F1"] == pytest.approx(75.0)

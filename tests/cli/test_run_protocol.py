@@ -36,8 +36,8 @@ def test_run_protocol_help_lists_protocols() -> None:
 def test_run_protocol_predictions_writes_reports(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = runner.invoke(
-        app, ["alm_backend", "--predictions", str(_result_folder(tmp_path / "res")), "--out", str(out),
-              "--bootstrap", "10"]
+        app,
+        ["alm_backend", "--predictions", str(_result_folder(tmp_path / "res")), "--out", str(out), "--bootstrap", "10"],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads((out / "report.json").read_text())
@@ -77,9 +77,21 @@ def test_run_protocol_reproduces_table4_w2v2_aasist(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     cells = json.loads((out / "report.json").read_text())["cells"]
-    expected = {"19LA": 16.94, "ITW": 77.01, "NCSSD": 4.77, "C3-1": 98.99, "C3-2": 99.70, "C3-3": 99.80,
-                "C3-4": 99.80, "C4-1": 99.96, "C4-2": 99.71, "C4-3": 98.19, "Mimi": 84.08, "SNAC": 83.65,
-                "AVG": 80.22}
+    expected = {
+        "19LA": 16.94,
+        "ITW": 77.01,
+        "NCSSD": 4.77,
+        "C3-1": 98.99,
+        "C3-2": 99.70,
+        "C3-3": 99.80,
+        "C3-4": 99.80,
+        "C4-1": 99.96,
+        "C4-2": 99.71,
+        "C4-3": 98.19,
+        "Mimi": 84.08,
+        "SNAC": 83.65,
+        "AVG": 80.22,
+    }
     assert {k: round(v["F1"], 2) for k, v in cells.items()} == expected
 
 
@@ -92,8 +104,21 @@ def test_run_protocol_closed_set_reads_labels_from_data(tmp_path: Path) -> None:
     # the label file disagrees with the prefix of snac_c: the label file wins
     (data / "label" / "eval_id.txt").write_text("mimi_a.wav fake 1\nb.wav real 0\nsnac_c.wav fake 5\n")
     out = tmp_path / "out"
-    result = runner.invoke(app, ["id_closed_set", "--predictions", str(res), "--data", str(data),
-                                 "--out", str(out), "--bootstrap", "0", "--no-plots"])
+    result = runner.invoke(
+        app,
+        [
+            "id_closed_set",
+            "--predictions",
+            str(res),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--bootstrap",
+            "0",
+            "--no-plots",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads((out / "report.json").read_text())
     assert payload["cells"]["5"]["F1"] == 0.0 and payload["cells"]["1"]["F1"] == 100.0

@@ -25,12 +25,34 @@ def test_list_protocols_paper_order() -> None:
 def test_load_protocol_table4_columns_and_labels() -> None:
     proto = load_protocol("id_robustness")
     assert proto.columns == (
-        "19LA", "ITW", "NCSSD", "C3-1", "C3-2", "C3-3", "C3-4", "C4-1", "C4-2", "C4-3", "Mimi", "SNAC", "AVG"
+        "19LA",
+        "ITW",
+        "NCSSD",
+        "C3-1",
+        "C3-2",
+        "C3-3",
+        "C3-4",
+        "C4-1",
+        "C4-2",
+        "C4-3",
+        "Mimi",
+        "SNAC",
+        "AVG",
     )
     labels = {s.column: s.label for s in proto.sets}
     assert labels == {
-        "19LA": 0, "ITW": 0, "NCSSD": 0, "C3-1": 3, "C3-2": 3, "C3-3": 3, "C3-4": 3,
-        "C4-1": 4, "C4-2": 4, "C4-3": 4, "Mimi": 1, "SNAC": 6,
+        "19LA": 0,
+        "ITW": 0,
+        "NCSSD": 0,
+        "C3-1": 3,
+        "C3-2": 3,
+        "C3-3": 3,
+        "C3-4": 3,
+        "C4-1": 4,
+        "C4-2": 4,
+        "C4-3": 4,
+        "Mimi": 1,
+        "SNAC": 6,
     }
     assert proto.paper["W2V2-AASIST"]["AVG"] == pytest.approx(80.22)
 
@@ -71,8 +93,10 @@ def test_load_protocol_custom_file(tmp_path: Path) -> None:
 
 def test_load_protocol_bad_file_raises(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
-    path.write_text('name = "bad"\nkind = "single_class"\nmetric = "F1"\ncolumns = ["A"]\n'
-                    '[[sets]]\ncolumn = "A"\nresult_file = "a.txt"\ndump = "a"\n')
+    path.write_text(
+        'name = "bad"\nkind = "single_class"\nmetric = "F1"\ncolumns = ["A"]\n'
+        '[[sets]]\ncolumn = "A"\nresult_file = "a.txt"\ndump = "a"\n'
+    )
     with pytest.raises(ProtocolError, match="integer 'label'"):
         load_protocol(path)
     path.write_text("name = [")

@@ -37,8 +37,15 @@ def _confusion(confusion: np.ndarray, result: ProtocolResult, path: Path) -> Non
     for i in range(counts.shape[0]):
         for j in range(counts.shape[1]):
             if counts[i, j]:
-                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=7,
-                        color="white" if share[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{int(counts[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share[i, j] > 0.5 else "black",
+                )
     ax.set_xticks(range(counts.shape[1]), result.confusion_cols)
     ax.set_yticks(range(counts.shape[0]), result.confusion_rows)
     ax.set_xlabel("predicted class")

@@ -93,9 +93,7 @@ def read_predictions(path: PathLike) -> Predictions:
             if not fields:
                 continue
             if len(fields) != 3:
-                raise ProtocolError(
-                    f"{path}:{lineno}: expected '<file> <pred> <score>', got {line.strip()!r}"
-                )
+                raise ProtocolError(f"{path}:{lineno}: expected '<file> <pred> <score>', got {line.strip()!r}")
             try:
                 preds.append(int(fields[1]))
                 scores.append(float(fields[2]))

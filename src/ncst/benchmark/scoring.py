@@ -136,9 +136,7 @@ def _score_single_class(
     if not complete:
         log.warning("AVG of %s is over %d of %d columns", protocol.name, len(scored), len(protocol.sets))
     if n_bootstrap > 0:
-        per_set, mean = bootstrap_single_class(
-            correct, [counts[c] for c in scored], n_resamples=n_bootstrap, seed=seed
-        )
+        per_set, mean = bootstrap_single_class(correct, [counts[c] for c in scored], n_resamples=n_bootstrap, seed=seed)
         for col, ci in zip(scored + ["AVG"], per_set + [mean]):
             cells[col].update(F1_CI95_low=100.0 * ci.low, F1_CI95_high=100.0 * ci.high)
     width = max(r.size for r in rows)

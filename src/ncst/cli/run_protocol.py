@@ -46,8 +46,10 @@ def run_protocol(
 
     setup_logging(verbose)
     if model is not None or checkpoint is not None:
-        console.print("[red]error:[/] --model/--checkpoint inference is not available yet; "
-                      "write dumps with ncst.benchmark.save_dump and pass --dumps DIR")
+        console.print(
+            "[red]error:[/] --model/--checkpoint inference is not available yet; "
+            "write dumps with ncst.benchmark.save_dump and pass --dumps DIR"
+        )
         raise typer.Exit(2)
     if (predictions is None) == (dumps is None):
         console.print("[red]error:[/] give exactly one of --predictions DIR and --dumps DIR")
@@ -55,8 +57,16 @@ def run_protocol(
     out_dir = out if out is not None else Path("protocol_out") / Path(name).stem
     try:
         result = run(
-            name, out_dir, plots=not no_plots, predictions_dir=predictions, dumps_dir=dumps, data_dir=data,
-            n_bootstrap=bootstrap, n_bootstrap_ood=ood_bootstrap, seed=seed, skip_missing=skip_missing,
+            name,
+            out_dir,
+            plots=not no_plots,
+            predictions_dir=predictions,
+            dumps_dir=dumps,
+            data_dir=data,
+            n_bootstrap=bootstrap,
+            n_bootstrap_ood=ood_bootstrap,
+            seed=seed,
+            skip_missing=skip_missing,
             device=device,
         )
     except NcstError as err:

@@ -58,9 +58,7 @@ class Detector(ABC):
         return self
 
     @abstractmethod
-    def score(
-        self, x: ArrayLike | Tensor | None = None, *, logits: ArrayLike | Tensor | None = None
-    ) -> Tensor:
+    def score(self, x: ArrayLike | Tensor | None = None, *, logits: ArrayLike | Tensor | None = None) -> Tensor:
         """Scores test embeddings `x` `[N, D]` and/or `logits` `[N, C]`; returns `[N]`, higher = ID."""
 
     def score_dump(self, dump: Dump) -> Tensor:
