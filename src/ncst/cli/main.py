@@ -108,8 +108,13 @@ def verify(
 ) -> None:
     """Re-hash every generated file against its provenance row; report missing and corrupt files."""
     from ncst.build_dataset.verify import verify_build
+    from ncst.errors import NcstError
 
-    report = verify_build(out_dir)
+    try:
+        report = verify_build(out_dir)
+    except NcstError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(2) from err
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -122,6 +127,18 @@ def verify(
                 console.print(f"  {kind}: {f}")
     if report.missing or report.corrupt:
         raise typer.Exit(1)
+
+
+def _mount_commands() -> None:
+    """`ncst build` and `ncst score` are the same commands as `build-dataset` and `run-protocol`."""
+    from ncst.cli.build_dataset import build_dataset
+    from ncst.cli.run_protocol import run_protocol
+
+    app.command("build", epilog="Same as the `build-dataset` command.")(build_dataset)
+    app.command("score", epilog="Same as the `run-protocol` command.")(run_protocol)
+
+
+_mount_commands()
 
 
 def main(argv: Optional[List[str]] = None) -> None:
