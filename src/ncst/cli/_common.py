@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -14,6 +15,9 @@ console = Console(stderr=True)
 
 def setup_logging(verbose: bool = False) -> None:
     """Routes library logs to stderr via rich; `verbose` shows DEBUG."""
+    # Upstream codec packages use torch's deprecated weight_norm/jit.script; the warnings are harmless noise.
+    warnings.filterwarnings("ignore", message=r".*weight_norm.*deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=DeprecationWarning)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",

@@ -49,7 +49,7 @@ def codecs_list(
             f"{c.effective_bitrate_bps:g}",
             c.checkpoint,
         )
-    console.print(table)
+    _print_table(table)
 
 
 @codecs_app.command("check")
@@ -78,7 +78,8 @@ def codecs_check(
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
     else:
         table = Table(title=f"codec conformance ({weights} weights)")
-        for col in ("spec", "SR", "len", "finite", "determ.", "codes", "measured bps", "card bps", "ok"):
+        table.add_column("spec", no_wrap=True)
+        for col in ("SR", "len", "finite", "determ.", "codes", "measured bps", "card bps", "ok"):
             table.add_column(col)
         for r in reports:
             table.add_row(
@@ -92,9 +93,17 @@ def codecs_check(
                 f"{r.card_bitrate_bps:.1f}",
                 _mark(r.ok),
             )
-        console.print(table)
+        _print_table(table)
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
+
+
+def _print_table(table: Table) -> None:
+    """Prints a wide table without truncating cells when the output is a pipe (rich assumes 80 columns)."""
+    from rich.console import Console
+
+    wide = Console(file=console.file, width=max(console.width, 140), force_terminal=console.is_terminal)
+    wide.print(table)
 
 
 def _mark(ok: bool) -> str:
