@@ -195,6 +195,7 @@ def test_path_without_config_raises(tmp_path: Path) -> None:
 
 
 def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "funcodec.models", None)
+    for name in ("funcodec", "funcodec.models", "funcodec.models.codec_basic"):  # as if never installed
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(MissingDependencyError, match=r"ncst\[funcodec\]"):
         FunCodecCodec().load("random")

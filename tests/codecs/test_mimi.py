@@ -134,6 +134,7 @@ def test_mimi_rejects_bad_path(tmp_path: Path) -> None:
 
 
 def test_mimi_missing_package_names_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "moshi.models", None)
+    for name in ("moshi", "moshi.models", "moshi.models.loaders"):  # as if never installed
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(MissingDependencyError, match=r"ncst\[mimi\]"):
         get_codec("mimi").load("random")

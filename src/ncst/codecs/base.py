@@ -8,16 +8,18 @@ seeding without touching global RNG state, and cropping/padding the output back 
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar, Mapping, Sequence
 
 import torch
 
-from ncst.errors import NotFittedError, WeightsError
+from ncst.errors import MissingDependencyError, NotFittedError, WeightsError
 
 __all__ = ["CodecCard", "Codes", "Codec", "WeightsSpec", "parse_weights", "fit_length"]
 
@@ -280,6 +282,20 @@ class Codec(ABC):
         if wav.ndim != 2:
             raise ValueError(f"{self.card.spec}: expected mono audio [B, T], got shape {tuple(wav.shape)}")
         return wav.to(device=self.device, dtype=torch.float32).unsqueeze(1)
+
+    def _import_upstream(self, module: str) -> ModuleType:
+        """Imports an upstream module lazily; if it is missing, names the extra that installs it.
+
+        Adapters call this inside `_build`, so a missing package only disables its own codec.
+        """
+        try:
+            return importlib.import_module(module)
+        except ImportError as err:
+            card = self.card
+            raise MissingDependencyError(
+                f"{card.family} needs the '{card.upstream_package}' package ({err}); "
+                f"install it with: pip install ncst[{card.pip_extra}]"
+            ) from err
 
     def _check_loaded(self) -> None:
         if not self._loaded:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
-from ncst.errors import MissingDependencyError, WeightsError
+from ncst.errors import WeightsError
 
 if TYPE_CHECKING:
     from dac import DAC
@@ -69,17 +69,6 @@ VARIANTS: dict[str, CodecCard] = {
 DEFAULT_VARIANT = "44khz_8kbps"
 
 
-def _import_dac() -> Any:
-    try:
-        import dac
-        import dac.utils
-    except ImportError as err:
-        raise MissingDependencyError(
-            f"DAC needs the 'descript-audio-codec' package ({err}); install it with: pip install ncst[dac]"
-        ) from err
-    return dac
-
-
 class DacCodec(Codec):
     """DAC 44.1 kHz 8 kbps; codes are one level `[B, 9, ceil(T / 512)]`."""
 
@@ -92,7 +81,8 @@ class DacCodec(Codec):
 
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
-        dac = _import_dac()
+        dac = self._import_upstream("dac")
+        self._import_upstream("dac.utils")
         self.checkpoint_paths = []
         if weights.mode == "random":
             model = dac.DAC()  # class defaults are the 44 kHz 8 kbps architecture

@@ -23,7 +23,7 @@ import torch
 
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
-from ncst.errors import ChecksumError, MissingDependencyError, WeightsError
+from ncst.errors import ChecksumError, WeightsError
 
 if TYPE_CHECKING:
     from encodec import EncodecModel
@@ -98,16 +98,6 @@ VARIANTS: dict[str, CodecCard] = {
 DEFAULT_VARIANT = "6kbps"
 
 
-def _import_encodec_model() -> type[EncodecModel]:
-    try:
-        from encodec import EncodecModel
-    except ImportError as err:
-        raise MissingDependencyError(
-            f"EnCodec needs the 'encodec' package ({err}); install it with: pip install ncst[encodec]"
-        ) from err
-    return EncodecModel
-
-
 class EncodecCodec(Codec):
     """EnCodec 24 kHz at a fixed bandwidth; codes are one level `[B, n_q, ceil(T / 320)]`."""
 
@@ -120,7 +110,7 @@ class EncodecCodec(Codec):
 
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
-        encodec_model = _import_encodec_model()
+        encodec_model = self._import_upstream("encodec").EncodecModel
         self.checkpoint_paths = []
         if weights.mode == "random":
             model = encodec_model.encodec_model_24khz(pretrained=False)

@@ -46,7 +46,7 @@ import torch
 
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
-from ncst.errors import MissingDependencyError, WeightsError
+from ncst.errors import WeightsError
 
 __all__ = [
     "ARCHITECTURES",
@@ -200,18 +200,6 @@ DEFAULT_VARIANT = "16kbps"
 
 
 # -- upstream imports and the CPU patch ------------------------------------------------------------------
-def _import_funcodec() -> tuple[Any, Any]:
-    """Returns `(funcodec.models.codec_basic, GANSpeechCodecTask)` or raises `MissingDependencyError`."""
-    try:
-        from funcodec.models import codec_basic
-        from funcodec.tasks.gan_speech_codec import GANSpeechCodecTask
-    except ImportError as err:
-        raise MissingDependencyError(
-            f"FunCodec needs the `funcodec` module from ms-funcodec ({err}); pip install ncst[funcodec]"
-        ) from err
-    return codec_basic, GANSpeechCodecTask
-
-
 @functools.cache
 def _cpu_audio2mel_class(base: type) -> type:
     """A subclass of upstream `Audio2Mel` whose constructor works without CUDA (same buffers)."""
@@ -309,7 +297,8 @@ class FunCodecCodec(Codec):
 
     # -- building ------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
-        codec_basic, task = _import_funcodec()
+        codec_basic = self._import_upstream("funcodec.models.codec_basic")
+        task = self._import_upstream("funcodec.tasks.gan_speech_codec").GANSpeechCodecTask
         if weights.mode == "random":
             self.config = self.architecture.to_config()
             with _cpu_audio2mel(codec_basic):
@@ -357,12 +346,8 @@ class FunCodecCodec(Codec):
 
     def _download(self) -> tuple[Path, Path]:
         """Fetches config.yaml and model.pth into the Hugging Face cache (or reuses it)."""
-        try:
-            import huggingface_hub
-        except ImportError as err:
-            raise MissingDependencyError(
-                f"downloading FunCodec weights needs huggingface_hub ({err}); pip install huggingface_hub"
-            ) from err
+        import huggingface_hub  # a core dependency of ncst
+
         repo_id = str(self.card.extra["hf_repo_id"])
         config = huggingface_hub.hf_hub_download(repo_id=repo_id, filename=CONFIG_FILE)
         weights = huggingface_hub.hf_hub_download(repo_id=repo_id, filename=WEIGHTS_FILE)

@@ -21,7 +21,7 @@ import torch
 
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
-from ncst.errors import MissingDependencyError, WeightsError
+from ncst.errors import WeightsError
 
 if TYPE_CHECKING:
     from moshi.models.compression import MimiModel
@@ -80,16 +80,6 @@ VARIANTS: dict[str, CodecCard] = {
 DEFAULT_VARIANT = "8q"
 
 
-def _import_loaders() -> Any:
-    try:
-        from moshi.models import loaders
-    except ImportError as err:
-        raise MissingDependencyError(
-            f"Mimi needs the 'moshi' package ({err}); install it with: pip install ncst[mimi]"
-        ) from err
-    return loaders
-
-
 class MimiCodec(Codec):
     """Mimi at a fixed number of codebooks; codes are one level `[B, n_q, ceil(T / 1920)]`."""
 
@@ -102,7 +92,7 @@ class MimiCodec(Codec):
 
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
-        loaders = _import_loaders()
+        loaders = self._import_upstream("moshi.models.loaders")
         self.checkpoint_paths = []
         n_q = int(self.card.extra["num_codebooks"])
         if weights.mode == "random":

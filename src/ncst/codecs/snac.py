@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
-from ncst.errors import MissingDependencyError, WeightsError
+from ncst.errors import WeightsError
 
 if TYPE_CHECKING:
     from snac import SNAC
@@ -90,16 +90,6 @@ VARIANTS: dict[str, CodecCard] = {
 DEFAULT_VARIANT = "24khz"
 
 
-def _import_snac() -> type[SNAC]:
-    try:
-        from snac import SNAC
-    except ImportError as err:
-        raise MissingDependencyError(
-            f"SNAC needs the 'snac' package ({err}); install it with: pip install ncst[snac]"
-        ) from err
-    return SNAC
-
-
 class SnacCodec(Codec):
     """SNAC 24 kHz; codes are three levels `[B, 1, T / 2048 * k]` for k = 1, 2, 4 (T padded to 2048)."""
 
@@ -112,7 +102,7 @@ class SnacCodec(Codec):
 
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
-        snac_cls = _import_snac()
+        snac_cls = self._import_upstream("snac").SNAC
         self.checkpoint_paths = []
         if weights.mode == "random":
             model = snac_cls(**SNAC_24KHZ_CONFIG)

@@ -29,7 +29,7 @@ import torch
 
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
-from ncst.errors import MissingDependencyError, WeightsError
+from ncst.errors import WeightsError
 
 __all__ = ["DEFAULT_VARIANT", "HF_REPO_ID", "HUBERT_AVG_CONFIG", "VARIANTS", "SpeechTokenizerCodec"]
 
@@ -99,17 +99,6 @@ VARIANTS: dict[str, CodecCard] = {
 DEFAULT_VARIANT = "hubert_avg"
 
 
-def _import_speechtokenizer() -> Any:
-    """Returns the upstream `SpeechTokenizer` class, or raises `MissingDependencyError`."""
-    try:
-        from speechtokenizer import SpeechTokenizer
-    except ImportError as err:
-        raise MissingDependencyError(
-            f"SpeechTokenizer needs the `speechtokenizer` package ({err}); pip install ncst[speechtokenizer]"
-        ) from err
-    return SpeechTokenizer
-
-
 def resolve_checkpoint_dir(path: Path) -> tuple[Path, Path]:
     """Finds `(config.json, weights.pt)` for a local checkpoint given as a folder or a weights file.
 
@@ -165,7 +154,7 @@ class SpeechTokenizerCodec(Codec):
 
     # -- building ------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
-        model_cls = _import_speechtokenizer()
+        model_cls = self._import_upstream("speechtokenizer").SpeechTokenizer
         extra = self.card.extra
         if weights.mode == "random":
             self.config = dict(HUBERT_AVG_CONFIG)
@@ -205,12 +194,8 @@ class SpeechTokenizerCodec(Codec):
 
     def _download(self) -> tuple[Path, Path]:
         """Fetches config.json and SpeechTokenizer.pt into the Hugging Face cache (or reuses it)."""
-        try:
-            import huggingface_hub
-        except ImportError as err:
-            raise MissingDependencyError(
-                f"downloading SpeechTokenizer weights needs huggingface_hub ({err}); pip install huggingface_hub"
-            ) from err
+        import huggingface_hub  # a core dependency of ncst
+
         extra = self.card.extra
         paths = [
             Path(
