@@ -12,7 +12,6 @@ differs: 3 / 6 / 12 / 24 kbps = 4 / 8 / 16 / 32 codebooks of 1024 entries at 75 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ncst.audio import sha256_file
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
 from ncst.errors import ChecksumError, WeightsError
@@ -199,21 +199,13 @@ def _resolve_checkpoint_file(path: Path) -> Path:
         )
     match = _HASHED_NAME.search(file.stem)
     if match:  # torch hub naming: <name>-<sha256 prefix>.<ext>; check it as upstream does
-        digest = _sha256_file(file)
+        digest = sha256_file(file)
         if not digest.startswith(match.group(1)):
             raise ChecksumError(
                 f"{file}: sha256 {digest[:len(match.group(1))]}... does not match the prefix "
                 f"{match.group(1)} in its name; re-download it or rename the file"
             )
     return file
-
-
-def _sha256_file(file: Path) -> str:
-    sha = hashlib.sha256()
-    with open(file, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:
