@@ -6,7 +6,15 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ncst.cli._common import console, set_threads, setup_logging
 
@@ -68,7 +76,7 @@ def build_dataset(
             limit=limit,
             seed=seed,
         )
-        with Progress(
+        bar = Progress(
             TextColumn("[bold]build[/]"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -76,14 +84,19 @@ def build_dataset(
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,
-            transient=False,
-        ) as bar:
-            task = bar.add_task("build", total=None, failed=0)
+        )
+        task: list[TaskID] = []
 
-            def on_progress(done: int, total: int, failed: int) -> None:
-                bar.update(task, completed=done, total=total, failed=failed)
+        def on_progress(done: int, total: int, failed: int) -> None:
+            if not task:  # the bar appears once the jobs are planned, not before an argument error
+                bar.start()
+                task.append(bar.add_task("build", total=total, failed=0))
+            bar.update(task[0], completed=done, total=total, failed=failed)
 
+        try:
             result = build(config, progress=on_progress)
+        finally:
+            bar.stop()
     except NcstError as err:
         console.print(f"[red]error:[/] {err}")
         raise typer.Exit(2) from err
