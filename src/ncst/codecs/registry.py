@@ -47,6 +47,7 @@ BUILTIN_CODECS: dict[str, str] = {
     "encodec": "ncst.codecs.encodec:EncodecCodec",
     "snac": "ncst.codecs.snac:SnacCodec",
     "dac": "ncst.codecs.dac:DacCodec",
+    "soundstream": "ncst.codecs.soundstream:SoundStreamCodec",
 }
 
 _REGISTERED: dict[str, type[Codec]] = {}
