@@ -7,19 +7,16 @@ system FFmpeg.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import soundfile as sf
 import soxr
 
 from ncst.errors import AudioError
+from ncst.io import PathLike, atomic_open, sha256_file
 
 __all__ = [
     "PathLike",
@@ -35,8 +32,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 #: soxr quality used everywhere; recorded in provenance as part of the resampling chain.
 SOXR_QUALITY = "HQ"
@@ -143,22 +138,15 @@ def validate_audio(
 def write_audio_atomic(path: PathLike, audio: np.ndarray, sample_rate_hz: int, *, subtype: str = "PCM_16") -> Path:
     """Writes `audio` (`[T]` float, clipped to [-1, 1]) to `path` via a temp file in the same folder + rename.
 
-    A reader never sees a half-written file: a process killed mid-write leaves only a `*.tmp` file,
-    which `ncst.build_dataset` removes on the next run.
+    A reader never sees a half-written file: a process killed mid-write leaves only a temp file
+    (`ncst.io.temp_name`), which `ncst.build_dataset` removes on the next run. The file's mode follows
+    the umask.
     """
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    fmt = _format_for(dest)
     data = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            sf.write(fh, data, sample_rate_hz, subtype=subtype, format=_format_for(dest))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(dest, "wb") as fh:
+        sf.write(fh, data, sample_rate_hz, subtype=subtype, format=fmt)
     return dest
 
 
@@ -168,12 +156,3 @@ def _format_for(path: Path) -> str:
     if ext not in formats:
         raise AudioError(f"cannot write {path}: extension {ext!r} not in {sorted(formats)}")
     return formats[ext]
-
-
-def sha256_file(path: PathLike, *, chunk_bytes: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(chunk_bytes), b""):
-            h.update(chunk)
-    return h.hexdigest()

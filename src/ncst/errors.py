@@ -15,6 +15,7 @@ __all__ = [
     "NotFittedError",
     "UnknownCodecError",
     "WeightsError",
+    "UntrustedCheckpointError",
     "ProtocolError",
 ]
 
@@ -52,6 +53,13 @@ class UnknownCodecError(NcstError, KeyError):
 
 class WeightsError(NcstError, ValueError):
     """Weights could not be resolved or loaded (bad path, bad mode, refused random weights)."""
+
+
+class UntrustedCheckpointError(WeightsError):
+    """A checkpoint needs full unpickling (which can run code) and the caller did not opt in.
+
+    The message names the file and the `--trust-checkpoint` flag that allows it.
+    """
 
 
 class ProtocolError(NcstError, ValueError):

@@ -152,3 +152,20 @@ def test_workers_give_the_same_files_as_one_process(tiny_corpus: Path, tmp_path:
     a = {r.file: r.output_sha256 for r in read_provenance([single / "provenance.jsonl"]).values()}
     b = {r.file: r.output_sha256 for r in read_provenance([pooled / "provenance.jsonl"]).values()}
     assert a == b
+
+
+def test_build_outputs_follow_the_umask(tiny_corpus: Path, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "out"
+        build(_config(tiny_corpus, out))
+    finally:
+        os.umask(old)
+    files = [*sorted((out / "wav").glob("*.wav"))]
+    files += [out / name for name in ("label.txt", "manifest.csv", "failures.csv", "provenance.jsonl", "build.json")]
+    assert len(files) == 8
+    modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
+    assert set(modes.values()) == {"0o644"}, modes  # group and others can read a colleague's build

@@ -64,3 +64,33 @@ def test_demo_build_with_random_encodec_matches_source_lengths(tmp_path: Path) -
     # A second run does nothing and still succeeds.
     again = runner.invoke(build_app, ["--codec", "encodec", "--weights", "random", "--out", str(out)])
     assert again.exit_code == 0 and f"0 written, {len(utterances)} already present" in again.output
+
+
+class _CodeOnLoad:
+    """Unpickling this creates a file: a stand-in for code hidden in a crafted checkpoint."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (Path.touch, (self.marker,))
+
+
+def test_crafted_checkpoint_is_refused_without_trust_flag(tmp_path: Path) -> None:
+    pytest.importorskip("encodec")
+    import torch
+
+    marker = tmp_path / "code-ran"
+    crafted = tmp_path / "weights.th"
+    torch.save({"encoder.weight": torch.zeros(1), "x": _CodeOnLoad(marker)}, crafted)
+    args = ["--codec", "encodec", "--weights", str(crafted), "--limit", "1", "--out", str(tmp_path / "o")]
+    result = runner.invoke(build_app, args)
+    assert result.exit_code == 2, result.output
+    assert "--trust-checkpoint" in result.output and "weights.th" in result.output
+    assert not marker.exists()
+    check = runner.invoke(ncst_app, ["codecs", "check", "encodec", "--weights", str(crafted)])
+    assert check.exit_code == 2 and "--trust-checkpoint" in check.output
+    assert not marker.exists()
+    trusted = runner.invoke(build_app, [*args, "--trust-checkpoint"])
+    assert marker.exists()  # the opt-in really unpickles (and then the junk state dict is refused)
+    assert trusted.exit_code != 0

@@ -19,7 +19,7 @@ from ncst.codecs.conformance import check_codec
 from ncst.codecs.dac import CHECKPOINT_URL, DacCodec
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_card, get_codec
-from ncst.errors import MissingDependencyError, WeightsError
+from ncst.errors import MissingDependencyError, UntrustedCheckpointError, WeightsError
 
 RATE_HZ = 44100
 EXACT_BITRATE_BPS = 44100 / 512 * 9 * 10  # 7751.953125
@@ -123,7 +123,10 @@ def test_dac_loads_file_with_unsafe_metadata(codec: Codec, tmp_path: Path, caplo
     package = {"state_dict": _model_of(codec).state_dict(),
                "metadata": {"kwargs": {"sample_rate": 44100}, "origin": pathlib.PurePosixPath("/train")}}
     torch.save(package, file)
-    loaded = get_codec("dac").load(file)
+    with pytest.raises(UntrustedCheckpointError, match="--trust-checkpoint") as refused:
+        get_codec("dac").load(file)  # never unpickled without the opt-in (issue 7 item 1)
+    assert str(file) in str(refused.value)
+    loaded = get_codec("dac").load(file, trust_checkpoint=True)
     assert "full unpickling" in caplog.text
     for (name, a), (_, b) in zip(_model_of(codec).state_dict().items(), _model_of(loaded).state_dict().items()):
         assert torch.equal(a, b), name

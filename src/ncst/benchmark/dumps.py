@@ -16,22 +16,18 @@ file in every error. Set names used by the protocols: ``train`` (the OOD bank), 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ncst.errors import ProtocolError
+from ncst.io import PathLike, atomic_open
 
 __all__ = ["N_ID_CLASSES", "Dump", "save_dump", "load_dump", "dump_path"]
 
 log = logging.getLogger(__name__)
-
-PathLike = Union[str, Path]
 
 #: Width of the logits: the 7 in-distribution classes.
 N_ID_CLASSES = 7
@@ -145,16 +141,8 @@ def save_dump(
         raise ProtocolError(f"{path}: labels must be integers, got dtype {arrays['labels'].dtype}")
     arrays["labels"] = arrays["labels"].astype(np.int64)
     _validate(arrays["utt_ids"], arrays["logits"], arrays["embeddings"], arrays["labels"], str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as fh:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
     log.debug("Wrote %d utterances to %s", arrays["labels"].shape[0], path)
     return path
 

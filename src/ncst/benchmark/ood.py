@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
@@ -19,13 +18,12 @@ from ncst.benchmark.dumps import Dump, dump_path, load_dump
 from ncst.benchmark.metrics import ood_metrics
 from ncst.benchmark.results import OODScores, ProtocolResult
 from ncst.errors import ProtocolError
+from ncst.io import PathLike
 from ncst.protocols import ConditionSpec, Protocol
 
 __all__ = ["score_open_set", "resolve_condition_dumps"]
 
 log = logging.getLogger(__name__)
-
-PathLike = Union[str, Path]
 
 
 def resolve_condition_dumps(dumps_dir: PathLike, condition: ConditionSpec) -> list[Path] | None:

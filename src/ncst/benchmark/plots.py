@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Union
 
 import matplotlib
 
@@ -21,12 +20,11 @@ import numpy as np  # noqa: E402
 
 from ncst.benchmark.metrics import roc_vertices  # noqa: E402
 from ncst.benchmark.results import ProtocolResult  # noqa: E402
+from ncst.io import PathLike  # noqa: E402
 
 __all__ = ["write_plots"]
 
 log = logging.getLogger(__name__)
-
-PathLike = Union[str, Path]
 
 
 def _confusion(confusion: np.ndarray, result: ProtocolResult, path: Path) -> None:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
-from typing import Mapping, Union
+from typing import Mapping
 
 from ncst.benchmark.results import ProtocolResult
+from ncst.io import PathLike, atomic_write_text
 
 __all__ = ["write_report", "render_markdown"]
 
 log = logging.getLogger(__name__)
-
-PathLike = Union[str, Path]
 
 _OOD_METRICS = ("AUC", "FPR95", "EER", "EER_tie_robust")
 
@@ -124,24 +121,12 @@ def render_markdown(result: ProtocolResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(result: ProtocolResult, out_dir: PathLike) -> tuple[Path, Path]:
     """Writes ``report.md`` and ``report.json`` into `out_dir` (created); returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md_path, json_path = out / "report.md", out / "report.json"
-    _write_text(md_path, render_markdown(result))
-    _write_text(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
+    atomic_write_text(md_path, render_markdown(result))
+    atomic_write_text(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
     log.info("Wrote %s and %s", md_path, json_path)
     return md_path, json_path

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,13 +27,13 @@ from ncst.benchmark.ood import score_open_set
 from ncst.benchmark.predictions import labels_from_file, labels_from_prefix, read_predictions
 from ncst.benchmark.results import ProtocolResult
 from ncst.errors import ProtocolError
+from ncst.io import PathLike
 from ncst.protocols import Protocol, SetSpec, load_protocol
 
 __all__ = ["score_protocol", "run_protocol"]
 
 log = logging.getLogger(__name__)
 
-PathLike = Union[str, Path]
 _N_CLASSES = 7
 
 

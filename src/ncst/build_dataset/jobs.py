@@ -16,11 +16,12 @@ import numpy as np
 import torch
 
 import ncst
-from ncst.audio import SOXR_QUALITY, read_audio, resample, sha256_file, validate_audio, write_audio_atomic
+from ncst.audio import SOXR_QUALITY, read_audio, resample, validate_audio, write_audio_atomic
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.provenance import ProvenanceRow, ncst_git_commit
 from ncst.codecs import Codec, get_codec
 from ncst.errors import AudioError
+from ncst.io import sha256_file
 
 __all__ = ["JobSettings", "JobRunner", "JobFailure"]
 
@@ -35,6 +36,7 @@ class JobSettings:
     weights: str = "pretrained"
     device: str = "cpu"
     seed: int = 0
+    trust_checkpoint: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,9 @@ class JobRunner:
 
     def codec(self, spec: str) -> Codec:
         if spec not in self._codecs:
-            codec = get_codec(spec, device=self.settings.device).load(self.settings.weights, seed=self.settings.seed)
+            codec = get_codec(spec, device=self.settings.device).load(
+                self.settings.weights, seed=self.settings.seed, trust_checkpoint=self.settings.trust_checkpoint
+            )
             self._codecs[spec] = codec
             self._checkpoint_sha[spec] = {str(p): sha256_file(p) for p in codec.checkpoint_paths if Path(p).is_file()}
         return self._codecs[spec]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -18,8 +16,9 @@ import pandas as pd
 from ncst.build_dataset.jobs import JobFailure
 from ncst.build_dataset.provenance import ProvenanceRow
 from ncst.corpora import Utterance
+from ncst.io import atomic_write_text
 
-__all__ = ["write_labels_and_manifest", "write_failures", "MANIFEST_COLUMNS", "FAILURE_COLUMNS", "atomic_write_text"]
+__all__ = ["write_labels_and_manifest", "write_failures", "MANIFEST_COLUMNS", "FAILURE_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +38,6 @@ MANIFEST_COLUMNS = [
     "source_path",
 ]
 FAILURE_COLUMNS = ["file", "utt_id", "source_path", "codec_spec", "error", "message"]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Writes `text` via a temp file in the same folder + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_labels_and_manifest(

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ncst.audio import PathLike
+from ncst.io import PathLike
 
 __all__ = ["ProvenanceRow", "ProvenanceLog", "read_provenance", "ncst_git_commit"]
 

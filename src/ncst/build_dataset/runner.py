@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ncst.audio import sha256_file
 from ncst.build_dataset.jobs import JobFailure, JobRunner, JobSettings, init_worker, run_in_worker
 from ncst.build_dataset.labels import write_failures, write_labels_and_manifest
 from ncst.build_dataset.plan import WAV_DIR, Job, Shard, plan_jobs
@@ -32,6 +31,7 @@ from ncst.build_dataset.provenance import ProvenanceLog, ProvenanceRow, read_pro
 from ncst.codecs import codec_class, get_card, parse_weights
 from ncst.corpora import load_corpus
 from ncst.errors import NcstError
+from ncst.io import atomic_write_text, parse_temp_name, sha256_file
 
 __all__ = ["BuildConfig", "BuildResult", "build", "ProgressCallback"]
 
@@ -55,6 +55,7 @@ class BuildConfig:
         shard: Part of the jobs this run does.
         limit: Use only the first N utterances of the corpus.
         seed: Seed of random weights and decoder sampling.
+        trust_checkpoint: Allow full unpickling of checkpoints that hold more than tensors (can run code).
     """
 
     codecs: tuple[str, ...]
@@ -66,6 +67,7 @@ class BuildConfig:
     shard: Shard = field(default_factory=Shard)
     limit: int | None = None
     seed: int = 0
+    trust_checkpoint: bool = False
 
 
 @dataclass(slots=True)
@@ -113,7 +115,13 @@ def build(config: BuildConfig, *, progress: ProgressCallback | None = None) -> B
         weights_label,
     )
     failures_path = out / f"failures{config.shard.suffix}.csv"
-    settings = JobSettings(out_dir=out, weights=config.weights, device=config.device, seed=config.seed)
+    settings = JobSettings(
+        out_dir=out,
+        weights=config.weights,
+        device=config.device,
+        seed=config.seed,
+        trust_checkpoint=config.trust_checkpoint,
+    )
     total = len(todo)
     if progress:
         progress(0, total, 0)
@@ -176,14 +184,16 @@ def _check_settings(out: Path, weights_label: str, seed: int) -> None:
             detail = ", ".join(f"{k}: folder has {a!r}, this run asks {b!r}" for k, (a, b) in diff.items())
             raise NcstError(f"{out} was built with other settings ({detail}); use another --out folder")
         return
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(wanted, indent=2) + "\n")
 
 
 def _remove_stale_temp_files(wav_dir: Path, shard: Shard) -> None:
-    """Deletes temp files (`.<name>.<random>.tmp`) of this shard's jobs; other shards may be writing theirs."""
-    stale = [p for p in wav_dir.glob(".*.tmp") if shard.owns(p.name[1:].rsplit(".", 2)[0])]
+    """Deletes temp files (`ncst.io.temp_name`) of this shard's jobs; other shards may be writing theirs."""
+    stale = []
+    for p in wav_dir.glob(".*.tmp"):
+        parsed = parse_temp_name(p.name)
+        if parsed is not None and shard.owns(parsed.target):
+            stale.append(p)
     for p in stale:
         p.unlink(missing_ok=True)
     if stale:

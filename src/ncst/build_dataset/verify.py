@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ncst.audio import sha256_file
 from ncst.build_dataset.plan import WAV_DIR
 from ncst.build_dataset.provenance import read_provenance
 from ncst.errors import CorpusLayoutError
+from ncst.io import sha256_file
 
 __all__ = ["VerifyReport", "verify_build"]
 

@@ -50,6 +50,12 @@ def build_dataset(
     ),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N utterances of the corpus."),
     seed: int = typer.Option(0, help="Seed of random weights and of decoder sampling."),
+    trust_checkpoint: bool = typer.Option(
+        False,
+        "--trust-checkpoint",
+        help="Allow checkpoints that hold pickled Python objects (loading them can run code; only for files "
+        "you trust). Without it such files are refused.",
+    ),
     threads: int = typer.Option(0, min=0, help="Torch CPU threads in this process (0 = torch default)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logs."),
 ) -> None:
@@ -75,6 +81,7 @@ def build_dataset(
             shard=parse_shard(shard),
             limit=limit,
             seed=seed,
+            trust_checkpoint=trust_checkpoint,
         )
         bar = Progress(
             TextColumn("[bold]build[/]"),

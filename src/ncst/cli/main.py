@@ -61,6 +61,9 @@ def codecs_check(
     device: str = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0."),
     threads: int = typer.Option(0, min=0, help="Torch CPU threads (0 = torch default)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per codec."),
+    trust_checkpoint: bool = typer.Option(
+        False, "--trust-checkpoint", help="Allow checkpoints that hold pickled Python objects (can run code)."
+    ),
 ) -> None:
     """Build each codec, run a short clip and report length, determinism and measured bitrate."""
     from ncst.codecs.conformance import check_codec
@@ -69,7 +72,12 @@ def codecs_check(
     from ncst.errors import NcstError
 
     try:
-        reports = [check_codec(s, weights=weights, duration_s=duration_s, seed=seed, device=device) for s in specs]
+        reports = [
+            check_codec(
+                s, weights=weights, duration_s=duration_s, seed=seed, device=device, trust_checkpoint=trust_checkpoint
+            )
+            for s in specs
+        ]
     except NcstError as err:
         console.print(f"[red]error:[/] {err}")
         raise typer.Exit(2) from err

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 import torch
 
 from ncst.errors import MissingDependencyError, NotFittedError, WeightsError
+from ncst.io import load_checkpoint
 
 __all__ = ["CodecCard", "Codes", "Codec", "WeightsSpec", "parse_weights", "fit_length"]
 
@@ -203,6 +204,8 @@ class Codec(ABC):
         self.device = torch.device(device)
         self.weights: WeightsSpec | None = None
         self.seed: int = 0
+        #: Whether `load` may fully unpickle a checkpoint that `weights_only` loading refuses.
+        self.trust_checkpoint: bool = False
         #: Checkpoint files the adapter actually loaded (set by `_build`); provenance hashes them.
         self.checkpoint_paths: list[Path] = []
         self._loaded = False
@@ -225,7 +228,9 @@ class Codec(ABC):
         """Codes -> `[B, 1, T']` float32 at the card rate (any length; the base class fits it)."""
 
     # -- public API ----------------------------------------------------------------------------------
-    def load(self, weights: "str | Path | WeightsSpec" = "pretrained", *, seed: int = 0) -> "Codec":
+    def load(
+        self, weights: "str | Path | WeightsSpec" = "pretrained", *, seed: int = 0, trust_checkpoint: bool = False
+    ) -> "Codec":
         """Builds the model and loads weights; returns `self`.
 
         Args:
@@ -233,9 +238,13 @@ class Codec(ABC):
                 `"random"` builds the official architecture with seeded random weights (offline
                 smoke tests only), a path loads a local checkpoint.
             seed: Seed of random weights and of any sampling the decoder does (SNAC's noise blocks).
+            trust_checkpoint: Allow full unpickling of a checkpoint that holds more than tensors (it can
+                run code stored in the file; `--trust-checkpoint` on the command line). Without it such a
+                file raises `UntrustedCheckpointError`.
         """
         spec = parse_weights(weights)
         self.seed = seed
+        self.trust_checkpoint = trust_checkpoint
         with torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(seed)
             self._build(spec, seed)
@@ -296,6 +305,10 @@ class Codec(ABC):
                 f"{card.family} needs the '{card.upstream_package}' package ({err}); "
                 f"install it with: pip install ncst[{card.pip_extra}]"
             ) from err
+
+    def _load_checkpoint(self, path: Path) -> Any:
+        """Reads a torch checkpoint file safely (`ncst.io.load_checkpoint`, honouring `trust_checkpoint`)."""
+        return load_checkpoint(path, trust=self.trust_checkpoint)
 
     def _check_loaded(self) -> None:
         if not self._loaded:

@@ -74,6 +74,7 @@ def check_codec(
     duration_s: float = 0.5,
     seed: int = 0,
     device: str = "cpu",
+    trust_checkpoint: bool = False,
 ) -> ConformanceReport:
     """Builds (or takes) a codec and runs the conformance checks on a `duration_s` calibration clip.
 
@@ -82,7 +83,7 @@ def check_codec(
     start = time.perf_counter()
     codec = spec if isinstance(spec, Codec) else get_codec(spec, device=device)
     if not codec.is_loaded:
-        codec.load(weights, seed=seed)
+        codec.load(weights, seed=seed, trust_checkpoint=trust_checkpoint)
     card = codec.card
     rate = card.sample_rate_hz
     n = int(round(duration_s * rate)) + 7  # off-hop length

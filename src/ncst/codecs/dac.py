@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,21 +110,25 @@ class DacCodec(Codec):
         self.model = model.to(self.device).eval()
 
     def _load_file(self, dac: Any, file: Path) -> DAC:
+        """What `DAC.load` does for a `DAC.save` file, but read with `ncst.io.load_checkpoint`.
+
+        `DAC.load` (audiotools) first tries the file as a torch package, which runs code stored in it,
+        so it is never called.
+        """
+        package = self._load_checkpoint(file)
+        metadata = package.get("metadata") if isinstance(package, dict) else None
+        if not (isinstance(metadata, dict) and isinstance(metadata.get("kwargs"), dict) and "state_dict" in package):
+            raise WeightsError(
+                f"{file}: not a DAC checkpoint; expected {{'state_dict', 'metadata': {{'kwargs'}}}} as written by "
+                "DAC.save(path, package=False)"
+            )
+        init_keys = _dac_init_keys(dac)
         try:
-            model = dac.DAC.load(str(file), strict=True)
-        except pickle.UnpicklingError as err:
-            # DAC.load reads with torch.load's default weights_only=True; a release file whose metadata holds
-            # other objects is refused there. Retry with full unpickling only for a file the user chose or
-            # that came from the upstream release URL, and say so.
-            log.warning("%s is not weights_only-safe (%s); loading it with full unpickling", file, err)
-            try:
-                model = _load_unsafe(dac, file)
-            except Exception as unsafe_err:  # anything unpickling or building can raise
-                raise WeightsError(
-                    f"{file}: not a DAC checkpoint ({type(unsafe_err).__name__}: {unsafe_err})"
-                ) from unsafe_err
-        except (RuntimeError, KeyError, OSError) as err:
+            model = dac.DAC(**{k: v for k, v in metadata["kwargs"].items() if k in init_keys})
+            model.load_state_dict(package["state_dict"], strict=True)
+        except (RuntimeError, KeyError, TypeError, ValueError) as err:
             raise WeightsError(f"{file}: not a DAC checkpoint ({type(err).__name__}: {err})") from err
+        model.metadata = metadata
         self.checkpoint_paths = [file]
         return model
 
@@ -156,15 +159,6 @@ class DacCodec(Codec):
         if self.model is None:
             raise WeightsError(f"{self.card.spec}: model not built")
         return self.model
-
-
-def _load_unsafe(dac: Any, file: Path) -> DAC:
-    package = torch.load(file, map_location="cpu", weights_only=False)
-    kwargs = dict(package["metadata"]["kwargs"])
-    model = dac.DAC(**{k: v for k, v in kwargs.items() if k in _dac_init_keys(dac)})
-    model.load_state_dict(package["state_dict"])
-    model.metadata = package["metadata"]
-    return model
 
 
 def _dac_init_keys(dac: Any) -> set[str]:

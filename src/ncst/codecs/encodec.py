@@ -13,6 +13,7 @@ differs: 3 / 6 / 12 / 24 kbps = 4 / 8 / 16 / 32 codebooks of 1024 entries at 75 
 from __future__ import annotations
 
 import logging
+import pickle
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -20,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ncst.audio import sha256_file
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
 from ncst.errors import ChecksumError, WeightsError
+from ncst.io import sha256_file
 
 if TYPE_CHECKING:
     from encodec import EncodecModel
@@ -116,9 +117,17 @@ class EncodecCodec(Codec):
             model = encodec_model.encodec_model_24khz(pretrained=False)
             _seed_kmeans_codebooks(model, seed)
         elif weights.mode == "pretrained":
-            # Upstream loading code: torch.hub.load_state_dict_from_url(CHECKPOINT_URL, check_hash=True).
-            model = encodec_model.encodec_model_24khz(pretrained=True)
+            # Upstream's download (torch hub, check_hash=True, same cache file), read with weights_only=True:
+            # upstream's own call unpickles the cached file fully, so a tampered cache could run code.
+            model = encodec_model.encodec_model_24khz(pretrained=False)
             cached = Path(torch.hub.get_dir()) / "checkpoints" / CHECKPOINT_NAME
+            try:
+                state = torch.hub.load_state_dict_from_url(
+                    CHECKPOINT_URL, map_location="cpu", check_hash=True, weights_only=True
+                )
+            except pickle.UnpicklingError:
+                state = self._load_checkpoint(cached)  # refused unless trust_checkpoint
+            model.load_state_dict(state)
             if cached.is_file():
                 self.checkpoint_paths = [cached]
             else:
@@ -126,7 +135,7 @@ class EncodecCodec(Codec):
         elif weights.mode == "path" and weights.path is not None:
             model = encodec_model.encodec_model_24khz(pretrained=False)
             file = _resolve_checkpoint_file(weights.path)
-            model.load_state_dict(_load_state_dict(file))
+            model.load_state_dict(_state_dict_of(file, self._load_checkpoint(file)))
             self.checkpoint_paths = [file]
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
@@ -208,11 +217,7 @@ def _resolve_checkpoint_file(path: Path) -> Path:
     return file
 
 
-def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:
-    try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for a non-checkpoint file
-        raise WeightsError(f"{file}: not a torch state-dict file ({type(err).__name__}: {err})") from err
+def _state_dict_of(file: Path, state: Any) -> dict[str, torch.Tensor]:
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ncst.audio import PathLike
 from ncst.corpora.base import Utterance, validate_utt_id
 from ncst.corpora.demo import DEMO_CORPUS, demo_data_dir, demo_manifest_path, read_demo
 from ncst.corpora.manifest import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, read_manifest, write_manifest
 from ncst.errors import CorpusLayoutError
+from ncst.io import PathLike
 
 __all__ = [
     "DEMO_CORPUS",

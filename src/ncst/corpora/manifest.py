@@ -15,16 +15,15 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ncst.audio import PathLike
 from ncst.corpora.base import Utterance, validate_utt_id
 from ncst.errors import CorpusLayoutError
+from ncst.io import PathLike, atomic_open
 
 __all__ = ["OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "read_manifest", "write_manifest"]
 
@@ -175,17 +174,8 @@ def write_manifest(utterances: Iterable[Utterance], csv_path: PathLike) -> Path:
     columns = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, *extra_columns]
     frame = pd.DataFrame(rows, columns=columns)
 
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            frame.to_csv(fh, index=False, lineterminator="\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(dest, "w") as fh:
+        frame.to_csv(fh, index=False, lineterminator="\n")
     log.debug("wrote %d utterances to %s", len(rows), dest)
     return dest
 
