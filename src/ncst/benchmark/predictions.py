@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ncst.classes import prefix_labels
 from ncst.errors import ProtocolError
+from ncst.io import PathLike
 
 __all__ = [
     "PREFIX_LABELS",
@@ -31,17 +32,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PathLike = Union[str, Path]
 
-#: File-name prefix -> class id of ST-Codecfake's eval_id set; a name without one of them is real (0).
-PREFIX_LABELS: dict[str, int] = {
-    "mimi_": 1,
-    "speechtokenizer_": 2,
-    "funcodec_": 3,
-    "encodec_": 4,
-    "facodec_": 5,
-    "snac_": 6,
-}
+#: File-name prefix -> class id of ST-Codecfake's eval_id set (from `ncst.classes`: mimi_ -> 1, ...,
+#: snac_ -> 6); a name without one of them is real (0).
+PREFIX_LABELS: dict[str, int] = prefix_labels()
 
 _AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
 
