@@ -68,3 +68,36 @@ def test_dump_concat_keeps_order_and_checks_width(tmp_path: Path) -> None:
     c = load_dump(save_dump(tmp_path / "c.npz", **_arrays(2, dim=3)))
     with pytest.raises(ProtocolError, match="embedding widths"):
         Dump.concat([a, c])
+
+
+def test_load_dump_empty_or_truncated_npz_is_a_clear_error(tmp_path: Path) -> None:
+    good = save_dump(tmp_path / "good.npz", **_arrays(50, dim=64)).read_bytes()
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(ProtocolError, match=r"empty.npz: empty file"):
+        load_dump(tmp_path / "empty.npz")
+    for cut in (10, len(good) // 3, len(good) // 2, len(good) - 30):
+        (tmp_path / "cut.npz").write_bytes(good[:cut])
+        with pytest.raises(ProtocolError, match=r"cut.npz: not a readable .npz dump"):
+            load_dump(tmp_path / "cut.npz")
+    np.save(tmp_path / "single.npy", np.zeros(3))
+    with pytest.raises(ProtocolError, match=r"single.npy: a single .npy array"):
+        load_dump(tmp_path / "single.npy")
+    (tmp_path / "dir.npz").mkdir()
+    with pytest.raises(ProtocolError, match=r"dir.npz is a directory, not a file"):
+        load_dump(tmp_path / "dir.npz")
+
+
+def test_duplicate_utt_ids_in_a_dump_are_an_error(tmp_path: Path) -> None:
+    a = _arrays()
+    a["utt_ids"] = ["u0.wav", "u1.wav", "u0.wav", "u1.wav", "u4.wav"]
+    with pytest.raises(ProtocolError, match=r"2 utt_ids appear more than once \(2 extra rows\), e.g. 'u0.wav' at row"):
+        save_dump(tmp_path / "x.npz", **a)
+    np.savez(
+        tmp_path / "dup.npz",
+        utt_ids=np.array(a["utt_ids"]),
+        logits=a["logits"].astype(np.float32),
+        embeddings=a["embeddings"].astype(np.float32),
+        labels=a["labels"],
+    )
+    with pytest.raises(ProtocolError, match=r"dup.npz: 2 utt_ids appear more than once"):
+        load_dump(tmp_path / "dup.npz")

@@ -64,3 +64,73 @@ def test_labels_from_file_matches_on_stem(tmp_path: Path) -> None:
     assert labels_from_file(["b.wav", "mimi_a"], path).tolist() == [0, 1]
     with pytest.raises(ProtocolError, match="not in"):
         labels_from_file(["c.wav"], path)
+
+
+@pytest.mark.parametrize("bad_id", ["50000000", "20000000000", "-1", "7", str(10**30)])
+def test_read_predictions_class_outside_protocol_names_line(tmp_path: Path, bad_id: str) -> None:
+    path = tmp_path / "r.txt"
+    path.write_text(f"a.wav 1 0.5\nb.wav {bad_id} 0.9\n")
+    with pytest.raises(ProtocolError, match=r"r.txt:2: class id .* not one of the protocol's classes"):
+        read_predictions(path, class_ids=range(7))
+
+
+def test_read_predictions_overflowing_numbers_name_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.txt"
+    path.write_text(f"a.wav 1 0.5\nb.wav {10**30} 0.9\n")
+    with pytest.raises(ProtocolError, match=r"r.txt:2: .*overflows"):
+        read_predictions(path)
+    for score in ("1e999", "nan", "-inf"):
+        path.write_text(f"a.wav 1 {score}\n")
+        with pytest.raises(ProtocolError, match=r"r.txt:1: score .* not finite"):
+            read_predictions(path)
+
+
+def test_read_predictions_binary_or_latin1_file_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.txt"
+    path.write_bytes("a.wav 1 0.5\nb\u00e9.wav 1 0.5\n".encode("latin-1"))
+    with pytest.raises(ProtocolError, match=r"r.txt:2: not UTF-8 text"):
+        read_predictions(path)
+    path.write_bytes(b"a.wav 1 0.5\n\x00\x01\x02 1 0.5\n")
+    with pytest.raises(ProtocolError, match=r"r.txt:2: NUL byte"):
+        read_predictions(path)
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ProtocolError, match=r"r.txt:\d+:"):
+        read_predictions(path)
+
+
+def test_read_predictions_repeated_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.txt"
+    path.write_text("a.wav 1 0.5\nb.wav 1 0.5\na.wav 1 0.5\nb 2 0.5\na.wav 1 0.5\n")
+    with pytest.raises(ProtocolError, match=r"r.txt: 2 file\(s\) listed more than once \(3 extra lines\).*1 and 3"):
+        read_predictions(path)
+
+
+def test_read_label_file_repeated_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "eval_id.txt"
+    path.write_text("a.wav fake 1\nb.wav real 0\na.wav fake 2\n")
+    with pytest.raises(ProtocolError, match=r"eval_id.txt: 1 file\(s\) listed more than once.*lines 1 and 3"):
+        read_label_file(path)
+
+
+def test_read_label_file_class_outside_protocol_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "eval_id.txt"
+    path.write_text("a.wav fake 1\nb.wav fake 50000000\n")
+    assert read_label_file(path) == {"a": 1, "b": 50000000}
+    with pytest.raises(ProtocolError, match=r"eval_id.txt:2: class id 50000000 is not one"):
+        read_label_file(path, class_ids=range(7))
+
+
+def test_labels_from_file_unpredicted_labels_need_skip_missing(tmp_path: Path) -> None:
+    path = tmp_path / "eval_id.txt"
+    path.write_text("a.wav fake 1\nb.wav real 0\nc.wav real 0\n")
+    with pytest.raises(ProtocolError, match=r"2 of the 3 files in .*eval_id.txt have no prediction.*--skip-missing"):
+        labels_from_file(["a.wav"], path)
+    assert labels_from_file(["a.wav"], path, skip_missing=True).tolist() == [1]
+
+
+def test_inputs_that_are_directories_are_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "r.txt").mkdir()
+    with pytest.raises(ProtocolError, match=r"r.txt is a directory, not a file"):
+        read_predictions(tmp_path / "r.txt")
+    with pytest.raises(ProtocolError, match=r"r.txt is a directory, not a file"):
+        read_label_file(tmp_path / "r.txt")

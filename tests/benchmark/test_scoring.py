@@ -10,6 +10,7 @@ import pytest
 
 from ncst.benchmark import run_protocol, save_dump, score_protocol
 from ncst.benchmark.dumps import dump_path
+from ncst.benchmark.ood import score_open_set
 from ncst.errors import ProtocolError
 from ncst.protocols import load_protocol
 
@@ -166,3 +167,69 @@ def test_id_protocol_from_dumps_uses_argmax(tmp_path: Path) -> None:
         )
     res = score_protocol("alm_backend", dumps_dir=dumps, n_bootstrap=0)
     assert res.cells["Moshi"]["F1"] == pytest.approx(75.0) and res.cells["AVG"]["F1"] == pytest.approx(75.0)
+
+
+def test_prediction_with_huge_class_id_is_an_error_not_a_huge_array(result_dir: Path) -> None:
+    with (result_dir / "alm" / "moshi.txt").open("a") as fh:
+        fh.write("y.wav 20000000000 0.5\n")
+    with pytest.raises(ProtocolError, match=r"moshi.txt:5: class id 20000000000 is not one of the protocol's classes"):
+        score_protocol("alm_backend", predictions_dir=result_dir, n_bootstrap=0)
+
+
+def test_repeated_prediction_lines_are_an_error(result_dir: Path) -> None:
+    path = result_dir / "alm" / "moshi.txt"
+    path.write_text(path.read_text() + path.read_text().splitlines()[0] + "\n")
+    with pytest.raises(ProtocolError, match=r"moshi.txt: 1 file\(s\) listed more than once"):
+        score_protocol("alm_backend", predictions_dir=result_dir, n_bootstrap=0)
+
+
+def test_closed_set_label_file_larger_than_predictions(result_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    names = [line.split()[0] for line in (result_dir / "result_id.txt").read_text().splitlines()]
+    _write(data / "label" / "eval_id.txt", [f"{n} fake 3" for n in names] + ["extra_1.wav real 0"])
+    with pytest.raises(ProtocolError, match=r"1 of the 29 files in .*eval_id.txt have no prediction"):
+        score_protocol("id_closed_set", predictions_dir=result_dir, data_dir=data, n_bootstrap=0)
+    res = score_protocol("id_closed_set", predictions_dir=result_dir, data_dir=data, n_bootstrap=0, skip_missing=True)
+    assert res.counts["AVG"] == 28
+
+
+def test_closed_set_dump_labels_outside_protocol_classes(tmp_path: Path) -> None:
+    save_dump(
+        dump_path(tmp_path, "eval_id"),
+        utt_ids=["a.wav", "b.wav"],
+        logits=np.eye(7)[:2],
+        embeddings=np.ones((2, 3)),
+        labels=[0, 50000000],
+    )
+    with pytest.raises(ProtocolError, match=r"eval_id.npz: 1 labels are outside .* e.g. 50000000 at row 1"):
+        score_protocol("id_closed_set", dumps_dir=tmp_path, n_bootstrap=0)
+
+
+def test_open_set_nan_score_names_detector_set_and_row(tmp_path: Path) -> None:
+    dumps = tmp_path / "dumps"
+    _ood_dumps(dumps)
+    path = dump_path(dumps, "eval_ood7")
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["embeddings"][3] = 0.0
+    save_dump(path, **arrays)
+    proto = load_protocol("ood_open_set")
+    with pytest.raises(ProtocolError, match=r"Detector 'knn' .*eval_ood7.npz row 3 \('eval_ood7_3.wav'\).*all zeros"):
+        score_open_set(proto, dumps, detectors=("knn",), n_bootstrap=0)
+
+
+def test_run_protocol_out_is_a_file(result_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("")
+    with pytest.raises(ProtocolError, match=r"--out .*out is a file, not a folder"):
+        run_protocol("alm_backend", tmp_path / "out", predictions_dir=result_dir, n_bootstrap=0)
+    with pytest.raises(ProtocolError, match=r"is inside .*out, which is a file"):
+        run_protocol("alm_backend", tmp_path / "out" / "sub", predictions_dir=result_dir, n_bootstrap=0)
+
+
+def test_input_folder_given_as_file_or_result_file_as_folder(result_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ProtocolError, match=r"--predictions .*result_id.txt is a file, not a folder"):
+        score_protocol("alm_backend", predictions_dir=result_dir / "result_id.txt")
+    (result_dir / "alm" / "valle.txt").unlink()
+    (result_dir / "alm" / "valle.txt").mkdir()
+    with pytest.raises(ProtocolError, match=r"valle.txt is a directory, not a file"):
+        score_protocol("alm_backend", predictions_dir=result_dir, n_bootstrap=0)

@@ -60,13 +60,13 @@ def test_run_protocol_missing_file_names_path(tmp_path: Path) -> None:
     folder = _result_folder(tmp_path / "res")
     (folder / "alm" / "valle.txt").unlink()
     result = runner.invoke(app, ["alm_backend", "--predictions", str(folder), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "valle.txt" in result.output
 
 
 def test_run_protocol_unknown_protocol(tmp_path: Path) -> None:
     result = runner.invoke(app, ["table9", "--predictions", str(tmp_path)])
-    assert result.exit_code == 1 and "id_closed_set" in result.output
+    assert result.exit_code == 2 and "id_closed_set" in result.output
 
 
 @pytest.mark.skipif(not (_published_dir() / "result_id.txt").is_file(), reason="published files absent")
@@ -124,3 +124,43 @@ def test_run_protocol_closed_set_reads_labels_from_data(tmp_path: Path) -> None:
     assert payload["cells"]["5"]["F1"] == 0.0 and payload["cells"]["1"]["F1"] == 100.0
     assert "label file" in payload["settings"]["labels"]
     assert not (out / "confusion.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("huge_class", "moshi.txt:3: class id 50000000 is not one of the protocol's classes"),
+        ("latin1", "moshi.txt:3: not UTF-8 text"),
+        ("repeated", "moshi.txt: 2 file(s) listed more than once"),
+        ("out_is_file", "is a file, not a folder"),
+        ("empty_npz", "moshi.npz: empty file"),
+        ("truncated_npz", "moshi.npz: not a readable .npz dump"),
+        ("dir_input", "valle.txt is a directory, not a file"),
+    ],
+)
+def test_run_protocol_bad_inputs_exit_2_with_one_clear_line(tmp_path: Path, case: str, expected: str) -> None:
+    folder = _result_folder(tmp_path / "res")
+    out = tmp_path / "o"
+    args = ["alm_backend", "--predictions", str(folder), "--out", str(out), "--bootstrap", "0", "--no-plots"]
+    moshi = folder / "alm" / "moshi.txt"
+    if case == "huge_class":
+        moshi.write_text(moshi.read_text() + "c.wav 50000000 0.5\n")
+    elif case == "latin1":
+        moshi.write_bytes(moshi.read_bytes() + "\u00e9.wav 1 0.5\n".encode("latin-1"))
+    elif case == "repeated":
+        moshi.write_text(moshi.read_text() * 2)
+    elif case == "out_is_file":
+        out.write_text("")
+    elif case in ("empty_npz", "truncated_npz"):
+        dumps = tmp_path / "dumps"
+        dumps.mkdir()
+        (dumps / "moshi.npz").write_bytes(b"" if case == "empty_npz" else b"PK\x03\x04" + b"\x00" * 40)
+        args[1:3] = ["--dumps", str(dumps)]
+    elif case == "dir_input":
+        (folder / "alm" / "valle.txt").unlink()
+        (folder / "alm" / "valle.txt").mkdir()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and result.output.count("\n") == 1
+    assert result.output.startswith("error:") and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

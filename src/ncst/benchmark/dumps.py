@@ -16,12 +16,15 @@ file in every error. Set names used by the protocols: ``train`` (the OOD bank), 
 from __future__ import annotations
 
 import logging
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ncst.benchmark.predictions import require_file
 from ncst.errors import ProtocolError
 from ncst.io import PathLike, atomic_open
 
@@ -105,6 +108,14 @@ def _validate(utt_ids: NDArray, logits: NDArray, embeddings: NDArray, labels: ND
         raise ProtocolError(f"{where}: logits or embeddings contain NaN or Inf")
     if labels.min() < 0:
         raise ProtocolError(f"{where}: labels must be class ids >= 0, got {int(labels.min())}")
+    unique, first, counts = np.unique(utt_ids, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        repeated = counts > 1
+        example = int(first[repeated][0])
+        raise ProtocolError(
+            f"{where}: {int(repeated.sum())} utt_ids appear more than once ({int((counts[repeated] - 1).sum())} "
+            f"extra rows), e.g. {str(utt_ids[example])!r} at row {example}; each utterance needs exactly one row"
+        )
 
 
 def save_dump(
@@ -154,16 +165,24 @@ def load_dump(path: PathLike) -> Dump:
         ProtocolError: If the file is missing, lacks a key, or has inconsistent shapes or dtypes.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ProtocolError(f"Dump file not found: {path} (write it with ncst.benchmark.save_dump)")
+    require_file(path, "Dump file", " (write it with ncst.benchmark.save_dump)")
+    if path.stat().st_size == 0:
+        raise ProtocolError(f"{path}: empty file, not a .npz dump; rewrite it with ncst.benchmark.save_dump")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ProtocolError(f"{path}: a single .npy array, not a .npz dump holding {list(_KEYS)}")
+        with loaded as data:
             missing = [k for k in _KEYS if k not in data.files]
             if missing:
                 raise ProtocolError(f"{path}: missing arrays {missing}; a dump holds {list(_KEYS)}")
             utt_ids, logits, embeddings, labels = (data[k] for k in _KEYS)
-    except (OSError, ValueError) as err:
-        raise ProtocolError(f"{path}: not a readable .npz dump ({err})") from err
+    except ProtocolError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        # a truncated archive raises BadZipFile, EOFError or zlib.error depending on where it was cut
+        reason = str(err) or type(err).__name__
+        raise ProtocolError(f"{path}: not a readable .npz dump, truncated or corrupt ({reason})") from err
     if utt_ids.dtype.kind not in "UO":
         raise ProtocolError(f"{path}: utt_ids must be strings, got dtype {utt_ids.dtype}")
     if logits.dtype != np.float32 or embeddings.dtype != np.float32:

@@ -70,6 +70,7 @@ def score_open_set(
     if (id_set.labels >= protocol.ood_label_min).any():
         raise ProtocolError(f"{id_set.source}: the ID set has labels >= {protocol.ood_label_min}")
     conditions: dict[str, Dump] = {}
+    parts: dict[str, list[Dump]] = {}
     for cond in protocol.conditions:
         paths = resolve_condition_dumps(dumps_dir, cond)
         if paths is None:
@@ -78,7 +79,8 @@ def score_open_set(
                 log.warning("Skipping condition %s: no dumps at %s", cond.name, expected)
                 continue
             raise ProtocolError(f"Condition {cond.name!r} needs {expected}")
-        conditions[cond.name] = Dump.concat([load_dump(p) for p in paths])
+        parts[cond.name] = [load_dump(p) for p in paths]
+        conditions[cond.name] = Dump.concat(parts[cond.name])
     if not conditions:
         raise ProtocolError(f"No OOD condition of {protocol.name} has its dumps in {dumps_dir}")
 
@@ -92,8 +94,10 @@ def score_open_set(
         if detector.requires_fit:
             detector.fit(bank)
         id_scores = detector.score_dump(id_set).double().numpy()
+        _check_finite(id_scores, det_name, [id_set], bank)
         for cond_name, ood_set in conditions.items():
             ood_scores = detector.score_dump(ood_set).double().numpy()
+            _check_finite(ood_scores, det_name, parts[cond_name], bank)
             scores = np.concatenate([id_scores, ood_scores])
             labels = np.concatenate([id_set.labels, ood_set.labels])
             binary = (labels < protocol.ood_label_min).astype(np.int64)
@@ -114,4 +118,28 @@ def score_open_set(
         source=f"dumps: {dumps_dir}",
         ood=ood,
         settings={"n_bootstrap_ood": n_bootstrap, "seed": seed, "detectors": list(names), "bank_size": len(bank)},
+    )
+
+
+def _check_finite(scores: np.ndarray, detector: str, dumps: list[Dump], bank: Dump) -> None:
+    """Raises `ProtocolError` naming the detector, dump file and row of the first NaN/Inf score."""
+    bad = ~np.isfinite(scores)
+    if not bad.any():
+        return
+    row = int(np.argmax(bad))
+    for dump in dumps:
+        if row < len(dump):
+            break
+        row -= len(dump)
+    zero_rows = np.flatnonzero(~np.any(dump.embeddings, axis=1))
+    zero_bank = np.flatnonzero(~np.any(bank.embeddings, axis=1))
+    if row in zero_rows:
+        cause = "its embedding is all zeros"
+    elif zero_bank.size:
+        cause = f"the bank {bank.source} has {zero_bank.size} all-zero embeddings, e.g. row {int(zero_bank[0])}"
+    else:
+        cause = "check the embeddings and logits of this row"
+    raise ProtocolError(
+        f"Detector {detector!r} gave {int(bad.sum())} non-finite scores; the first is {dump.source} row {row} "
+        f"({str(dump.utt_ids[row])!r}): {cause}"
     )

@@ -9,8 +9,10 @@ stem, so ``LA_E_5849185`` (the 19LA results carry no extension) matches ``LA_E_5
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +30,7 @@ __all__ = [
     "labels_from_file",
     "labels_from_prefix",
     "utterance_key",
+    "require_file",
 ]
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 PREFIX_LABELS: dict[str, int] = prefix_labels()
 
 _AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,57 +73,140 @@ def utterance_key(name: str) -> str:
     return base
 
 
-def read_predictions(path: PathLike) -> Predictions:
-    """Reads one result file (``<file> <pred> <score>`` per line).
+def require_file(path: Path, what: str, hint: str = "") -> None:
+    """Raises `ProtocolError` unless `path` is an existing regular file (a folder is named as such).
+
+    Args:
+        path: The input path.
+        what: What the file is, for the message (``"Prediction file"``).
+        hint: Appended to the "not found" message, e.g. how to make the file.
+    """
+    if path.is_dir():
+        raise ProtocolError(f"{what} {path} is a directory, not a file")
+    if not path.is_file():
+        raise ProtocolError(f"{what} not found: {path}{hint}")
+
+
+def _fields_per_line(path: Path, what: str) -> Iterator[tuple[int, list[str]]]:
+    """Yields (1-based line number, whitespace-split fields) of every non-blank line of a UTF-8 text file.
 
     Raises:
-        ProtocolError: If the file is missing, empty or a line is malformed (the message names the line).
+        ProtocolError: On a line that is not UTF-8 text or holds NUL bytes (a binary file).
+    """
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ProtocolError(
+                    f"{path}:{lineno}: not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
+                    f"{what} must be plain UTF-8 text"
+                ) from err
+            if "\x00" in line:
+                raise ProtocolError(f"{path}:{lineno}: NUL byte, this is a binary file; {what} must be plain text")
+            fields = line.split()
+            if fields:
+                yield lineno, fields
+
+
+def _parse_class_id(text: str, class_ids: frozenset[int] | None, where: str) -> int:
+    """Parses one class id; rejects non-integers, values outside int64 and ids not in `class_ids`."""
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise ProtocolError(f"{where}: class id {text[:40]!r} is not an integer") from err
+    if class_ids is not None and value not in class_ids:
+        raise ProtocolError(f"{where}: class id {text[:40]} is not one of the protocol's classes {sorted(class_ids)}")
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise ProtocolError(f"{where}: class id {text[:40]} overflows a 64-bit integer")
+    return value
+
+
+def _duplicates_error(
+    path: Path, first_line: dict[str, int], repeats: list[tuple[str, int]], what: str
+) -> ProtocolError:
+    key, lineno = repeats[0]
+    n_files = len({k for k, _ in repeats})
+    return ProtocolError(
+        f"{path}: {n_files} file(s) listed more than once ({len(repeats)} extra lines), e.g. {key!r} on lines "
+        f"{first_line[key]} and {lineno}; {what}"
+    )
+
+
+def read_predictions(path: PathLike, *, class_ids: Iterable[int] | None = None) -> Predictions:
+    """Reads one result file (``<file> <pred> <score>`` per line).
+
+    Args:
+        path: The result file.
+        class_ids: Valid predicted class ids (the protocol's classes); None accepts any 64-bit integer.
+
+    Raises:
+        ProtocolError: If the file is missing, a directory, empty, not UTF-8 text, lists a file twice, or a
+            line is malformed (bad field count, a class id outside `class_ids`, a non-finite score); the
+            message names the file and line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ProtocolError(f"Prediction file not found: {path}")
+    require_file(path, "Prediction file")
+    valid = frozenset(class_ids) if class_ids is not None else None
     names: list[str] = []
     preds: list[int] = []
     scores: list[float] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 3:
-                raise ProtocolError(f"{path}:{lineno}: expected '<file> <pred> <score>', got {line.strip()!r}")
-            try:
-                preds.append(int(fields[1]))
-                scores.append(float(fields[2]))
-            except ValueError as err:
-                raise ProtocolError(f"{path}:{lineno}: bad prediction or score in {line.strip()!r}") from err
-            names.append(fields[0])
+    first_line: dict[str, int] = {}
+    repeats: list[tuple[str, int]] = []
+    for lineno, fields in _fields_per_line(path, "a prediction file"):
+        where = f"{path}:{lineno}"
+        if len(fields) != 3:
+            raise ProtocolError(f"{where}: expected '<file> <pred> <score>', got {' '.join(fields)[:120]!r}")
+        preds.append(_parse_class_id(fields[1], valid, where))
+        try:
+            score = float(fields[2])
+        except ValueError as err:
+            raise ProtocolError(f"{where}: score {fields[2][:40]!r} is not a number") from err
+        if not math.isfinite(score):
+            raise ProtocolError(f"{where}: score {fields[2][:40]!r} is not finite")
+        scores.append(score)
+        key = utterance_key(fields[0])
+        if key in first_line:
+            repeats.append((key, lineno))
+        else:
+            first_line[key] = lineno
+        names.append(fields[0])
     if not names:
         raise ProtocolError(f"Prediction file is empty: {path}")
+    if repeats:
+        raise _duplicates_error(path, first_line, repeats, "each file needs exactly one prediction")
     return Predictions(tuple(names), np.asarray(preds, np.int64), np.asarray(scores, np.float64), str(path))
 
 
-def read_label_file(path: PathLike) -> dict[str, int]:
+def read_label_file(path: PathLike, *, class_ids: Iterable[int] | None = None) -> dict[str, int]:
     """Reads a label file (``<file> <real|fake> <class id>``) into ``{utterance_key: class id}``.
 
+    Args:
+        path: The label file.
+        class_ids: Valid class ids; None accepts any 64-bit integer (a build writes -1 for codecs without one).
+
     Raises:
-        ProtocolError: If the file is missing or a line is malformed.
+        ProtocolError: If the file is missing, a directory, not UTF-8 text, lists a file twice, or a line is
+            malformed (the message names the file and line).
     """
     path = Path(path)
-    if not path.is_file():
-        raise ProtocolError(f"Label file not found: {path}")
+    require_file(path, "Label file")
+    valid = frozenset(class_ids) if class_ids is not None else None
     labels: dict[str, int] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) < 3:
-                raise ProtocolError(f"{path}:{lineno}: expected '<file> <real|fake> <id>', got {line.strip()!r}")
-            try:
-                labels[utterance_key(fields[0])] = int(fields[2])
-            except ValueError as err:
-                raise ProtocolError(f"{path}:{lineno}: class id {fields[2]!r} is not an integer") from err
+    first_line: dict[str, int] = {}
+    repeats: list[tuple[str, int]] = []
+    for lineno, fields in _fields_per_line(path, "a label file"):
+        where = f"{path}:{lineno}"
+        if len(fields) < 3:
+            raise ProtocolError(f"{where}: expected '<file> <real|fake> <id>', got {' '.join(fields)[:120]!r}")
+        key = utterance_key(fields[0])
+        labels[key] = _parse_class_id(fields[2], valid, where)
+        if key in first_line:
+            repeats.append((key, lineno))
+        else:
+            first_line[key] = lineno
+    if repeats:
+        raise _duplicates_error(path, first_line, repeats, "each file needs exactly one label")
     return labels
 
 
@@ -137,13 +224,26 @@ def labels_from_prefix(names: tuple[str, ...] | list[str]) -> NDArray[np.int64]:
     return np.fromiter((label_from_prefix(n) for n in names), np.int64, count=len(names))
 
 
-def labels_from_file(names: tuple[str, ...] | list[str], label_file: PathLike) -> NDArray[np.int64]:
+def labels_from_file(
+    names: tuple[str, ...] | list[str],
+    label_file: PathLike,
+    *,
+    class_ids: Iterable[int] | None = None,
+    skip_missing: bool = False,
+) -> NDArray[np.int64]:
     """Class ids `[N]` of `names` looked up in a label file.
 
+    Args:
+        names: Predicted file names.
+        label_file: The label file.
+        class_ids: Valid class ids (the protocol's classes); None accepts any.
+        skip_missing: Only warn (instead of raising) when the label file lists files that have no prediction.
+
     Raises:
-        ProtocolError: If a name is not in the label file (the message names the first few).
+        ProtocolError: If a name is not in the label file, or (unless `skip_missing`) a labelled file has no
+            prediction; the message gives the count and the first few.
     """
-    table = read_label_file(label_file)
+    table = read_label_file(label_file, class_ids=class_ids)
     keys = [utterance_key(n) for n in names]
     missing = [k for k in keys if k not in table]
     if missing:
@@ -151,4 +251,12 @@ def labels_from_file(names: tuple[str, ...] | list[str], label_file: PathLike) -
             f"{len(missing)} predicted files are not in {label_file}, e.g. {missing[:3]}; "
             "check that --data points at the dataset root these predictions were made on"
         )
+    unpredicted = len(table) - len(set(keys))
+    if unpredicted > 0:
+        predicted = set(keys)
+        examples = [k for k in table if k not in predicted][:3]
+        message = f"{unpredicted} of the {len(table)} files in {label_file} have no prediction, e.g. {examples}"
+        if not skip_missing:
+            raise ProtocolError(f"{message}; pass --skip-missing to score only the predicted files")
+        log.warning("%s; scoring only the %d predicted files (--skip-missing)", message, len(keys))
     return np.fromiter((table[k] for k in keys), np.int64, count=len(keys))

@@ -30,19 +30,24 @@ from ncst.errors import ProtocolError
 from ncst.io import PathLike
 from ncst.protocols import Protocol, SetSpec, load_protocol
 
-__all__ = ["score_protocol", "run_protocol"]
+__all__ = ["score_protocol", "run_protocol", "check_out_dir"]
 
 log = logging.getLogger(__name__)
 
 _N_CLASSES = 7
 
 
+def _class_ids(protocol: Protocol) -> tuple[int, ...]:
+    """Class ids a prediction may take: the protocol's, or the 7 ID classes of the classifier."""
+    return protocol.class_ids or tuple(range(_N_CLASSES))
+
+
 def _load_set(
-    spec: SetSpec, predictions_dir: PathLike | None, dumps_dir: PathLike | None
+    spec: SetSpec, predictions_dir: PathLike | None, dumps_dir: PathLike | None, class_ids: tuple[int, ...]
 ) -> tuple[tuple[str, ...], NDArray[np.int64], NDArray[np.int64] | None, str]:
     """Returns (file names, predicted ids, dump labels or None, source path) of one set."""
     if predictions_dir is not None:
-        preds = read_predictions(Path(predictions_dir) / spec.result_file)
+        preds = read_predictions(Path(predictions_dir) / spec.result_file, class_ids=class_ids)
         return preds.utt_ids, preds.pred, None, preds.source
     if dumps_dir is None:
         raise ProtocolError("Give --predictions DIR or --dumps DIR")
@@ -63,18 +68,27 @@ def _score_closed_set(
     data_dir: PathLike | None,
     n_bootstrap: int,
     seed: int,
+    skip_missing: bool = False,
 ) -> ProtocolResult:
     spec = protocol.sets[0]
-    names, pred, dump_labels, source = _load_set(spec, predictions_dir, dumps_dir)
+    labels = _class_ids(protocol)
+    names, pred, dump_labels, source = _load_set(spec, predictions_dir, dumps_dir, labels)
     if data_dir is not None and spec.label_file:
-        y_true = labels_from_file(names, Path(data_dir) / spec.label_file)
-        label_source = f"label file {Path(data_dir) / spec.label_file}"
+        label_file = Path(data_dir) / spec.label_file
+        y_true = labels_from_file(names, label_file, class_ids=labels, skip_missing=skip_missing)
+        label_source = f"label file {label_file}"
     elif dump_labels is not None:
+        outside = ~np.isin(dump_labels, labels)
+        if outside.any():
+            row = int(np.argmax(outside))
+            raise ProtocolError(
+                f"{source}: {int(outside.sum())} labels are outside the protocol's classes {list(labels)}, "
+                f"e.g. {int(dump_labels[row])} at row {row} ({names[row]!r})"
+            )
         y_true, label_source = dump_labels, "dump labels"
     else:
         y_true, label_source = labels_from_prefix(names), "file-name prefix"
         log.warning("No --data given: true labels of %s come from file-name prefixes", spec.column)
-    labels = protocol.class_ids or tuple(range(_N_CLASSES))
     f1 = per_class_f1(y_true, pred, labels)
     cells: dict[str, dict[str, float]] = {str(c): {"F1": 100.0 * float(v)} for c, v in zip(labels, f1)}
     cells["AVG"] = {"F1": 100.0 * macro_f1(y_true, pred, labels), "accuracy": 100.0 * float(np.mean(y_true == pred))}
@@ -118,7 +132,7 @@ def _score_single_class(
         if skip_missing and not _expected_path(spec, predictions_dir, dumps_dir).is_file():
             log.warning("Skipping %s: %s is missing", spec.column, _expected_path(spec, predictions_dir, dumps_dir))
             continue
-        _, pred, dump_labels, source = _load_set(spec, predictions_dir, dumps_dir)
+        _, pred, dump_labels, source = _load_set(spec, predictions_dir, dumps_dir, _class_ids(protocol))
         if spec.label is None:
             raise ProtocolError(f"{protocol.name}: set {spec.column!r} has no constant label")
         if dump_labels is not None and (dump_labels != spec.label).any():
@@ -174,7 +188,8 @@ def score_protocol(
         n_bootstrap: Bootstrap replicates of the ID intervals (0 = none).
         n_bootstrap_ood: Bootstrap replicates per OOD cell (0 = none).
         seed: Bootstrap seed.
-        skip_missing: Skip sets whose files are missing (AVG then covers the scored columns only).
+        skip_missing: Skip sets whose files are missing (AVG then covers the scored columns only), and on the
+            closed set score only the predicted files of a label file that lists more.
         device: Torch device for the KNN detector.
 
     Returns:
@@ -187,6 +202,8 @@ def score_protocol(
     if (predictions_dir is None) == (dumps_dir is None):
         raise ProtocolError("Give exactly one of predictions_dir (--predictions) and dumps_dir (--dumps)")
     for what, folder in (("predictions", predictions_dir), ("dumps", dumps_dir), ("data", data_dir)):
+        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+            raise ProtocolError(f"--{what} {folder} is a file, not a folder")
         if folder is not None and not Path(folder).is_dir():
             raise ProtocolError(f"The {what} folder does not exist: {folder}")
     if proto.kind == "open_set":
@@ -200,7 +217,7 @@ def score_protocol(
             proto, dumps_dir, n_bootstrap=n_bootstrap_ood, seed=seed, skip_missing=skip_missing, device=device
         )
     if proto.kind == "closed_set":
-        return _score_closed_set(proto, predictions_dir, dumps_dir, data_dir, n_bootstrap, seed)
+        return _score_closed_set(proto, predictions_dir, dumps_dir, data_dir, n_bootstrap, seed, skip_missing)
     return _score_single_class(proto, predictions_dir, dumps_dir, n_bootstrap, seed, skip_missing)
 
 
@@ -221,13 +238,31 @@ def run_protocol(
 
     Returns:
         The scored result.
+
+    Raises:
+        ProtocolError: As `score_protocol`, or when `out_dir` is a file or cannot be written.
     """
     from ncst.benchmark.report import write_report
 
+    out_dir = Path(out_dir)
+    check_out_dir(out_dir)
     result = score_protocol(protocol, **kwargs)  # type: ignore[arg-type]
-    write_report(result, out_dir)
-    if plots:
-        from ncst.benchmark.plots import write_plots
+    try:
+        write_report(result, out_dir)
+        if plots:
+            from ncst.benchmark.plots import write_plots
 
-        write_plots(result, out_dir)
+            write_plots(result, out_dir)
+    except OSError as err:
+        raise ProtocolError(f"Cannot write the report into {out_dir}: {err}") from err
     return result
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Raises `ProtocolError` if `out_dir`, or the nearest of its parents that exists, is not a folder."""
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                what = "is a file" if folder == out_dir else f"is inside {folder}, which is a file"
+                raise ProtocolError(f"--out {out_dir} {what}, not a folder; give a folder path")
+            return

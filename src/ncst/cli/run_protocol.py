@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ncst.cli._common import console, setup_logging
@@ -70,8 +71,8 @@ def run_protocol(
             device=device,
         )
     except NcstError as err:
-        console.print(f"[red]error:[/] {err}")
-        raise typer.Exit(1) from err
+        console.print(f"[red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from err
     _print_summary(result)
     console.print(f"Report written to {out_dir}/report.md")
 
