@@ -48,6 +48,7 @@ BUILTIN_CODECS: dict[str, str] = {
     "snac": "ncst.codecs.snac:SnacCodec",
     "dac": "ncst.codecs.dac:DacCodec",
     "soundstream": "ncst.codecs.soundstream:SoundStreamCodec",
+    "facodec": "ncst.codecs.facodec:FacodecCodec",
 }
 
 _REGISTERED: dict[str, type[Codec]] = {}
