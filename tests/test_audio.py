@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ncst.audio import AudioLimits, read_audio, resample, sha256_file, to_mono, validate_audio, write_audio_atomic
+from ncst.audio import (
+    AudioLimits,
+    full_scale_of,
+    read_audio,
+    resample,
+    sha256_file,
+    to_mono,
+    validate_audio,
+    write_audio_atomic,
+)
 from ncst.errors import AudioError
 
 
@@ -78,3 +87,39 @@ def test_write_audio_atomic_keeps_old_file_on_failure(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match="extension"):
         write_audio_atomic(dest, np.zeros(10, np.float32), 16000)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_U8", "FLOAT"])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_validate_audio_detects_full_scale_clipping_of_each_format(tmp_path: Path, subtype: str, sign: float) -> None:
+    x = np.full(1600, 0.2, np.float32)
+    x[:400] = sign * 1.0  # 25% of the samples at full scale (16-bit +1.0 is stored as 32767)
+    path = tmp_path / "clip.wav"
+    sf.write(path, x, 16000, subtype=subtype)
+    audio, rate = read_audio(path, mono=False)
+    with pytest.raises(AudioError, match=r"clip.wav: clipped \(25.0% of samples at full scale"):
+        validate_audio(audio, rate, name=str(path), full_scale=full_scale_of(path))
+
+
+def test_full_scale_of_integer_formats(tmp_path: Path) -> None:
+    expected = {"PCM_16": 32767 / 32768, "PCM_24": 1 - 2**-23, "PCM_U8": 127 / 128, "FLOAT": 1.0}
+    for subtype, high in expected.items():
+        sf.write(tmp_path / "a.wav", np.zeros(100, np.float32), 16000, subtype=subtype)
+        assert full_scale_of(tmp_path / "a.wav") == (-1.0, high)
+
+
+def test_validate_audio_clipped_channel_is_not_hidden_by_downmix(tmp_path: Path) -> None:
+    stereo = np.zeros((1600, 2), np.float32)
+    stereo[:, 0] = 0.1
+    stereo[:200, 1] = 1.0  # one channel clipped on 6% of the samples
+    path = tmp_path / "st.wav"
+    sf.write(path, stereo, 16000, subtype="PCM_16")
+    audio, rate = read_audio(path, mono=False)
+    with pytest.raises(AudioError, match="clipped"):
+        validate_audio(audio, rate, name=str(path), full_scale=full_scale_of(path))
+    validate_audio(np.full(1600, 0.99, np.float32), 16000, full_scale=full_scale_of(path))  # loud, not clipped
+
+
+def test_read_audio_directory_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(AudioError, match=r"is a directory, not a file"):
+        read_audio(tmp_path)

@@ -26,6 +26,7 @@ __all__ = [
     "to_mono",
     "resample",
     "validate_audio",
+    "full_scale_of",
     "write_audio_atomic",
     "sha256_file",
     "SOXR_QUALITY",
@@ -45,7 +46,8 @@ class AudioLimits:
         min_duration_s: Shorter input is rejected (a codec cannot encode a handful of samples).
         max_duration_s: Longer input is rejected: ST-Codecfake utterances are a few seconds, so an
             hour-long file is almost always a wrong path or a concatenated recording.
-        max_clipped_fraction: Fraction of samples at |x| >= 1 above which the file counts as clipped.
+        max_clipped_fraction: Fraction of samples at the format's full scale (either sign) above which the
+            file counts as clipped.
     """
 
     min_duration_s: float = 0.01
@@ -70,6 +72,8 @@ def read_audio(path: PathLike, *, mono: bool = True) -> tuple[np.ndarray, int]:
         AudioError: The file is missing or libsndfile cannot decode it.
     """
     p = Path(path)
+    if p.is_dir():
+        raise AudioError(f"audio path {p} is a directory, not a file")
     if not p.is_file():
         raise AudioError(f"audio file not found: {p}")
     try:
@@ -80,6 +84,33 @@ def read_audio(path: PathLike, *, mono: bool = True) -> tuple[np.ndarray, int]:
     if mono:
         audio = to_mono(audio)
     return np.ascontiguousarray(audio, dtype=np.float32), int(sample_rate_hz)
+
+
+#: Largest magnitude of each integer subtype as libsndfile reads it to float: the positive full scale of
+#: n-bit PCM is (2**(n-1) - 1) / 2**(n-1) (32767/32768 = 0.99997 for 16 bits), the negative one -1.
+_FULL_SCALE: dict[str, tuple[float, float]] = {
+    **{sub: (-1.0, 1.0 - 2.0 ** (1 - bits)) for sub, bits in (("PCM_S8", 8), ("PCM_U8", 8), ("PCM_16", 16))},
+    "PCM_24": (-1.0, 1.0 - 2.0**-23),
+    "PCM_32": (-1.0, 1.0),  # 1 - 2**-31 rounds to 1.0 in float32
+    "ULAW": (-32124 / 32768, 32124 / 32768),
+    "ALAW": (-32256 / 32768, 32256 / 32768),
+}
+
+
+def full_scale_of(path: PathLike) -> tuple[float, float]:
+    """The (negative, positive) full-scale sample values of an audio file's format, as `read_audio` returns them.
+
+    Integer formats clip below 1.0 on the positive side (16-bit: -1.0 and 32767/32768); float and lossy
+    formats have no hard limit, so (-1.0, 1.0) is used.
+
+    Raises:
+        AudioError: libsndfile cannot read the file's header.
+    """
+    try:
+        subtype = sf.info(str(path)).subtype
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        raise AudioError(f"cannot decode audio file {path}: {err}") from err
+    return _FULL_SCALE.get(subtype, (-1.0, 1.0))
 
 
 def to_mono(audio: np.ndarray) -> np.ndarray:
@@ -106,9 +137,22 @@ def resample(audio: np.ndarray, orig_rate_hz: int, target_rate_hz: int, *, quali
 
 
 def validate_audio(
-    audio: np.ndarray, sample_rate_hz: int, *, limits: AudioLimits = DEFAULT_LIMITS, name: str = "audio"
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    *,
+    limits: AudioLimits = DEFAULT_LIMITS,
+    name: str = "audio",
+    full_scale: tuple[float, float] = (-1.0, 1.0),
 ) -> None:
     """Rejects audio no codec should see.
+
+    Args:
+        audio: Samples `[T]` or `[C, T]` (check before downmixing: a clipped channel hides in a mean).
+        sample_rate_hz: Its rate.
+        limits: The bounds to enforce.
+        name: Shown in messages, usually the file path.
+        full_scale: (negative, positive) full-scale values of the source format (`full_scale_of`); a
+            sample at or beyond either counts as clipped.
 
     Raises:
         AudioError: empty, too short, too long, NaN/Inf, or clipped beyond `limits.max_clipped_fraction`.
@@ -128,10 +172,12 @@ def validate_audio(
     finite = np.isfinite(audio)
     if not finite.all():
         raise AudioError(f"{name}: {int((~finite).sum())} NaN/Inf samples")
-    clipped = float(np.mean(np.abs(audio) >= 1.0))
+    low, high = np.float32(full_scale[0]), np.float32(full_scale[1])
+    clipped = float(np.mean((audio <= low) | (audio >= high)))
     if clipped > limits.max_clipped_fraction:
         raise AudioError(
-            f"{name}: clipped ({clipped:.1%} of samples at |x| >= 1, limit {limits.max_clipped_fraction:.1%})"
+            f"{name}: clipped ({clipped:.1%} of samples at full scale, <= {float(low):.6g} or >= {float(high):.6g}; "
+            f"limit {limits.max_clipped_fraction:.1%})"
         )
 
 

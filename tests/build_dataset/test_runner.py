@@ -169,3 +169,12 @@ def test_build_outputs_follow_the_umask(tiny_corpus: Path, tmp_path: Path) -> No
     assert len(files) == 8
     modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
     assert set(modes.values()) == {"0o644"}, modes  # group and others can read a colleague's build
+
+
+def test_clipped_16bit_source_is_rejected_at_positive_full_scale(tiny_corpus: Path, tmp_path: Path) -> None:
+    x = np.full(4000, 0.1, np.float32)
+    x[::4] = 1.0  # 25% at +full scale, stored as +32767 = 0.99997 when read back
+    add_utterance(tiny_corpus, "hot", b"")  # adds the manifest row; the file is written next
+    sf.write(tiny_corpus.parent / "src" / "hot.wav", x, 16000, subtype="PCM_16")
+    result = build(_config(tiny_corpus, tmp_path / "out"))
+    assert [f.utt_id for f in result.failures] == ["hot"] and "clipped" in result.failures[0].message

@@ -16,7 +16,15 @@ import numpy as np
 import torch
 
 import ncst
-from ncst.audio import SOXR_QUALITY, read_audio, resample, validate_audio, write_audio_atomic
+from ncst.audio import (
+    SOXR_QUALITY,
+    full_scale_of,
+    read_audio,
+    resample,
+    to_mono,
+    validate_audio,
+    write_audio_atomic,
+)
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.provenance import ProvenanceRow, ncst_git_commit
 from ncst.codecs import Codec, get_codec
@@ -84,8 +92,9 @@ class JobRunner:
         card = job.card
         codec = self.codec(card.spec)
         src = job.utterance.path
-        audio, source_rate = read_audio(src)
-        validate_audio(audio, source_rate, name=str(src))
+        audio, source_rate = read_audio(src, mono=False)  # clipping is checked per channel, at the format's scale
+        validate_audio(audio, source_rate, name=str(src), full_scale=full_scale_of(src))
+        audio = to_mono(audio)
         x = resample(audio, source_rate, card.sample_rate_hz)
         chain = (
             "none"
