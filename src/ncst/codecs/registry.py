@@ -49,6 +49,7 @@ BUILTIN_CODECS: dict[str, str] = {
     "dac": "ncst.codecs.dac:DacCodec",
     "soundstream": "ncst.codecs.soundstream:SoundStreamCodec",
     "facodec": "ncst.codecs.facodec:FacodecCodec",
+    "wavtokenizer": "ncst.codecs.wavtokenizer:WavTokenizerCodec",
 }
 
 _REGISTERED: dict[str, type[Codec]] = {}
