@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
 from ncst.codecs.ports.wavtokenizer import (
     FRAME40,
@@ -48,6 +49,7 @@ BANDWIDTH_ID = 0
 CALIBRATION_S = 2.0
 
 _CONFIGS: dict[str, WavTokenizerConfig] = {"small75": FRAME75, "small40": FRAME40}
+_CLASS = class_by_key("wavtokenizer")  # OOD class 7, file prefix "wavtokenizer"
 
 _NOTES_COMMON = (
     " Upstream preprocessing (README, encoder.utils.convert_audio): channel mean, then torchaudio "
@@ -63,10 +65,10 @@ _NOTES_COMMON = (
 def _card(variant: str, prefix: str, checkpoint_file: str, config_file: str, notes: str) -> CodecCard:
     config = _CONFIGS[variant]
     return CodecCard(
-        name="wavtokenizer",
+        name=_CLASS.key,
         variant=variant,
-        family="WavTokenizer",
-        class_id=7,
+        family=_CLASS.family,
+        class_id=_CLASS.class_id,
         file_prefix=prefix,
         sample_rate_hz=SAMPLE_RATE_HZ,
         n_quantizers=1,
@@ -95,7 +97,7 @@ def _card(variant: str, prefix: str, checkpoint_file: str, config_file: str, not
 VARIANTS: dict[str, CodecCard] = {
     "small75": _card(
         "small75",
-        "wavtokenizer",
+        _CLASS.file_prefix,
         "WavTokenizer_small_320_24k_4096.ckpt",
         "wavtokenizer_smalldata_frame75_3s_nq1_code4096_dim512_kmeans200_attn.yaml",
         "ST-Codecfake OOD class 7 (eval_ood7, file prefix wavtokenizer_) and OOD_diff_source/NCSSD_wavtokenizer "
@@ -104,7 +106,7 @@ VARIANTS: dict[str, CodecCard] = {
     ),
     "small40": _card(
         "small40",
-        "wavtokenizer_small40",
+        f"{_CLASS.file_prefix}_small40",
         "WavTokenizer_small_600_24k_4096.ckpt",
         "wavtokenizer_smalldata_frame40_3s_nq1_code4096_dim512_kmeans200_attn.yaml",
         "OOD_diff_config/wavtokenizer_small40 (scored as class 7): 40 tokens/s, 0.48 kbps, the 'small-600' "
@@ -139,12 +141,12 @@ class WavTokenizerCodec(Codec):
             from huggingface_hub import hf_hub_download
 
             file = Path(hf_hub_download(HF_REPO, str(self.card.extra["checkpoint_file"])))
-            model = self._load_checkpoint(file)
+            model = self._load_weights_file(file)
         elif weights.mode == "path" and weights.path is not None:
             file, yaml_file = self._resolve_local(weights.path)
             if yaml_file is not None:
                 self._check_yaml(yaml_file)
-            model = self._load_checkpoint(file)
+            model = self._load_weights_file(file)
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
         self.model = model.to(self.device).eval()
@@ -180,8 +182,14 @@ class WavTokenizerCodec(Codec):
                 f"({', '.join(f'wavtokenizer@{k}' for k in _CONFIGS)})"
             )
 
-    def _load_checkpoint(self, file: Path) -> WavTokenizer:
-        """Builds the variant's network and loads the model entries of a Lightning (or bare) state dict."""
+    def _load_weights_file(self, file: Path) -> WavTokenizer:
+        """Builds the variant's network and loads the model entries of a Lightning (or bare) state dict.
+
+        The file is read with `torch.load(weights_only=True)`; a Lightning checkpoint whose callback or
+        hyperparameter entries are pickled objects is read by the restricted unpickler of
+        `ports.wavtokenizer.checkpoint` instead, which rebuilds tensors and never calls anything stored
+        in the file, so `trust_checkpoint` is never needed.
+        """
         try:
             checkpoint, replaced = read_tensor_state(file)
             state = select_model_state(state_dict_of(checkpoint))
