@@ -50,6 +50,7 @@ BUILTIN_CODECS: dict[str, str] = {
     "soundstream": "ncst.codecs.soundstream:SoundStreamCodec",
     "facodec": "ncst.codecs.facodec:FacodecCodec",
     "wavtokenizer": "ncst.codecs.wavtokenizer:WavTokenizerCodec",
+    "audiodec": "ncst.codecs.audiodec:AudioDecCodec",
 }
 
 _REGISTERED: dict[str, type[Codec]] = {}

@@ -1,0 +1,269 @@
+"""AudioDec adapter and port: conformance, card, batching vs streaming, upstream-layout loading, (mocked) release."""
+
+from __future__ import annotations
+
+import copy
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+
+from ncst.codecs.audiodec import (
+    AUTOENCODER_DIR,
+    CHECKPOINT_NAME,
+    RELEASE_URL,
+    VARIANTS,
+    VOCODER_DIR,
+    AudioDecCodec,
+)
+from ncst.codecs.base import Codec
+from ncst.codecs.conformance import check_codec
+from ncst.codecs.ports.audiodec import AudioDec, AutoencoderConfig, VocoderConfig, recording_context
+from ncst.codecs.random_init import calibration_signal
+from ncst.codecs.registry import get_card, get_codec
+from ncst.errors import WeightsError
+
+
+def _clip(duration_s: float = 0.5, seed: int = 7) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return calibration_signal(24000, duration_s, generator=g).reshape(1, -1)
+
+
+@pytest.fixture(scope="module")
+def codec() -> Codec:
+    return get_codec("audiodec").load("random", seed=0)
+
+
+def _model(codec: Codec) -> AudioDec:
+    assert isinstance(codec, AudioDecCodec) and codec.model is not None
+    return codec.model
+
+
+def test_audiodec_conformance_random(codec: Codec) -> None:
+    report = check_codec(codec)
+    assert report.ok, report.to_dict()
+    assert report.measured_bitrate_bps == pytest.approx(6400.0, rel=1e-6)
+    assert report.n_quantizers == 8 and report.codebook_size == 1024
+
+
+def test_audiodec_card() -> None:
+    card = get_card("audiodec")
+    assert card is VARIANTS["libritts_v1"] and card.spec == "audiodec@libritts_v1"
+    assert (card.class_id, card.file_prefix, card.sample_rate_hz) == (10, "audiodec", 24000)
+    assert (card.frame_rate_hz, card.n_quantizers, card.codebook_size) == (80.0, 8, 1024)
+    assert card.effective_bitrate_bps == card.nominal_bitrate_bps == 6400.0
+    assert card.checkpoint == RELEASE_URL and "weights_only" in card.notes and "CC BY-NC" in card.licence
+
+
+def test_audiodec_codes_cover_padded_input(codec: Codec) -> None:
+    codes = codec.encode(0.1 * torch.randn(2, 2401))
+    assert codes.levels[0].shape == (2, 8, 9)  # ceil(2401 / 300)
+    assert codes.covered_samples == 9 * 300 and codes.extra["input_samples"] == 2401
+
+
+def test_audiodec_codes_vary_per_level(codec: Codec) -> None:
+    codes = codec.encode(_clip()).levels[0]  # [1, 8, 40]
+    assert codes.shape == (1, 8, 40)
+    distinct = [int(torch.unique(codes[:, q]).numel()) for q in range(8)]
+    assert min(distinct) >= 5, distinct
+
+
+@pytest.mark.parametrize("length", [1, 301, 2401])
+def test_audiodec_output_length_equals_input(codec: Codec, length: int) -> None:
+    y = codec.resynthesize(0.1 * torch.randn(2, length))
+    assert y.shape == (2, length) and torch.isfinite(y).all()
+
+
+def test_audiodec_batch_equals_single_items(codec: Codec) -> None:
+    x = torch.cat([_clip(0.3, seed=1), _clip(0.3, seed=2)])
+    batched = codec.encode(x).levels[0]
+    singles = torch.cat([codec.encode(x[i : i + 1]).levels[0] for i in range(2)])
+    assert torch.equal(batched, singles)
+    y = codec.resynthesize(x)
+    y_single = torch.cat([codec.resynthesize(x[i : i + 1]) for i in range(2)])
+    assert (y - y_single).abs().max().item() < 1e-5
+
+
+def test_audiodec_one_pass_equals_chunked_streaming(codec: Codec) -> None:
+    """The batched pass after the warm-up equals streaming the same clip chunk by chunk (3 frames a chunk)."""
+    model = copy.deepcopy(_model(codec))
+    x = _clip(0.3).reshape(1, 1, -1)[..., :7200]
+    with torch.no_grad():
+        codes = model.encode(x)
+        y = model.decode(codes)
+        with recording_context(model, from_current=True):
+            streamed = torch.cat([model.encode(x[..., i : i + 900]) for i in range(0, 7200, 900)], dim=-1)
+            y_streamed = torch.cat([model.decode(streamed[..., i : i + 3]) for i in range(0, 24, 3)], dim=-1)
+    assert torch.equal(streamed, codes)
+    assert (y_streamed - y).abs().max().item() < 1e-5
+
+
+def test_audiodec_warm_up_changes_only_the_first_frames(codec: Codec) -> None:
+    primed = _model(codec)
+    plain = copy.deepcopy(primed).use_forward_padding()
+    assert primed.streaming_state and not plain.streaming_state
+    x = _clip(0.5).reshape(1, 1, -1)
+    with torch.no_grad():
+        a, b = primed.encode(x), plain.encode(x)
+    assert not torch.equal(a[..., :5], b[..., :5])
+    assert torch.equal(a[..., 30:], b[..., 30:])  # past the encoder's 7209-sample receptive field
+
+
+def test_audiodec_seed_controls_weights(codec: Codec) -> None:
+    x = _clip(0.2)
+    same = get_codec("audiodec").load("random", seed=0)
+    other = get_codec("audiodec").load("random", seed=1)
+    for (name, a), (_, b) in zip(_model(codec).state_dict().items(), _model(same).state_dict().items()):
+        assert torch.equal(a, b), name
+    assert torch.equal(codec.resynthesize(x), same.resynthesize(x))
+    assert not torch.equal(codec.resynthesize(x), other.resynthesize(x))
+
+
+# -- files in upstream's layout ----------------------------------------------------------------------------
+
+
+def _upstream_configs() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Config dicts shaped like upstream's config.yml files (only the fields inference reads, plus a few)."""
+    enc, voc = AutoencoderConfig(), VocoderConfig()
+    enc_params: dict[str, Any] = {
+        "input_channels": enc.input_channels,
+        "output_channels": enc.output_channels,
+        "encode_channels": enc.encode_channels,
+        "decode_channels": enc.decode_channels,
+        "code_dim": enc.code_dim,
+        "codebook_num": enc.codebook_num,
+        "codebook_size": enc.codebook_size,
+        "bias": True,
+        "enc_ratios": list(enc.enc_ratios),
+        "dec_ratios": list(enc.dec_ratios),
+        "enc_strides": list(enc.enc_strides),
+        "dec_strides": list(enc.dec_strides),
+        "mode": "causal",
+        "codec": "audiodec",
+        "projector": "conv1d",
+        "quantier": "residual_vq",
+    }
+    voc_params: dict[str, Any] = {
+        "in_channels": 64,
+        "out_channels": 1,
+        "channels": 512,
+        "kernel_size": 7,
+        "upsample_scales": list(voc.upsample_scales),
+        "upsample_kernel_sizes": list(voc.upsample_kernel_sizes),
+        "resblock_kernel_sizes": [11],
+        "resblock_dilations": [[1, 3, 5]],
+        "groups": 3,
+        "bias": True,
+        "use_additional_convs": True,
+        "nonlinear_activation": "LeakyReLU",
+        "nonlinear_activation_params": {"negative_slope": 0.1},
+        "use_weight_norm": True,
+        "stats": "stats/symAD_libritts_24000_hop300_clean.npy",
+    }
+    common = {"sampling_rate": 24000, "data": {"subset": {"train": "train-clean-450"}}, "batch_size": 16}
+    return (
+        {**common, "model_type": "symAudioDec", "train_mode": "autoencoder", "generator_params": enc_params},
+        {**common, "model_type": "HiFiGAN", "train_mode": "vocoder", "generator_params": voc_params},
+    )
+
+
+def _write_upstream_layout(root: Path, codec: Codec) -> Path:
+    """`root/exp/{autoencoder,vocoder}/.../{config.yml,checkpoint-500000steps.pkl}` as upstream's trainer writes."""
+    model = _model(codec)
+    enc_config, voc_config = _upstream_configs()
+    for sub, config, module in [
+        (AUTOENCODER_DIR, enc_config, model.autoencoder),
+        (VOCODER_DIR, voc_config, model.vocoder),
+    ]:
+        folder = root / "exp" / sub
+        folder.mkdir(parents=True)
+        (folder / "config.yml").write_text(yaml.safe_dump(config))
+        torch.save(
+            {"model": {"generator": module.state_dict()}, "steps": 500000, "epochs": 12}, folder / CHECKPOINT_NAME
+        )
+    return root
+
+
+def test_audiodec_loads_upstream_layout(codec: Codec, tmp_path: Path) -> None:
+    root = _write_upstream_layout(tmp_path / "AudioDec", codec)
+    x = _clip(0.2)
+    reference = codec.resynthesize(x)
+    for path in (root, root / "exp"):  # a clone with exp/, or exp/ itself (the HF mirror's layout)
+        loaded = get_codec("audiodec").load(path)
+        assert torch.equal(loaded.resynthesize(x), reference)
+        exp = root / "exp"
+        assert loaded.checkpoint_paths == [
+            exp / AUTOENCODER_DIR / "config.yml",
+            exp / AUTOENCODER_DIR / CHECKPOINT_NAME,
+            exp / VOCODER_DIR / "config.yml",
+            exp / VOCODER_DIR / CHECKPOINT_NAME,
+        ]
+
+
+def test_audiodec_rejects_incomplete_folder(codec: Codec, tmp_path: Path) -> None:
+    with pytest.raises(WeightsError, match="symAD_libritts_24000_hop300"):
+        get_codec("audiodec").load(tmp_path)
+    root = _write_upstream_layout(tmp_path / "up", codec)
+    (root / "exp" / VOCODER_DIR / "config.yml").unlink()
+    with pytest.raises(WeightsError, match="AudioDec_v1_symAD_libritts_24000_hop300_clean"):
+        get_codec("audiodec").load(root)
+
+
+def test_audiodec_rejects_other_architecture(codec: Codec, tmp_path: Path) -> None:
+    root = _write_upstream_layout(tmp_path, codec)
+    config_file = root / "exp" / AUTOENCODER_DIR / "config.yml"
+    config = yaml.safe_load(config_file.read_text())
+    config["generator_params"]["codec"] = "activate_audiodec"
+    config_file.write_text(yaml.safe_dump(config))
+    with pytest.raises(WeightsError, match="activate_audiodec"):
+        get_codec("audiodec").load(root)
+
+
+class _Payload:  # any non-tensor object: weights_only=True refuses to unpickle it
+    pass
+
+
+def test_audiodec_refuses_checkpoint_that_needs_unpickling(codec: Codec, tmp_path: Path) -> None:
+    root = _write_upstream_layout(tmp_path, codec)
+    file = root / "exp" / VOCODER_DIR / CHECKPOINT_NAME
+    torch.save({"model": {"generator": _model(codec).vocoder.state_dict()}, "extra": _Payload()}, file)
+    with pytest.raises(WeightsError, match="weights_only"):
+        get_codec("audiodec").load(root)
+
+
+def test_audiodec_rejects_mismatched_state_dict(codec: Codec, tmp_path: Path) -> None:
+    root = _write_upstream_layout(tmp_path, codec)
+    file = root / "exp" / AUTOENCODER_DIR / CHECKPOINT_NAME
+    torch.save({"model": {"generator": _model(codec).vocoder.state_dict()}}, file)
+    with pytest.raises(WeightsError, match=r"\['model'\]\['generator'\]"):
+        get_codec("audiodec").load(root)
+
+
+def test_audiodec_pretrained_downloads_release_once(
+    codec: Codec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    source = _write_upstream_layout(tmp_path / "release", codec)
+    calls: list[str] = []
+
+    def fake_download(url: str, dst: str, *args: object, **kwargs: object) -> None:
+        calls.append(url)
+        with zipfile.ZipFile(dst, "w") as zf:  # the release archive: exp/... plus other models
+            for file in sorted((source / "exp").rglob("*")):
+                if file.is_file():
+                    zf.write(file, file.relative_to(source).as_posix())
+            zf.writestr("exp/vocoder/AudioDec_v1_symAD_vctk_48000_hop300_clean/config.yml", "model_type: HiFiGAN\n")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
+    x = _clip(0.2)
+    first = get_codec("audiodec").load("pretrained")
+    second = get_codec("audiodec").load("pretrained")
+    assert calls == [RELEASE_URL]
+    cache = tmp_path / "torch" / "hub" / "audiodec" / "pretrain_models_v02"
+    assert first.checkpoint_paths[1] == cache / "exp" / AUTOENCODER_DIR / CHECKPOINT_NAME
+    assert not (cache / "exp" / "vocoder" / "AudioDec_v1_symAD_vctk_48000_hop300_clean").exists()
+    assert torch.equal(first.resynthesize(x), codec.resynthesize(x))
+    assert torch.equal(second.resynthesize(x), codec.resynthesize(x))

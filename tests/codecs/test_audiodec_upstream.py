@@ -1,0 +1,178 @@
+"""Equivalence of our AudioDec port with upstream facebookresearch/AudioDec, on the same random weights.
+
+Runs only when NCST_UPSTREAM_AUDIODEC names a local clone of github.com/facebookresearch/AudioDec
+(verified at e451e62580a66fe74426db51d92a6d0d468b70b3; its imports need torch, numpy, pyyaml and
+torchaudio, all ncst core dependencies). Upstream is built from the clone's libritts_v1 configs with
+random weights, its state dicts are loaded into our modules, and both must give identical codes and
+waveforms within 1e-5:
+
+* our batched forward padding vs upstream's non-streaming `forward` (`codecTest.py`);
+* our batched primed path vs upstream's official streaming API (`demoFile.py`: `AudioDec` warm-up on
+  8192 zeros for transmitter and receiver, then `encode`/`quantize`/`lookup`/`decode` per file).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import torch
+
+from ncst.codecs.ports.audiodec import AudioDec, HiFiGANVocoder, SymAudioDec, build_libritts_v1, flatten_codes
+from ncst.codecs.random_init import calibration_signal
+
+UPSTREAM = os.environ.get("NCST_UPSTREAM_AUDIODEC")
+pytestmark = pytest.mark.skipif(not UPSTREAM, reason="set NCST_UPSTREAM_AUDIODEC to a facebookresearch/AudioDec clone")
+
+AUTOENCODER_CONFIG = "config/autoencoder/symAD_libritts_24000_hop300.yaml"
+VOCODER_CONFIG = "config/vocoder/AudioDec_v1_symAD_libritts_24000_hop300_clean.yaml"
+TOLERANCE = 1e-5
+#: Upstream's top-level package names; imported from the clone and removed again from sys.modules.
+_UPSTREAM_PACKAGES = ("models", "layers", "utils", "bin")
+
+
+def _import_upstream(root: Path) -> SimpleNamespace:
+    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in _UPSTREAM_PACKAGES}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(root))
+    try:
+        autoencoder = importlib.import_module("models.autoencoder.AudioDec")
+        vocoder = importlib.import_module("models.vocoder.HiFiGAN")
+        return SimpleNamespace(AutoEncoder=autoencoder.StreamGenerator, Vocoder=vocoder.StreamGenerator)
+    finally:
+        sys.path.remove(str(root))
+        for name in [k for k in sys.modules if k.split(".")[0] in _UPSTREAM_PACKAGES]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def _clips(n: int = 3, length: int = 11_017) -> torch.Tensor:
+    """`[n, 1, length]` different speech-like clips (0.46 s at 24 kHz, not a multiple of the hop)."""
+    return torch.cat(
+        [calibration_signal(24000, length / 24000, generator=torch.Generator().manual_seed(s)) for s in range(n)]
+    )[..., :length]
+
+
+@pytest.fixture(scope="module")
+def upstream() -> SimpleNamespace:
+    """Upstream classes, configs and one set of random weights (codebooks drawn from encoder latents)."""
+    yaml = pytest.importorskip("yaml")
+    root = Path(str(UPSTREAM))
+    api = _import_upstream(root)
+    enc_params = yaml.safe_load((root / AUTOENCODER_CONFIG).read_text())["generator_params"]
+    voc_params = yaml.safe_load((root / VOCODER_CONFIG).read_text())["generator_params"]
+    voc_params = {**voc_params, "stats": str(root / voc_params["stats"])}  # upstream resolves it from the repo root
+    torch.manual_seed(0)
+    autoencoder = api.AutoEncoder(**enc_params).eval()
+    vocoder = api.Vocoder(**voc_params).eval()
+    with torch.no_grad():
+        z = autoencoder.projector(autoencoder.encoder(_clips(4, 24_000))).transpose(1, 2).reshape(-1, 64)
+        residual = z
+        for layer in autoencoder.quantizer.codebook.layers:  # non-degenerate codes for a real comparison
+            book = residual[torch.randint(0, residual.shape[0], (1024,))] + 0.01 * torch.randn(1024, 64)
+            layer.embed.copy_(book.t())
+            layer.embed_avg.copy_(book.t())
+            idx = torch.cdist(residual, book).argmin(1)
+            residual = residual - book[idx]
+        vocoder.mean.copy_(0.1 * torch.randn(64))
+        vocoder.scale.copy_(0.5 + torch.rand(64))
+    return SimpleNamespace(
+        api=api,
+        enc_params=enc_params,
+        voc_params=voc_params,
+        autoencoder_state=autoencoder.state_dict(),
+        vocoder_state=vocoder.state_dict(),
+    )
+
+
+def _ours(up: SimpleNamespace) -> AudioDec:
+    model = build_libritts_v1()
+    model.autoencoder.load_state_dict(up.autoencoder_state)
+    model.vocoder.load_state_dict(up.vocoder_state)
+    return model
+
+
+def _upstream_models(up: SimpleNamespace) -> tuple[Any, Any]:
+    autoencoder = up.api.AutoEncoder(**up.enc_params)
+    autoencoder.load_state_dict(up.autoencoder_state)
+    vocoder = up.api.Vocoder(**up.voc_params)
+    vocoder.load_state_dict(up.vocoder_state)
+    return autoencoder.eval(), vocoder.eval()
+
+
+def test_audiodec_state_dicts_have_upstream_keys_and_shapes(upstream: SimpleNamespace) -> None:
+    ours = build_libritts_v1()
+    for theirs, mine in [(upstream.autoencoder_state, ours.autoencoder), (upstream.vocoder_state, ours.vocoder)]:
+        state = mine.state_dict()
+        assert list(state) == list(theirs) or set(state) == set(theirs)
+        assert {k: tuple(v.shape) for k, v in state.items()} == {k: tuple(v.shape) for k, v in theirs.items()}
+
+
+def upstream_forward(up: SimpleNamespace, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Upstream's non-streaming path (codecTest.py): codes `[B, 8, F]`, vocoder and symmetric outputs."""
+    autoencoder, vocoder = _upstream_models(up)
+    with torch.no_grad():
+        z = autoencoder.projector(autoencoder.encoder(x))
+        zq, idx = autoencoder.quantizer.inference(z)  # idx [8, B, F]
+        return idx.transpose(0, 1), vocoder(zq), autoencoder.decoder(zq)
+
+
+def upstream_streaming(up: SimpleNamespace, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Upstream's official streaming path for one file `[1, 1, T]` (utils/audiodec.py + demoFile.py)."""
+    tx, _ = _upstream_models(up)
+    rx, vocoder = _upstream_models(up)
+    with torch.no_grad():
+        tx.initial_encoder(8192, "cpu")  # AudioDec.load_transmitter
+        vocoder.initial_decoder(rx.initial_encoder(8192, "cpu"))  # AudioDec.load_receiver
+        idx = tx.quantize(tx.encode(x))  # flattened codes [8, F]
+        y = vocoder.decode(rx.lookup(idx))
+    return idx, y
+
+
+def test_audiodec_forward_padding_matches_upstream_forward(upstream: SimpleNamespace) -> None:
+    x = _clips()
+    codes_up, y_up, y_sym_up = upstream_forward(upstream, x)
+    ours = _ours(upstream).use_forward_padding()
+    with torch.no_grad():
+        codes = ours.encode(x)
+        y = ours.decode(codes)
+        y_sym = ours.autoencoder.decode(codes)
+    assert codes.shape == (3, 8, 37) and int(torch.unique(codes).numel()) > 20
+    assert torch.equal(codes, codes_up)
+    assert y.shape == y_up.shape == (3, 1, 37 * 300)
+    assert (y - y_up).abs().max().item() < TOLERANCE
+    assert (y_sym - y_sym_up).abs().max().item() < TOLERANCE
+
+
+def test_audiodec_primed_batch_matches_upstream_streaming(upstream: SimpleNamespace) -> None:
+    x = _clips()
+    ours = _ours(upstream).prime()
+    assert ours.streaming_state
+    with torch.no_grad():
+        codes = ours.encode(x)  # the whole batch in one non-streaming pass
+        y = ours.decode(codes)
+    for b in range(x.shape[0]):
+        idx_up, y_up = upstream_streaming(upstream, x[b : b + 1])
+        assert torch.equal(flatten_codes(codes[b : b + 1], 1024)[0], idx_up)
+        assert y_up.shape == (1, 1, 37 * 300)
+        assert (y[b : b + 1] - y_up).abs().max().item() < TOLERANCE
+
+
+def test_audiodec_streaming_and_forward_differ_only_at_the_start(upstream: SimpleNamespace) -> None:
+    """The two upstream paths are not the same codec output: the warm-up changes the first frames."""
+    x = _clips(1)
+    _, y_stream = upstream_streaming(upstream, x)
+    _, y_forward, _ = upstream_forward(upstream, x)
+    tail = slice(30 * 300, None)  # past the encoder's receptive field (7209 samples) and the vocoder's
+    assert (y_stream - y_forward).abs().max().item() > 1e-3
+    assert (y_stream[..., tail] - y_forward[..., tail]).abs().max().item() < 1e-3
+
+
+def test_audiodec_port_classes_are_ours() -> None:
+    assert SymAudioDec.__module__.startswith("ncst.") and HiFiGANVocoder.__module__.startswith("ncst.")
