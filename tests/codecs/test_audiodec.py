@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from ncst.classes import class_by_key
 from ncst.codecs.audiodec import (
     AUTOENCODER_DIR,
     CHECKPOINT_NAME,
@@ -24,7 +25,7 @@ from ncst.codecs.conformance import check_codec
 from ncst.codecs.ports.audiodec import AudioDec, AutoencoderConfig, VocoderConfig, recording_context
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_card, get_codec
-from ncst.errors import WeightsError
+from ncst.errors import UntrustedCheckpointError, WeightsError
 
 
 def _clip(duration_s: float = 0.5, seed: int = 7) -> torch.Tensor:
@@ -56,6 +57,8 @@ def test_audiodec_card() -> None:
     assert (card.frame_rate_hz, card.n_quantizers, card.codebook_size) == (80.0, 8, 1024)
     assert card.effective_bitrate_bps == card.nominal_bitrate_bps == 6400.0
     assert card.checkpoint == RELEASE_URL and "weights_only" in card.notes and "CC BY-NC" in card.licence
+    row = class_by_key("audiodec")
+    assert (row.class_id, row.file_prefix) == (card.class_id, card.file_prefix)
 
 
 def test_audiodec_codes_cover_padded_input(codec: Codec) -> None:
@@ -230,8 +233,11 @@ def test_audiodec_refuses_checkpoint_that_needs_unpickling(codec: Codec, tmp_pat
     root = _write_upstream_layout(tmp_path, codec)
     file = root / "exp" / VOCODER_DIR / CHECKPOINT_NAME
     torch.save({"model": {"generator": _model(codec).vocoder.state_dict()}, "extra": _Payload()}, file)
-    with pytest.raises(WeightsError, match="weights_only"):
+    with pytest.raises(UntrustedCheckpointError, match="--trust-checkpoint"):
         get_codec("audiodec").load(root)
+    x = _clip(0.2)
+    trusted = get_codec("audiodec").load(root, trust_checkpoint=True)  # the explicit opt-in
+    assert torch.equal(trusted.resynthesize(x), codec.resynthesize(x))
 
 
 def test_audiodec_rejects_mismatched_state_dict(codec: Codec, tmp_path: Path) -> None:

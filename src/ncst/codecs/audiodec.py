@@ -89,7 +89,8 @@ VARIANTS: dict[str, CodecCard] = {
             "8192 zero samples, then one encode/decode call), done as one batched pass; upstream's "
             "non-streaming forward (codecTest.py) differs in the first ~16 frames only. Causal, 24 kHz mono; "
             "output cropped to the input length. The .pkl checkpoints are torch pickles read with "
-            "torch.load(weights_only=True); a file that needs full unpickling is refused. The vocoder's feature "
+            "torch.load(weights_only=True); a file that needs full unpickling is refused unless --trust-checkpoint "
+            "(not checked on the release files here: no network). The vocoder's feature "
             "statistics travel in its checkpoint (mean/scale buffers); the stats .npy is not needed."
         ),
         extra={"hop_samples": HOP_SAMPLES, "receptive_length": 8192, "release": "pretrain_models_v02"},
@@ -142,10 +143,22 @@ class AudioDecCodec(Codec):
             model = build_libritts_v1(autoencoder_cfg, vocoder_cfg)
         except ValueError as err:
             raise WeightsError(f"{path}: the two configs do not form one codec ({err})") from err
-        _load_generator(model.autoencoder, enc_file)
-        _load_generator(model.vocoder, voc_file)
+        self._load_generator(model.autoencoder, enc_file)
+        self._load_generator(model.vocoder, voc_file)
         self.checkpoint_paths = [enc_config, enc_file, voc_config, voc_file]
         return model
+
+    def _load_generator(self, module: torch.nn.Module, file: Path) -> None:
+        """Loads `checkpoint["model"]["generator"]` of an upstream `.pkl` into `module` (strict).
+
+        The file is read with `weights_only=True` (`ncst.io.load_checkpoint`); one that needs full
+        unpickling raises `UntrustedCheckpointError` unless `load(..., trust_checkpoint=True)`.
+        """
+        checkpoint = self._load_checkpoint(file)
+        try:
+            module.load_state_dict(checkpoint["model"]["generator"])
+        except (KeyError, TypeError, RuntimeError) as err:
+            raise WeightsError(f"{file}: no matching ['model']['generator'] state dict ({err})") from err
 
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
@@ -201,22 +214,6 @@ def _read_config(file: Path, model_type: str, parse: Any) -> Any:
         return parse(config["generator_params"])
     except (yaml.YAMLError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise WeightsError(f"{file}: not a libritts_v1 AudioDec config ({err})") from err
-
-
-def _load_generator(module: torch.nn.Module, file: Path) -> None:
-    """Loads `checkpoint["model"]["generator"]` of an upstream `.pkl` into `module` (strict)."""
-    try:
-        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for unsafe or broken pickles
-        raise WeightsError(
-            f"{file}: cannot be read as a plain torch checkpoint with weights_only=True "
-            f"({type(err).__name__}: {str(err)[:300]}); ncst does not unpickle it fully"
-        ) from err
-    try:
-        state = checkpoint["model"]["generator"]
-        module.load_state_dict(state)
-    except (KeyError, TypeError, RuntimeError) as err:
-        raise WeightsError(f"{file}: no matching ['model']['generator'] state dict ({err})") from err
 
 
 def _codebook_setter(layer: Any) -> Any:
