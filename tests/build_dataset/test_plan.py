@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from ncst.build_dataset import Shard, output_name, parse_shard, plan_jobs
 from ncst.codecs import get_card
 from ncst.corpora import Utterance
+from ncst.corpora.base import MAX_FILE_PREFIX_BYTES
 from ncst.errors import NcstError
 
 
@@ -49,3 +51,9 @@ def test_limit_applies_before_sharding() -> None:
         "p225_000",
         "p225_001",
     ]
+
+
+def test_codec_prefix_longer_than_the_file_name_budget_is_refused() -> None:
+    card = dataclasses.replace(get_card("fakecodec"), file_prefix="p" * MAX_FILE_PREFIX_BYTES)
+    with pytest.raises(NcstError, match=r"file prefix 'p+' is longer than the 31 bytes"):
+        plan_jobs(_utts(1), [card])

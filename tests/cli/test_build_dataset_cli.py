@@ -94,3 +94,18 @@ def test_crafted_checkpoint_is_refused_without_trust_flag(tmp_path: Path) -> Non
     trusted = runner.invoke(build_app, [*args, "--trust-checkpoint"])
     assert marker.exists()  # the opt-in really unpickles (and then the junk state dict is refused)
     assert trusted.exit_code != 0
+
+
+@pytest.mark.parametrize(("utt_id", "expected"), [("a" * 300, "300 bytes long"), ("x\x1b[31mred", "U+001B")])
+def test_bad_manifest_id_exits_2_with_the_line_and_no_traceback(tmp_path: Path, utt_id: str, expected: str) -> None:
+    sf.write(tmp_path / "a.wav", [0.1] * 1600, 16000)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"utt_id,path\nok_1,a.wav\n{utt_id},a.wav\n", encoding="utf-8")
+    out = tmp_path / "o"
+    result = runner.invoke(
+        build_app, ["--codec", "encodec", "--weights", "random", "--corpus", str(manifest), "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "m.csv: line 3:" in result.output and expected in result.output
+    assert result.output.strip().count("\n") == 0 and "\x1b" not in result.output
+    assert not (out / "wav").exists() or not list((out / "wav").iterdir())

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ncst.corpora import Utterance, read_manifest, validate_utt_id, write_manifest
+from ncst.corpora.base import MAX_FILE_PREFIX_BYTES, MAX_UTT_ID_BYTES
 from ncst.errors import CorpusLayoutError
 
 
@@ -61,9 +62,7 @@ def test_read_manifest_keeps_leading_zeros_and_na_like_text(tmp_path: Path) -> N
     assert utt.speaker == "NA" and utt.text == "None"
 
 
-def test_read_manifest_missing_audio_warns_not_raises(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_read_manifest_missing_audio_warns_not_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     manifest = _write(tmp_path / "m.csv", "utt_id,path\nx_1,nowhere.wav\nx_2,gone.wav\n")
     with caplog.at_level(logging.WARNING, logger="ncst.corpora.manifest"):
         utts = read_manifest(manifest)
@@ -108,14 +107,14 @@ def test_read_manifest_empty_id_or_path_raises(tmp_path: Path) -> None:
 
 def test_read_manifest_bad_csv_raises(tmp_path: Path) -> None:
     manifest = _write(tmp_path / "m.csv", "utt_id,path\nx_1,a.wav\nx_2,b.wav,extra,fields\n")
-    with pytest.raises(CorpusLayoutError, match=r"m\.csv: not a valid UTF-8 CSV manifest.*line 3"):
+    with pytest.raises(CorpusLayoutError, match=r"m\.csv: line 3: 4 fields, but the header has 2"):
         read_manifest(manifest)
 
 
 def test_read_manifest_not_utf8_or_empty_or_missing_raises(tmp_path: Path) -> None:
     latin = tmp_path / "latin.csv"
     latin.write_bytes("utt_id,path,text\nx_1,a.wav,caf\xe9\n".encode("latin-1"))
-    with pytest.raises(CorpusLayoutError, match=r"latin\.csv: not a valid UTF-8"):
+    with pytest.raises(CorpusLayoutError, match=r"latin\.csv: line 2: not a valid UTF-8 CSV manifest \(byte 0xe9\)"):
         read_manifest(latin)
     with pytest.raises(CorpusLayoutError, match=r"empty\.csv: empty manifest"):
         read_manifest(_write(tmp_path / "empty.csv", ""))
@@ -126,12 +125,8 @@ def test_read_manifest_not_utf8_or_empty_or_missing_raises(tmp_path: Path) -> No
 def test_write_read_round_trip(corpus_dir: Path, tmp_path: Path) -> None:
     outside = tmp_path.parent / "elsewhere.wav"
     utts = [
-        Utterance(
-            "a_1", corpus_dir / "wav" / "a.wav", speaker="s1", corpus="mine", language="en", text='a, "b"'
-        ),
-        Utterance(
-            "c_1", corpus_dir / "c.wav", language="zh", text="你好\n世界", extra={"pinyin": "ni3 hao3"}
-        ),
+        Utterance("a_1", corpus_dir / "wav" / "a.wav", speaker="s1", corpus="mine", language="en", text='a, "b"'),
+        Utterance("c_1", corpus_dir / "c.wav", language="zh", text="你好\n世界", extra={"pinyin": "ni3 hao3"}),
         Utterance("e_1", outside, extra={"note": "x", "pinyin": "y"}),
     ]
     manifest = write_manifest(utts, corpus_dir / "manifest.csv")
@@ -184,3 +179,52 @@ def test_validate_utt_id_accepts_corpus_ids(good: str) -> None:
 def test_validate_utt_id_rejects(bad: object) -> None:
     with pytest.raises(CorpusLayoutError):
         validate_utt_id(bad)
+
+
+def test_read_manifest_row_with_more_fields_than_header_names_line(tmp_path: Path) -> None:
+    # pandas would take utt_id as the index and shift every field by one
+    manifest = _write(tmp_path / "m.csv", "utt_id,path\nx_1,a.wav,spk1\nx_2,b.wav,spk2\n")
+    with pytest.raises(CorpusLayoutError, match=r"m\.csv: line 2: 3 fields, but the header has 2 \(utt_id,path\)"):
+        read_manifest(manifest)
+
+
+def test_read_manifest_row_with_fewer_fields_than_header_names_line(tmp_path: Path) -> None:
+    manifest = _write(tmp_path / "m.csv", "utt_id,path,speaker\nx_1,a.wav,s\n\nx_2,b.wav\n")
+    with pytest.raises(CorpusLayoutError, match=r"m\.csv: line 4: 2 fields, but the header has 3"):
+        read_manifest(manifest)
+
+
+def test_read_manifest_not_utf8_names_line(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("utt_id,path,text\nx_1,a.wav,ok\nx_2,b.wav,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(CorpusLayoutError, match=r"latin\.csv: line 3: not a valid UTF-8"):
+        read_manifest(latin)
+
+
+def test_read_manifest_too_long_id_names_line(tmp_path: Path) -> None:
+    long_id = "a" * 300
+    manifest = _write(tmp_path / "m.csv", f"utt_id,path\nx_1,a.wav\n{long_id},b.wav\n")
+    with pytest.raises(CorpusLayoutError, match=rf"line 3: utterance id .* is 300 bytes long .* {MAX_UTT_ID_BYTES}"):
+        read_manifest(manifest)
+    # the longest accepted id still gives a temp file name that fits 255 bytes with a 32-byte prefix
+    ok = "b" * MAX_UTT_ID_BYTES
+    assert validate_utt_id(ok) == ok
+    longest = f".{'p' * (MAX_FILE_PREFIX_BYTES - 1)}_{ok}.wav.4194304-0123abcd.tmp"
+    assert len(longest.encode()) == 255
+    (tmp_path / longest).write_bytes(b"")  # the file system accepts it
+    with pytest.raises(CorpusLayoutError, match="bytes long"):
+        validate_utt_id("\u00e9" * (MAX_UTT_ID_BYTES // 2 + 1))  # two bytes per character
+
+
+@pytest.mark.parametrize("control", ["\x1b", "\x07", "\x7f", "\x9b"])
+def test_read_manifest_control_character_in_id_names_line(tmp_path: Path, control: str) -> None:
+    manifest = _write(tmp_path / "m.csv", f"utt_id,path\nx_1,a.wav\nx{control}[31m,b.wav\n")
+    with pytest.raises(
+        CorpusLayoutError, match=rf"line 3: unsafe utterance id .*control character U\+{ord(control):04X}"
+    ):
+        read_manifest(manifest)
+
+
+def test_read_manifest_directory_is_named_as_such(tmp_path: Path) -> None:
+    with pytest.raises(CorpusLayoutError, match="is a directory, not a CSV file"):
+        read_manifest(tmp_path)

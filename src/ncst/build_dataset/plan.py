@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 
 from ncst.codecs.base import CodecCard
 from ncst.corpora import Utterance
+from ncst.corpora.base import MAX_FILE_PREFIX_BYTES
 from ncst.errors import NcstError
 
 __all__ = ["Shard", "Job", "parse_shard", "output_name", "plan_jobs", "WAV_DIR"]
@@ -94,11 +95,17 @@ def plan_jobs(
         limit: Use only the first `limit` utterances of the corpus (before sharding).
 
     Raises:
-        NcstError: Two codec variants share a file prefix (their outputs would overwrite each other).
+        NcstError: Two codec variants share a file prefix (their outputs would overwrite each other), or a
+            prefix is too long for the file-name budget (`ncst.corpora.base.MAX_FILE_PREFIX_BYTES`).
     """
     cards = list({c.spec: c for c in cards}.values())  # the same variant named twice runs once
     prefixes: dict[str, str] = {}
     for card in cards:
+        if len(card.file_prefix.encode("utf-8")) + 1 > MAX_FILE_PREFIX_BYTES:
+            raise NcstError(
+                f"codec {card.spec}: file prefix {card.file_prefix!r} is longer than the "
+                f"{MAX_FILE_PREFIX_BYTES - 1} bytes that utterance ids leave for it (file names must fit 255 bytes)"
+            )
         other = prefixes.setdefault(card.file_prefix, card.spec)
         if other != card.spec:
             raise NcstError(

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -105,7 +106,7 @@ def build_dataset(
         finally:
             bar.stop()
     except NcstError as err:
-        console.print(f"[red]error:[/] {err}")
+        console.print(f"[red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from err
     console.print(
         f"{result.done} written, {result.skipped} already present, {len(result.failures)} failed -> {result.out_dir}"

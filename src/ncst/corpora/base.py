@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,17 +12,27 @@ from typing import Any
 
 from ncst.errors import CorpusLayoutError
 
-__all__ = ["Utterance", "validate_utt_id"]
+__all__ = ["MAX_FILE_PREFIX_BYTES", "MAX_UTT_ID_BYTES", "Utterance", "validate_utt_id"]
 
 log = logging.getLogger(__name__)
 
 _UNSAFE_CHARS = re.compile(r"[/\\\s\x00]")
 
+#: UTF-8 bytes reserved for the codec file prefix and its `_` in `<prefix>_<utt_id>.wav` (the longest
+#: built-in prefix, `speechtokenizer`, takes 15); the build refuses a codec whose prefix is longer.
+MAX_FILE_PREFIX_BYTES = 32
+#: Bytes a temp file name adds to a file name: `.<name>.<pid>-<8 hex>.tmp` with a 7-digit pid.
+_TEMP_NAME_OVERHEAD_BYTES = 22
+#: Longest utterance id in UTF-8 bytes, so that the temp name of `<prefix>_<utt_id>.wav` fits the
+#: 255-byte file-name limit of Linux, macOS and Windows file systems: 255 - 32 - 4 - 22 = 197.
+MAX_UTT_ID_BYTES = 255 - MAX_FILE_PREFIX_BYTES - len(".wav") - _TEMP_NAME_OVERHEAD_BYTES
+
 
 def validate_utt_id(utt_id: object) -> str:
     """Checks that `utt_id` can be used as a file-name stem (`<prefix>_<utt_id>.wav`) and returns it.
 
-    A safe id is a non-empty string with no `/`, `\\`, whitespace or NUL, that does not start with `.`.
+    A safe id is a non-empty string of at most `MAX_UTT_ID_BYTES` UTF-8 bytes with no `/`, `\\`,
+    whitespace or control character (ESC, BEL, NUL, ...), that does not start with `.`.
 
     Raises:
         CorpusLayoutError: The id is not a string, is empty or is unsafe; the message shows it with repr().
@@ -36,10 +47,20 @@ def validate_utt_id(utt_id: object) -> str:
             f"unsafe utterance id {utt_id!r}: contains {bad.group()!r}; ids become file names, so use no "
             "'/', '\\\\' or whitespace (e.g. 'p225_001')"
         )
-    if utt_id.startswith("."):
+    control = next((ch for ch in utt_id if unicodedata.category(ch) in ("Cc", "Cs")), None)
+    if control is not None:
         raise CorpusLayoutError(
-            f"unsafe utterance id {utt_id!r}: starts with '.', which makes a hidden file name"
+            f"unsafe utterance id {utt_id!r}: contains the control character U+{ord(control):04X}; ids become "
+            "file names and log lines, so use printable characters only"
         )
+    n_bytes = len(utt_id.encode("utf-8"))
+    if n_bytes > MAX_UTT_ID_BYTES:
+        raise CorpusLayoutError(
+            f"utterance id {utt_id[:40]!r}... is {n_bytes} bytes long (UTF-8); ids become file names "
+            f"'<prefix>_<id>.wav', which must fit 255 bytes, so use at most {MAX_UTT_ID_BYTES} bytes"
+        )
+    if utt_id.startswith("."):
+        raise CorpusLayoutError(f"unsafe utterance id {utt_id!r}: starts with '.', which makes a hidden file name")
     return utt_id
 
 

@@ -53,13 +53,19 @@ def read_manifest(csv_path: PathLike) -> list[Utterance]:
             line and the bad value.
     """
     path = Path(csv_path).expanduser().absolute()
+    if path.is_dir():
+        raise CorpusLayoutError(f"manifest {path} is a directory, not a CSV file")
     if not path.is_file():
-        raise CorpusLayoutError(
-            f"manifest not found: {path}; pass a CSV with columns {list(REQUIRED_COLUMNS)}"
-        )
+        raise CorpusLayoutError(f"manifest not found: {path}; pass a CSV with columns {list(REQUIRED_COLUMNS)}")
+    line_numbers = _record_line_numbers(path)
     try:
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=False
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            skipinitialspace=False,
+            index_col=False,
         )
     except pd.errors.EmptyDataError as err:
         raise CorpusLayoutError(
@@ -68,7 +74,7 @@ def read_manifest(csv_path: PathLike) -> list[Utterance]:
     except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as err:
         raise CorpusLayoutError(f"{path}: not a valid UTF-8 CSV manifest: {err}") from err
 
-    frame = frame.fillna("")  # rows with too few fields
+    frame = frame.fillna("")
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
@@ -78,13 +84,10 @@ def read_manifest(csv_path: PathLike) -> list[Utterance]:
     duplicated_columns = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
     if duplicated_columns or any(c.startswith("Unnamed: ") for c in frame.columns):
         bad = duplicated_columns or [c for c in frame.columns if c.startswith("Unnamed: ")]
-        raise CorpusLayoutError(
-            f"{path}: line 1: duplicate or empty column name(s) {bad}; found {list(frame.columns)}"
-        )
+        raise CorpusLayoutError(f"{path}: line 1: duplicate or empty column name(s) {bad}; found {list(frame.columns)}")
 
     folder = path.parent
     extra_columns = [c for c in frame.columns if c not in REQUIRED_COLUMNS and c not in OPTIONAL_COLUMNS]
-    line_numbers: list[int] | None = None
     seen: dict[str, int] = {}
     utterances: list[Utterance] = []
     for index, record in enumerate(frame.to_dict(orient="records")):
@@ -101,8 +104,6 @@ def read_manifest(csv_path: PathLike) -> list[Utterance]:
             except CorpusLayoutError as err:
                 problem = str(err)
         if problem is not None:
-            if line_numbers is None:
-                line_numbers = _record_line_numbers(path)
             line = line_numbers[index] if index < len(line_numbers) else index + 2
             raise CorpusLayoutError(f"{path}: line {line}: {problem}")
         seen[utt_id] = index
@@ -196,14 +197,44 @@ def _relative_if_inside(path: Path, folder: Path) -> str:
 
 
 def _record_line_numbers(path: Path) -> list[int]:
-    """1-based line on which each data record starts (quoted fields may span lines)."""
+    """1-based line on which each data record starts (quoted fields may span lines).
+
+    Raises:
+        CorpusLayoutError: A record has more or fewer fields than the header (pandas would silently take
+            the first column as the index, shifting every field), or the file is not UTF-8 CSV; the
+            message names the line.
+    """
     starts: list[int] = []
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        next(reader, None)
-        line = reader.line_num + 1
-        for row in reader:
-            if row:  # pandas skips blank lines
-                starts.append(line)
+    line = 1
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
             line = reader.line_num + 1
+            for row in reader:
+                if row:  # pandas skips blank lines
+                    if header is not None and len(row) != len(header):
+                        raise CorpusLayoutError(
+                            f"{path}: line {line}: {len(row)} fields, but the header has {len(header)} "
+                            f"({','.join(header)}); quote fields that contain commas"
+                        )
+                    starts.append(line)
+                line = reader.line_num + 1
+    except UnicodeDecodeError as err:
+        line, byte = _first_bad_byte(path)
+        raise CorpusLayoutError(
+            f"{path}: line {line}: not a valid UTF-8 CSV manifest (byte 0x{byte:02x}); save it as UTF-8"
+        ) from err
+    except csv.Error as err:
+        raise CorpusLayoutError(f"{path}: line {line}: not a valid UTF-8 CSV manifest: {err}") from err
     return starts
+
+
+def _first_bad_byte(path: Path) -> tuple[int, int]:
+    """(1-based line, value) of the first byte that is not UTF-8; (0, 0) if the whole file decodes."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return data.count(b"\n", 0, err.start) + 1, data[err.start]
+    return 0, 0
