@@ -115,13 +115,18 @@ class AudioDecCodec(Codec):
         if weights.mode == "random":
             model = self._build_random(seed)
         elif weights.mode == "pretrained":
-            model = self._load_local(_download_release())
+            model = self._load_pretrained()
         elif weights.mode == "path" and weights.path is not None:
             model = self._load_local(weights.path)
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
-        # The warm-up depends on weights and device, so it runs last (upstream: load_transmitter/receiver).
-        self.model = model.to(self.device).eval().prime()
+        model = model.to(self.device).eval()
+        self._prepare_model(model)
+        self.model = model
+
+    def _prepare_model(self, model: AudioDec) -> None:
+        """Replays upstream's streaming warm-up (load_transmitter/load_receiver); it depends on the weights."""
+        model.prime()
 
     def _build_random(self, seed: int) -> AudioDec:
         """Official architecture with seeded random weights (the base class seeds torch's RNG)."""
@@ -133,6 +138,10 @@ class AudioDecCodec(Codec):
         setters = [_codebook_setter(layer) for layer in model.autoencoder.quantizer.codebook.levels]
         seed_residual_codebooks(latents, setters, CODEBOOK_SIZE, generator=g)
         return model
+
+    def _load_pretrained(self) -> AudioDec:
+        """Upstream's release archive, downloaded once into the torch hub cache."""
+        return self._load_local(_download_release())
 
     def _load_local(self, path: Path) -> AudioDec:
         """A folder in upstream's layout (see `find_checkpoints`)."""
