@@ -184,10 +184,25 @@ def _write_upstream_layout(root: Path, codec: Codec) -> Path:
         folder = root / "exp" / sub
         folder.mkdir(parents=True)
         (folder / "config.yml").write_text(yaml.safe_dump(config))
-        torch.save(
-            {"model": {"generator": module.state_dict()}, "steps": 500000, "epochs": 12}, folder / CHECKPOINT_NAME
-        )
+        torch.save(_trainer_checkpoint(module), folder / CHECKPOINT_NAME)
     return root
+
+
+def _trainer_checkpoint(generator: torch.nn.Module) -> dict[str, Any]:
+    """What upstream's `trainer/trainerGAN.py` `save_checkpoint` writes (Adam + StepLR/MultiStepLR states)."""
+    probe = torch.nn.Linear(2, 2)  # optimizer/scheduler states of the same kinds, kept small
+    optimizer = torch.optim.Adam(probe.parameters(), lr=2e-4, betas=(0.5, 0.9))
+    probe(torch.ones(1, 2)).sum().backward()
+    optimizer.step()
+    step_lr = torch.optim.lr_scheduler.StepLR(optimizer, step_size=200000, gamma=1.0)
+    multi_step = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[200000, 400000], gamma=0.5)
+    return {
+        "optimizer": {"generator": optimizer.state_dict(), "discriminator": optimizer.state_dict()},
+        "scheduler": {"generator": step_lr.state_dict(), "discriminator": multi_step.state_dict()},
+        "steps": 500000,
+        "epochs": 12,
+        "model": {"generator": generator.state_dict(), "discriminator": probe.state_dict()},
+    }
 
 
 def test_audiodec_loads_upstream_layout(codec: Codec, tmp_path: Path) -> None:
