@@ -21,7 +21,8 @@ Variants:
 
 A local file or folder loads a checkpoint in the upstream format (`{'net': {'encoder': sd, 'quantizer':
 sd, 'decoder': sd, ...}}` or the same without `net`, `module.` prefixes stripped) with
-`torch.load(weights_only=True)`; a `config.yml` beside it is read and checked. The configuration is
+`ncst.io.load_checkpoint` (weights_only; full unpickling only with `--trust-checkpoint`); a `config.yml`
+beside it is read and checked. The configuration is
 detected from the quantiser keys (`timbre_quantizer.*` vs `timbre_encoder.*`) and a checkpoint of the
 other configuration is refused with the variant to use instead. The timbre vector of the timbre-norm
 variant is side information in `Codes.extra["timbre"]` and is not counted in the bitrate.
@@ -148,16 +149,16 @@ class FacodecCodec(Codec):
 
             file = Path(hf_hub_download(HF_REPO, CHECKPOINT_NAME))
             config = Path(hf_hub_download(HF_REPO, CONFIG_NAME))
-            model = self._load_checkpoint(file, config)
+            model = self._load_facodec(file, config)
         elif weights.mode == "path" and weights.path is not None:
             file, config_file = _resolve_local(weights.path)
-            model = self._load_checkpoint(file, config_file)
+            model = self._load_facodec(file, config_file)
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
         self.model = model.to(self.device).eval()
 
-    def _load_checkpoint(self, file: Path, config_file: Path | None) -> FAcodec:
-        parts = _read_parts(file)
+    def _load_facodec(self, file: Path, config_file: Path | None) -> FAcodec:
+        parts = self._read_parts(file)
         if "quantizer" not in parts:
             raise WeightsError(f"{file}: no 'quantizer' state dict (has {sorted(parts)}); not a FAcodec checkpoint")
         try:
@@ -189,6 +190,12 @@ class FacodecCodec(Codec):
             raise WeightsError(f"{file}: does not fit the FAcodec architecture of {source}: {err}") from err
         self.checkpoint_paths = [file] + ([config_file] if config_file is not None else [])
         return model
+
+    def _read_parts(self, file: Path) -> dict[str, dict[str, torch.Tensor]]:
+        obj = self._load_checkpoint(file)  # weights_only; full unpickling only with trust_checkpoint
+        if not isinstance(obj, Mapping):
+            raise WeightsError(f"{file}: expected a mapping of module state dicts, got {type(obj).__name__}")
+        return split_checkpoint(obj)
 
     def _check_config(self, config: FAcodecConfig, file: Path) -> None:
         if config.timbre_norm != self.timbre_norm:
@@ -261,18 +268,6 @@ def _resolve_local(path: Path) -> tuple[Path, Path | None]:
             f"(or exactly one *.bin/*.pth/*.pt/*.ckpt file), found {[p.name for p in found]}"
         )
     return found[0], config
-
-
-def _read_parts(file: Path) -> dict[str, dict[str, torch.Tensor]]:
-    try:
-        obj = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for a non-checkpoint or unsafe file
-        raise WeightsError(
-            f"{file}: not loadable as a torch checkpoint with weights_only=True ({type(err).__name__}: {err})"
-        ) from err
-    if not isinstance(obj, Mapping):
-        raise WeightsError(f"{file}: expected a mapping of module state dicts, got {type(obj).__name__}")
-    return split_checkpoint(obj)
 
 
 def _read_model_params(file: Path) -> Mapping[str, Any]:
