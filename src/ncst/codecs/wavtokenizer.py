@@ -135,21 +135,33 @@ class WavTokenizerCodec(Codec):
     def _build(self, weights: WeightsSpec, seed: int) -> None:
         self.checkpoint_paths = []
         if weights.mode == "random":
-            model = WavTokenizer(self.config)
-            _seed_codebook(model, seed)
+            model = self._build_random(seed)
         elif weights.mode == "pretrained":
-            from huggingface_hub import hf_hub_download
-
-            file = Path(hf_hub_download(HF_REPO, str(self.card.extra["checkpoint_file"])))
-            model = self._load_weights_file(file)
+            model = self._load_pretrained()
         elif weights.mode == "path" and weights.path is not None:
-            file, yaml_file = self._resolve_local(weights.path)
-            if yaml_file is not None:
-                self._check_yaml(yaml_file)
-            model = self._load_weights_file(file)
+            model = self._load_local(weights.path)
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
         self.model = model.to(self.device).eval()
+
+    def _build_random(self, seed: int) -> WavTokenizer:
+        """Official architecture with seeded random weights and a codebook filled from encoder latents."""
+        model = WavTokenizer(self.config)
+        _seed_codebook(model, seed)
+        return model
+
+    def _load_pretrained(self) -> WavTokenizer:
+        """The card's checkpoint from the Hugging Face repo `novateur/WavTokenizer` (HF cache)."""
+        from huggingface_hub import hf_hub_download
+
+        return self._load_weights_file(Path(hf_hub_download(HF_REPO, str(self.card.extra["checkpoint_file"]))))
+
+    def _load_local(self, path: Path) -> WavTokenizer:
+        """A `.ckpt` file, or a folder holding one; an upstream config YAML beside it is checked first."""
+        file, yaml_file = self._resolve_local(path)
+        if yaml_file is not None:
+            self._check_yaml(yaml_file)
+        return self._load_weights_file(file)
 
     def _resolve_local(self, path: Path) -> tuple[Path, Path | None]:
         """`(checkpoint, yaml or None)` for a checkpoint file or a folder holding the card's file names."""
