@@ -45,10 +45,12 @@ def test_run_protocol_predictions_writes_reports(tmp_path: Path) -> None:
     assert (out / "report.md").is_file() and (out / "confusion.png").is_file()
 
 
-def test_run_protocol_model_is_not_available_yet(tmp_path: Path) -> None:
+def test_run_protocol_checkpoint_needs_data(tmp_path: Path) -> None:
     result = runner.invoke(app, ["id_robustness", "--model", "aasist", "--checkpoint", str(tmp_path / "c.pt")])
     assert result.exit_code == 2
-    assert "not available yet" in result.output
+    assert "--data" in result.output
+    result = runner.invoke(app, ["id_robustness", "--model", "aasist", "--dumps", str(tmp_path)])
+    assert result.exit_code == 2 and "--checkpoint" in result.output
 
 
 def test_run_protocol_needs_one_input() -> None:

@@ -153,6 +153,16 @@ def _mount_commands() -> None:
 
     app.command("build", epilog="Same as the `build-dataset` command.")(build_dataset)
     app.command("score", epilog="Same as the `run-protocol` command.")(run_protocol)
+    _mount_model_commands()
+
+
+def _mount_model_commands() -> None:
+    """`ncst models`, `ncst train` and `ncst demo` (one module each under ncst.cli)."""
+    from ncst.cli.models import models
+    from ncst.cli.train import train
+
+    app.command("models")(models)
+    app.command("train")(train)
 
 
 _mount_commands()

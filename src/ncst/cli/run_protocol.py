@@ -26,10 +26,14 @@ def run_protocol(
         None, "--predictions", help="Official result folder (result_id.txt, id_unseen_real/, alm/, ...)."
     ),
     dumps: Optional[Path] = typer.Option(None, "--dumps", help="Folder of <set>.npz logits+embeddings dumps."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model name to run (not available yet)."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Model checkpoint (not available yet)."),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="With --checkpoint: model name to use instead of the one the checkpoint records."
+    ),
+    checkpoint: Optional[Path] = typer.Option(
+        None, "--checkpoint", help="Model checkpoint (ncst train): run it on --data, write dumps, then score."
+    ),
     data: Optional[Path] = typer.Option(
-        None, "--data", help="Dataset root; only its label files are read (Table 3: label/eval_id.txt)."
+        None, "--data", help="Dataset root: label files (Table 3: label/eval_id.txt); with --checkpoint also the audio."
     ),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: ./protocol_out/NAME)."),
     bootstrap: int = typer.Option(1000, help="Bootstrap replicates for ID 95% intervals (0 = none)."),
@@ -37,21 +41,29 @@ def run_protocol(
     seed: int = typer.Option(20250111, help="Bootstrap seed."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Skip sets whose files are missing."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Do not write the PNG plots."),
-    device: str = typer.Option("cpu", help="Torch device of the KNN detector, e.g. cuda:0."),
+    device: str = typer.Option(
+        "cpu", help="Torch device of the model (--checkpoint) and the KNN detector, e.g. cuda:0."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logs."),
 ) -> None:
-    """Score NAME from --predictions, --dumps, or (later) --model/--checkpoint; write report.md, report.json
-    and PNG plots. Scores are higher = in-distribution; report values are percentages."""
+    """Score NAME from --predictions, --dumps, or --checkpoint with --data; write report.md, report.json
+    and PNG plots. Scores are higher = in-distribution; report values are percentages.
+
+    With --checkpoint the model runs on every set of --data the protocol reads and writes its dumps to
+    --dumps (default: CHECKPOINT_DIR/dumps); dumps the same checkpoint already wrote from the same root are
+    reused."""
     from ncst.benchmark.scoring import run_protocol as run
     from ncst.errors import NcstError
 
     setup_logging(verbose)
-    if model is not None or checkpoint is not None:
-        console.print(
-            "[red]error:[/] --model/--checkpoint inference is not available yet; "
-            "write dumps with ncst.benchmark.save_dump and pass --dumps DIR"
-        )
+    if model is not None and checkpoint is None:
+        console.print("[red]error:[/] --model only names the model of a --checkpoint; give --checkpoint CKPT too")
         raise typer.Exit(2)
+    if checkpoint is not None:
+        if data is None or predictions is not None:
+            console.print("[red]error:[/] --checkpoint needs --data ROOT (and no --predictions)")
+            raise typer.Exit(2)
+        dumps = _checkpoint_dumps(name, checkpoint, data, dumps, model, device)
     if (predictions is None) == (dumps is None):
         console.print("[red]error:[/] give exactly one of --predictions DIR and --dumps DIR")
         raise typer.Exit(2)
@@ -75,6 +87,22 @@ def run_protocol(
         raise typer.Exit(2) from err
     _print_summary(result)
     console.print(f"Report written to {out_dir}/report.md")
+
+
+def _checkpoint_dumps(
+    name: str, checkpoint: Path, data: Path, dumps: Optional[Path], model: Optional[str], device: str
+) -> Path:
+    """Runs the checkpoint on the sets the protocol reads (dumps reused when already written)."""
+    from ncst.errors import NcstError
+    from ncst.models.infer import protocol_sets, write_dumps
+
+    dumps_dir = dumps if dumps is not None else checkpoint.parent / "dumps"
+    try:
+        write_dumps(checkpoint, data, dumps_dir, sets=protocol_sets([name]), model_name=model, device=device)
+    except NcstError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(1) from err
+    return dumps_dir
 
 
 def _print_summary(result: ProtocolResult) -> None:

@@ -1,0 +1,183 @@
+"""Reading a dataset root in the official ST-Codecfake layout: sets, label files, fixed-length waveforms.
+
+Layout (`specs/dataset.md` §1.1): label-file sets ``label/{train,dev,eval_id,eval_ood7,eval_ood8-11}.txt``
+(lines ``<file> <real|fake> <class id>``, the file relative to ``train/``, ``dev/``, ``eval_id/`` or
+``eval_ood/``) and folder sets with one constant label (``ID_unseen_real/19LA``, ``ID_diff_config/C3-1``,
+``ALM/moshi``, ...). Loading follows `specs/benchmark.md` §1.2: mono, 16 kHz, head crop or repeat pad to
+64,600 samples, no other processing. Resampling uses soxr HQ (the reference used librosa's default).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ncst.audio import read_audio, resample
+from ncst.errors import CorpusLayoutError
+from ncst.models.base import N_SAMPLES, SAMPLE_RATE_HZ
+
+__all__ = [
+    "SetSource",
+    "Item",
+    "LABEL_FILE_SETS",
+    "FOLDER_SETS",
+    "fix_length",
+    "load_waveform",
+    "read_label_file",
+    "list_sets",
+    "read_set",
+    "WaveformDataset",
+]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+_AUDIO_SUFFIXES = (".wav", ".flac")
+
+#: Label-file sets: dump name -> (audio folder, label file), relative to the dataset root.
+LABEL_FILE_SETS: dict[str, tuple[str, str]] = {
+    "train": ("train", "label/train.txt"),
+    "dev": ("dev", "label/dev.txt"),
+    "eval_id": ("eval_id", "label/eval_id.txt"),
+    "eval_ood7": ("eval_ood", "label/eval_ood7.txt"),
+    "eval_ood8-11": ("eval_ood", "label/eval_ood8-11.txt"),
+}
+
+#: Folder sets: dump name -> (audio folder, constant true label). Folders are searched recursively.
+FOLDER_SETS: dict[str, tuple[str, int]] = {
+    "19LA": ("ID_unseen_real/19LA", 0),
+    "ITW": ("ID_unseen_real/ITW", 0),
+    "NCSSD": ("ID_unseen_real/NCSSD", 0),
+    **{f"C3-{i}": (f"ID_diff_config/C3-{i}", 3) for i in range(1, 5)},
+    **{f"C4-{i}": (f"ID_diff_config/C4-{i}", 4) for i in range(1, 4)},
+    "NCSSD-mimi": ("ID_diff_source/NCSSD-mimi", 1),
+    "NCSSD-snac": ("ID_diff_source/NCSSD-snac", 6),
+    "NCSSD_wavtokenizer": ("OOD_diff_source/NCSSD_wavtokenizer", 7),
+    "wavtokenizer_small40": ("OOD_diff_config/wavtokenizer_small40", 7),
+    "19LA_spoof": ("OOD_voc/19LA_spoof", 7),
+    "ITW_spoof": ("OOD_voc/ITW_spoof", 7),
+    "moshi": ("ALM/moshi", 1),
+    "miniomni": ("ALM/mini-omni", 6),
+    "speechgpt-gen": ("ALM/speechgpt-gen", 2),
+    "valle": ("ALM/valle", 4),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One utterance of a set: its id (as written in dumps), audio path and true class id."""
+
+    utt_id: str
+    path: Path
+    label: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetSource:
+    """Where a set's audio and labels are, relative to the dataset root."""
+
+    name: str
+    audio_dir: str
+    label_file: str | None = None
+    label: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """Returns the source as a JSON-ready dict."""
+        return {s: getattr(self, s) for s in self.__slots__}
+
+
+def fix_length(wave: np.ndarray, n_samples: int = N_SAMPLES) -> np.ndarray:
+    """Head crop to `n_samples`, or tile the whole waveform and cut (repeat padding); `[T]` -> `[n_samples]`."""
+    if wave.shape[0] == 0:
+        raise CorpusLayoutError("cannot pad an empty waveform")
+    if wave.shape[0] >= n_samples:
+        return wave[:n_samples]
+    repeats = n_samples // wave.shape[0] + 1
+    return np.tile(wave, repeats)[:n_samples]
+
+
+def load_waveform(path: PathLike, n_samples: int = N_SAMPLES) -> np.ndarray:
+    """Reads a file as mono float32 at 16 kHz and fixes its length: `[n_samples]`."""
+    audio, rate_hz = read_audio(path)
+    return fix_length(resample(audio, rate_hz, SAMPLE_RATE_HZ), n_samples)
+
+
+def read_label_file(path: PathLike, audio_dir: PathLike) -> list[Item]:
+    """Parses an official label file; only columns 1 (file) and 3 (class id) are read.
+
+    Raises:
+        CorpusLayoutError: The file is missing or a line does not have three fields and an integer label.
+    """
+    path, audio_dir = Path(path), Path(audio_dir)
+    if not path.is_file():
+        raise CorpusLayoutError(f"label file not found: {path}")
+    items = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 3 or not fields[2].lstrip("-").isdigit():
+            raise CorpusLayoutError(f"{path}:{lineno}: expected '<file> <real|fake> <class id>', got {line.strip()!r}")
+        items.append(Item(fields[0], audio_dir / fields[0], int(fields[2])))
+    return items
+
+
+def _folder_items(folder: Path, label: int) -> list[Item]:
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in _AUDIO_SUFFIXES and p.is_file())
+    return [Item(p.relative_to(folder).as_posix(), p, label) for p in files]
+
+
+def list_sets(root: PathLike) -> list[SetSource]:
+    """The sets present under a dataset root (label file or folder exists), in a fixed order."""
+    root = Path(root)
+    found = [
+        SetSource(name, folder, label_file=label_file)
+        for name, (folder, label_file) in LABEL_FILE_SETS.items()
+        if (root / label_file).is_file()
+    ]
+    found += [
+        SetSource(name, folder, label=label)
+        for name, (folder, label) in FOLDER_SETS.items()
+        if (root / folder).is_dir()
+    ]
+    return found
+
+
+def read_set(root: PathLike, name: str) -> list[Item]:
+    """The utterances of set `name` under `root` (label-file order, or sorted file names for folder sets).
+
+    Raises:
+        CorpusLayoutError: The set is unknown, or its label file or folder is missing.
+    """
+    root = Path(root)
+    if name in LABEL_FILE_SETS:
+        folder, label_file = LABEL_FILE_SETS[name]
+        return read_label_file(root / label_file, root / folder)
+    if name in FOLDER_SETS:
+        folder, label = FOLDER_SETS[name]
+        if not (root / folder).is_dir():
+            raise CorpusLayoutError(f"set {name!r}: folder {root / folder} not found")
+        return _folder_items(root / folder, label)
+    raise CorpusLayoutError(f"unknown set {name!r}; known sets: {[*LABEL_FILE_SETS, *FOLDER_SETS]}")
+
+
+class WaveformDataset(Dataset):
+    """Fixed-length waveforms of a list of items: `dataset[i] -> (wave [64600] float32, label, i)`."""
+
+    def __init__(self, items: list[Item], n_samples: int = N_SAMPLES) -> None:
+        self.items = list(items)
+        self.n_samples = n_samples
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+        item = self.items[index]
+        wave = load_waveform(item.path, self.n_samples)
+        return torch.from_numpy(np.ascontiguousarray(wave)), item.label, index

@@ -1,0 +1,142 @@
+"""Inference: run a model over every set of a dataset root and write the dumps `run-protocol --dumps` reads.
+
+For each set (the training bank included: the OOD detectors fit on it) one ``<dumps_dir>/<set>.npz`` with
+utterance ids, logits `[N, 7]`, embeddings `[N, D]` and labels (`ncst.benchmark.dumps`). Eval mode,
+no gradients, batch 24, file order of the label file (folder sets: sorted names), the same loading as
+training. ``<dumps_dir>/dumps.json`` records which checkpoint (sha256) and dataset root made each dump, so
+a rerun reuses the dumps already written and recomputes only missing or stale ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Callable, Iterable, Union
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ncst.audio import sha256_file
+from ncst.benchmark.dumps import dump_path, save_dump
+from ncst.errors import NcstError
+from ncst.models.base import N_SAMPLES
+from ncst.models.checkpoint import load_model
+from ncst.models.data import Item, WaveformDataset, list_sets, read_set
+
+__all__ = ["predict", "write_dumps", "protocol_sets"]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, Path]
+#: Called with (set name, utterances done, utterances in the set).
+InferProgress = Callable[[str, int, int], None]
+
+
+def predict(
+    model: nn.Module,
+    items: list[Item],
+    *,
+    batch_size: int = 24,
+    device: str | torch.device = "cpu",
+    workers: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Returns `(logits [N, 7], embeddings [N, D])` of `items`, float32, in item order."""
+    model.eval()
+    dataset = WaveformDataset(items, int(getattr(model, "n_samples", N_SAMPLES)))
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers)
+    logits, embeddings, done = [], [], 0
+    with torch.no_grad():
+        for wave, _, _ in loader:
+            emb, out = model(wave.to(device))
+            logits.append(out.float().cpu().numpy())
+            embeddings.append(emb.float().cpu().numpy())
+            done += wave.shape[0]
+            if progress:
+                progress(done, len(items))
+    return np.concatenate(logits), np.concatenate(embeddings)
+
+
+def protocol_sets(protocol_names: Iterable[str]) -> list[str]:
+    """Dump names the given protocols read (every alternative of an OOD condition), in first-use order."""
+    from ncst.protocols import load_protocol
+
+    names: list[str] = []
+    for name in protocol_names:
+        proto = load_protocol(name)
+        names += [s.dump for s in proto.sets]
+        if proto.kind == "open_set":
+            names += [proto.bank_dump, proto.id_dump]
+            names += [d for cond in proto.conditions for option in cond.dumps for d in option]
+    return list(dict.fromkeys(names))
+
+
+def write_dumps(
+    checkpoint: PathLike,
+    data_dir: PathLike,
+    dumps_dir: PathLike,
+    *,
+    sets: Iterable[str] | None = None,
+    model_name: str | None = None,
+    batch_size: int = 24,
+    device: str = "cpu",
+    workers: int = 0,
+    progress: InferProgress | None = None,
+) -> dict[str, Path]:
+    """Writes one dump per set of `data_dir` that exists (only those in `sets` when given).
+
+    Dumps written earlier by the same checkpoint from the same root are reused.
+
+    Returns:
+        Set name -> dump path, for every set now dumped.
+
+    Raises:
+        NcstError: The root holds none of the requested sets.
+    """
+    data_dir, dumps_dir = Path(data_dir), Path(dumps_dir)
+    wanted = None if sets is None else set(sets)
+    present = [s.name for s in list_sets(data_dir) if wanted is None or s.name in wanted]
+    if not present:
+        raise NcstError(f"{data_dir} holds none of the sets {sorted(wanted) if wanted else 'of the official layout'}")
+    ckpt_sha = sha256_file(checkpoint)
+    index_path = dumps_dir / "dumps.json"
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    key = {"checkpoint_sha256": ckpt_sha, "data_dir": str(data_dir.resolve()), "model": model_name}
+    model = None
+    written: dict[str, Path] = {}
+    for name in present:
+        path = dump_path(dumps_dir, name)
+        if path.is_file() and index.get(name) == key:
+            log.info("Reusing %s", path)
+            written[name] = path
+            continue
+        if model is None:
+            model, _ = load_model(checkpoint, model_name=model_name, device=device)
+        items = read_set(data_dir, name)
+        if not items:
+            log.warning("Set %s in %s has no audio; skipped", name, data_dir)
+            continue
+
+        def _report(done: int, total: int, set_name: str = name) -> None:
+            if progress:
+                progress(set_name, done, total)
+
+        logits, embeddings = predict(
+            model, items, batch_size=batch_size, device=device, workers=workers, progress=_report
+        )
+        save_dump(
+            path,
+            utt_ids=[it.utt_id for it in items],
+            logits=logits,
+            embeddings=embeddings,
+            labels=np.array([it.label for it in items], dtype=np.int64),
+        )
+        index[name] = key
+        dumps_dir.mkdir(parents=True, exist_ok=True)
+        index_path.write_text(json.dumps(index, indent=2, sort_keys=True))
+        log.info("Wrote %s (%d utterances)", path, len(items))
+        written[name] = path
+    return written

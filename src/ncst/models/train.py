@@ -1,0 +1,255 @@
+"""`train()`: the reference training recipe for any registered model, resumable after a kill.
+
+Recipe (`specs/benchmark.md` §3): cross-entropy on 7 classes, Adam (lr 5e-4, betas (0.9, 0.999), eps 1e-8,
+coupled L2 weight decay 5e-4), lr halved every 10 epochs, 50 epochs, batch 24, a fresh random permutation
+of the training set every epoch, a dev pass in eval mode after each epoch (dev loss = mean of the per-batch
+mean losses), and the best model = lowest dev loss (strict ``<``).
+
+Output folder::
+
+    last.pt        full training state after the last finished epoch (written every epoch)
+    best.pt        model of the epoch with the lowest dev loss (what inference uses)
+    history.json   one record per finished epoch
+    feature_cache/ frozen front-end features (W2V2-AASIST only)
+
+Resume: when ``last.pt`` exists, training continues after its epoch with the model, optimiser, sampler and
+dropout RNG states it saved, so a killed and resumed run ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ncst.errors import NcstError
+from ncst.models.base import N_SAMPLES
+from ncst.models.checkpoint import read_checkpoint, save_checkpoint
+from ncst.models.data import read_set
+from ncst.models.features import FeatureDataset, cached_features
+from ncst.models.registry import build_model
+
+__all__ = ["TrainConfig", "TrainResult", "StepCallback", "EpochCallback", "train", "lr_at_epoch"]
+
+log = logging.getLogger(__name__)
+
+#: Called after each training step with (epoch, step, n_steps, mean loss so far, accuracy so far).
+StepCallback = Callable[[int, int, int, float, float], None]
+#: Called after each finished (and checkpointed) epoch with its history record.
+EpochCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of one training run (defaults: the reference recipe)."""
+
+    model: str
+    data_dir: Path
+    out_dir: Path
+    model_config: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 50
+    batch_size: int = 24
+    lr: float = 5e-4
+    weight_decay: float = 5e-4
+    lr_halve_every: int = 10
+    seed: int = 688
+    workers: int = 0
+    device: str = "cpu"
+    cache_features: bool = True
+    cache_dtype: str = "float32"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the settings as a JSON-ready dict."""
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["data_dir"], d["out_dir"] = str(self.data_dir), str(self.out_dir)
+        return d
+
+
+@dataclass(slots=True)
+class TrainResult:
+    """Where a run's outputs are, and its per-epoch history."""
+
+    best_path: Path
+    last_path: Path
+    history: list[dict[str, Any]]
+
+
+def lr_at_epoch(config: TrainConfig, epoch: int) -> float:
+    """`lr * 0.5 ** floor(epoch / lr_halve_every)` for the 0-based `epoch`."""
+    return config.lr * 0.5 ** (epoch // config.lr_halve_every)
+
+
+# Settings that must not change when a run resumes (epochs may grow, device and workers may change).
+_FIXED = ("model", "model_config", "batch_size", "lr", "weight_decay", "lr_halve_every", "seed", "data_dir")
+
+
+def _datasets(model: nn.Module, config: TrainConfig, out_dir: Path) -> tuple[Dataset, Dataset, bool]:
+    from ncst.models.data import WaveformDataset
+
+    train_items, dev_items = read_set(config.data_dir, "train"), read_set(config.data_dir, "dev")
+    log.info("train: %d utterances, dev: %d utterances (%s)", len(train_items), len(dev_items), config.data_dir)
+    if config.cache_features and getattr(model, "caches_features", False):
+        cache = out_dir / "feature_cache"
+        kw = {"batch_size": config.batch_size, "device": config.device, "workers": config.workers}
+        train_feats = cached_features(model, train_items, cache, "train", dtype=config.cache_dtype, **kw)  # type: ignore[arg-type]
+        dev_feats = cached_features(model, dev_items, cache, "dev", dtype=config.cache_dtype, **kw)  # type: ignore[arg-type]
+        return FeatureDataset(train_feats, train_items), FeatureDataset(dev_feats, dev_items), True
+    n_samples = int(getattr(model, "n_samples", N_SAMPLES))
+    return WaveformDataset(train_items, n_samples), WaveformDataset(dev_items, n_samples), False
+
+
+def _forward(model: nn.Module, x: torch.Tensor, features: bool) -> torch.Tensor:
+    _, logits = model.forward_features(x) if features else model(x)  # type: ignore[operator]
+    return logits
+
+
+def _rng_state(gen: torch.Generator, loader_gen: torch.Generator) -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "sampler": gen.get_state()}
+    state["loader"] = loader_gen.get_state()
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any], gen: torch.Generator, loader_gen: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    gen.set_state(state["sampler"])
+    loader_gen.set_state(state["loader"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _resume(
+    last: Path,
+    config: TrainConfig,
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    gens: tuple[torch.Generator, torch.Generator],
+) -> tuple[int, float, list[dict[str, Any]]]:
+    ckpt = read_checkpoint(last, map_location=config.device)
+    saved = ckpt["train_config"]
+    now = json.loads(json.dumps(config.to_dict()))
+    changed = [k for k in _FIXED if saved.get(k) != now.get(k)]
+    if changed:
+        diff = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed)
+        raise NcstError(
+            f"{last} was trained with other settings ({diff}); use another --out folder, or delete it to start over"
+        )
+    model.load_state_dict(ckpt["state_dict"], strict=False)
+    opt.load_state_dict(ckpt["optimizer"])
+    _set_rng_state(ckpt["rng"], *gens)
+    log.info("Resuming %s after epoch %d from %s", config.model, ckpt["epoch"], last)
+    return int(ckpt["epoch"]) + 1, float(ckpt["best_dev_loss"]), list(ckpt["history"])
+
+
+def _dev_pass(model: nn.Module, loader: DataLoader, device: str, features: bool) -> tuple[float, float]:
+    model.eval()
+    losses, correct, total = [], 0, 0
+    with torch.no_grad():
+        for x, y, _ in loader:
+            x, y = x.to(device), y.to(device)
+            logits = _forward(model, x, features)
+            losses.append(F.cross_entropy(logits, y).item())
+            correct += int((logits.argmax(dim=1) == y).sum())
+            total += int(y.numel())
+    return float(np.nanmean(losses)), correct / max(total, 1)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    on_step: StepCallback | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> TrainResult:
+    """Trains (or resumes) `config.model` on `config.data_dir`; see the module docstring.
+
+    Seeds torch's global RNG with `config.seed` (model initialisation and dropout), as the reference does.
+
+    Raises:
+        NcstError: The data root lacks train/dev label files, or ``last.pt`` was made with other settings.
+    """
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, dict(config.model_config)).to(config.device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=config.weight_decay)
+    gen = torch.Generator().manual_seed(config.seed)  # epoch permutations
+    loader_gen = torch.Generator().manual_seed(config.seed)  # DataLoader worker seeds (keeps the global RNG out)
+    start, best = 0, math.inf
+    history: list[dict[str, Any]] = []
+    if last_path.is_file():
+        start, best, history = _resume(last_path, config, model, opt, (gen, loader_gen))
+    train_set, dev_set, features = _datasets(model, config, out_dir)
+    dev_loader = DataLoader(dev_set, batch_size=config.batch_size, num_workers=config.workers, generator=loader_gen)
+    cfg_json = json.loads(json.dumps(config.to_dict()))
+    get_config = getattr(model, "config", None)
+    model_config = get_config() if callable(get_config) else dict(config.model_config)
+    get_state = getattr(model, "checkpoint_state", model.state_dict)
+    for epoch in range(start, config.epochs):
+        t0 = time.perf_counter()
+        lr = lr_at_epoch(config, epoch)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        order = torch.randperm(len(train_set), generator=gen).tolist()  # type: ignore[arg-type]
+        loader = DataLoader(
+            train_set, batch_size=config.batch_size, sampler=order, num_workers=config.workers, generator=loader_gen
+        )
+        model.train()
+        loss_sum, correct, seen = 0.0, 0, 0
+        for step, (x, y, _) in enumerate(loader):
+            x, y = x.to(config.device), y.to(config.device)
+            logits = _forward(model, x, features)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * y.numel()
+            correct += int((logits.argmax(dim=1) == y).sum())
+            seen += int(y.numel())
+            if on_step:
+                on_step(epoch, step + 1, len(loader), loss_sum / seen, correct / seen)
+        dev_loss, dev_acc = _dev_pass(model, dev_loader, config.device, features)
+        record = {
+            "epoch": epoch,
+            "lr": lr,
+            "train_loss": loss_sum / max(seen, 1),
+            "train_acc": correct / max(seen, 1),
+            "dev_loss": dev_loss,
+            "dev_acc": dev_acc,
+            "time_s": round(time.perf_counter() - t0, 3),
+            "best": dev_loss < best,
+        }
+        history.append(record)
+        state = get_state()
+        common = {"model": config.model, "config": model_config, "state_dict": state, "epoch": epoch}
+        if dev_loss < best:
+            best = dev_loss
+            save_checkpoint(best_path, {**common, "dev_loss": dev_loss})
+        save_checkpoint(
+            last_path,
+            {**common, "optimizer": opt.state_dict(), "rng": _rng_state(gen, loader_gen), "best_dev_loss": best,
+             "history": history, "train_config": cfg_json},
+        )  # fmt: skip
+        (out_dir / "history.json").write_text(json.dumps(history, indent=2))
+        log.info(
+            "epoch %d: lr %.3g train loss %.4f acc %.3f | dev loss %.4f acc %.3f%s",
+            *(epoch, lr, record["train_loss"], record["train_acc"], dev_loss, dev_acc),
+            " (best)" if record["best"] else "",
+        )
+        if on_epoch:
+            on_epoch(record)
+    if not best_path.is_file():
+        raise NcstError(f"no epoch finished in {out_dir} (epochs={config.epochs})")
+    return TrainResult(best_path, last_path, history)
