@@ -51,6 +51,7 @@ BUILTIN_CODECS: dict[str, str] = {
     "facodec": "ncst.codecs.facodec:FacodecCodec",
     "wavtokenizer": "ncst.codecs.wavtokenizer:WavTokenizerCodec",
     "audiodec": "ncst.codecs.audiodec:AudioDecCodec",
+    "hificodec": "ncst.codecs.hificodec:HiFiCodecCodec",
 }
 
 _REGISTERED: dict[str, type[Codec]] = {}

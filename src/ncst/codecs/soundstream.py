@@ -93,17 +93,17 @@ class SoundStreamCodec(Codec):
 
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
-        model = SoundStream(channels=32, n_quantizers=N_CODEBOOKS, codebook_size=CODEBOOK_SIZE)
         self.checkpoint_paths = []
         if weights.mode == "random":
+            model = _new_model()
             _seed_codebooks(model, seed)
         elif weights.mode == "pretrained":
             file = _download_checkpoint()
-            _load_into(model, file)
+            model = _load_model(file)
             self.checkpoint_paths = [file]
         elif weights.mode == "path" and weights.path is not None:
             file = _resolve_checkpoint_file(weights.path)
-            _load_into(model, file)
+            model = _load_model(file)
             self.checkpoint_paths = [file]
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
@@ -181,11 +181,19 @@ def _resolve_checkpoint_file(path: Path) -> Path:
     return file
 
 
-def _load_into(model: SoundStream, file: Path) -> None:
+def _new_model() -> SoundStream:
+    return SoundStream(channels=32, n_quantizers=N_CODEBOOKS, codebook_size=CODEBOOK_SIZE)
+
+
+def _load_model(file: Path) -> SoundStream:
+    """Reads the checkpoint first (a bad file fails before the model is built), then loads it strictly."""
+    state = read_checkpoint(file)
+    model = _new_model()
     try:
-        model.load_state_dict(read_checkpoint(file))
+        model.load_state_dict(state)
     except RuntimeError as err:  # missing/unexpected keys or shape mismatches
         raise WeightsError(f"{file}: does not fit the SoundStream 16 kHz architecture: {err}") from err
+    return model
 
 
 def read_checkpoint(file: Path) -> dict[str, torch.Tensor]:
