@@ -14,7 +14,7 @@ from ncst.codecs.hificodec import CHECKPOINT_FILE, CONFIG_FILE, HF_REPO_ID, HiFi
 from ncst.codecs.ports.hificodec import HiFiCodec, HiFiCodecConfig, WNConv1d, WNConvTranspose1d
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_card, get_codec
-from ncst.errors import WeightsError
+from ncst.errors import UntrustedCheckpointError, WeightsError
 
 torch.set_num_threads(1)
 
@@ -50,7 +50,7 @@ def test_hificodec_conformance_random(codec: Codec) -> None:
 def test_hificodec_card() -> None:
     card = get_card("hificodec")
     assert card.spec == "hificodec@24k_320d"
-    assert (card.class_id, card.file_prefix) == (8, "academicodec")
+    assert (card.class_id, card.file_prefix) == (8, "hificodec")
     assert (card.sample_rate_hz, card.frame_rate_hz, card.n_quantizers, card.codebook_size) == (24000, 75.0, 4, 1024)
     assert card.effective_bitrate_bps == card.nominal_bitrate_bps == 3000.0
     assert card.checkpoint == f"hf://{HF_REPO_ID}/{CHECKPOINT_FILE}"
@@ -157,7 +157,7 @@ def test_hificodec_rejects_bad_checkpoints(codec: Codec, tmp_path: Path) -> None
         get_codec("hificodec").load(tmp_path)
     junk = tmp_path / "junk"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(WeightsError, match="weights_only=True"):
+    with pytest.raises(WeightsError, match="not a torch checkpoint"):
         get_codec("hificodec").load(junk)
     parts = _model(codec).parts_state_dict()
     partial = tmp_path / "partial"
@@ -183,7 +183,7 @@ class _Opaque:
 def test_hificodec_never_unpickles_objects(tmp_path: Path) -> None:
     file = tmp_path / "pickled"
     torch.save({"encoder": {}, "quantizer": {}, "generator": {}, "h": _Opaque()}, file)
-    with pytest.raises(WeightsError, match="weights_only=True"):
+    with pytest.raises(UntrustedCheckpointError, match="trust-checkpoint"):
         get_codec("hificodec").load(file)
 
 

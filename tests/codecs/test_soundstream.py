@@ -21,7 +21,7 @@ from ncst.codecs.ports.soundstream import (
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_card, get_codec
 from ncst.codecs.soundstream import CHECKPOINT_NAME, CHECKPOINT_URL, SoundStreamCodec
-from ncst.errors import WeightsError
+from ncst.errors import UntrustedCheckpointError, WeightsError
 
 torch.set_num_threads(1)
 
@@ -148,7 +148,7 @@ def test_soundstream_rejects_bad_checkpoints(codec: Codec, tmp_path: Path) -> No
         get_codec("soundstream").load(tmp_path)  # folder without the checkpoint
     junk = tmp_path / "junk.ckpt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(WeightsError, match="weights_only"):
+    with pytest.raises(WeightsError, match="not a torch checkpoint"):
         get_codec("soundstream").load(junk)
     wrong = tmp_path / "wrong.ckpt"
     state = dict(_model(codec).state_dict())
@@ -165,8 +165,10 @@ class _Opaque:
 def test_soundstream_never_unpickles_objects(tmp_path: Path) -> None:
     file = tmp_path / "pickled.ckpt"
     torch.save({"state_dict": {}, "callback": _Opaque()}, file)
-    with pytest.raises(WeightsError, match="weights_only=True"):
+    with pytest.raises(UntrustedCheckpointError, match="trust-checkpoint"):
         get_codec("soundstream").load(file)
+    with pytest.raises(WeightsError, match="no encoder"):  # opted in: unpickled, then found empty
+        get_codec("soundstream").load(file, trust_checkpoint=True)
 
 
 def test_soundstream_pretrained_uses_torch_hub_cache(

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
 from ncst.codecs.ports.hificodec import CHECKPOINT_PARTS, HiFiCodec, HiFiCodecConfig
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
@@ -45,14 +46,15 @@ CODEBOOK_SIZE = CONFIG.n_codes
 #: Peak level upstream normalises its input to.
 PEAK_LEVEL = 0.95
 CALIBRATION_S = 2.0
+_CLASS = class_by_key("hificodec")  # OOD class 8, file prefix "hificodec"
 
 VARIANTS: dict[str, CodecCard] = {
     "24k_320d": CodecCard(
-        name="hificodec",
+        name=_CLASS.key,
         variant="24k_320d",
-        family="HiFi-Codec (AcademiCodec)",
-        class_id=8,
-        file_prefix="academicodec",
+        family=_CLASS.family,
+        class_id=_CLASS.class_id,
+        file_prefix=_CLASS.file_prefix,
         sample_rate_hz=SAMPLE_RATE_HZ,
         n_quantizers=N_CODEBOOKS,
         frame_rate_hz=FRAME_RATE_HZ,
@@ -68,8 +70,8 @@ VARIANTS: dict[str, CodecCard] = {
         decoder_type="time domain (HiFi-GAN V1 generator)",
         notes=(
             "OOD codec (eval_ood), Codecfake F06 'AcademicCodec' (24 kHz, 3 kbps, 4 Q, confirmed table). Class id "
-            "8 and the file prefix 'academicodec' are inferred (the repo never names ids 8-11; the project uses "
-            "the paper's Table 2 order and name). Checkpoint inferred from the bitrate arithmetic: 24k-320d is "
+            "8 and the file prefix 'hificodec' are inferred (the repo never names ids 8-11; the project uses "
+            "the paper's Table 2 order; ncst.classes). Checkpoint inferred from the bitrate arithmetic: 24k-320d is "
             "the only AcademiCodec model at 3 kbps (24k-240d gives 4 kbps, 16k-320d 2 kbps). "
             "Levels: the input is peak-normalised to 0.95 as upstream trains and tokenises "
             "(librosa.util.normalize(wav) * 0.95), and the decoded audio is multiplied by the inverse gain, so "
@@ -110,11 +112,11 @@ class HiFiCodecCodec(Codec):
             import huggingface_hub  # a core dependency of ncst
 
             file = Path(huggingface_hub.hf_hub_download(repo_id=HF_REPO_ID, filename=CHECKPOINT_FILE))
-            model = _load_model(file)
+            model = _model_from_checkpoint(self._load_checkpoint(file), file)
             self.checkpoint_paths = [file]
         elif weights.mode == "path" and weights.path is not None:
             file = _resolve_checkpoint_file(weights.path)
-            model = _load_model(file)
+            model = _model_from_checkpoint(self._load_checkpoint(file), file)
             self.checkpoint_paths = [file]
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
@@ -209,26 +211,25 @@ def _check_config(config_file: Path) -> None:
         raise WeightsError(f"{config_file}: describes {config}, but this adapter runs {CONFIG}")
 
 
-def read_checkpoint(file: Path) -> dict[str, Any]:
-    """The `{'encoder', 'quantizer', 'generator'}` state dicts of an upstream checkpoint, with `weights_only=True`."""
-    try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for a non-checkpoint or code-carrying file
-        raise WeightsError(
-            f"{file}: not a HiFi-Codec checkpoint that loads with weights_only=True ({type(err).__name__}: {err})"
-        ) from err
-    if not isinstance(state, dict) or not all(isinstance(state.get(part), dict) for part in CHECKPOINT_PARTS):
-        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+def checkpoint_parts(checkpoint: Any, file: Path) -> dict[str, Any]:
+    """Checks an upstream checkpoint holds the `encoder`, `quantizer` and `generator` state dicts.
+
+    The file itself is read by `ncst.io.load_checkpoint`, which never unpickles code without
+    `--trust-checkpoint` (upstream's training script saves only these three state dicts, so the release
+    file should load with `weights_only=True`).
+    """
+    if not isinstance(checkpoint, dict) or not all(isinstance(checkpoint.get(p), dict) for p in CHECKPOINT_PARTS):
+        found = sorted(checkpoint) if isinstance(checkpoint, dict) else type(checkpoint).__name__
         raise WeightsError(f"{file}: expected a dict with {list(CHECKPOINT_PARTS)} state dicts, found {found}")
-    return state
+    return checkpoint
 
 
-def _load_model(file: Path) -> HiFiCodec:
-    """Reads the checkpoint first (a bad file fails before the 64 M-parameter model is built), then loads it."""
-    state = read_checkpoint(file)
+def _model_from_checkpoint(checkpoint: Any, file: Path) -> HiFiCodec:
+    """Builds the model and loads the checkpoint (read first, so a bad file fails before the 64 M-parameter build)."""
+    parts = checkpoint_parts(checkpoint, file)
     model = HiFiCodec(CONFIG)
     try:
-        model.load_parts(state)
+        model.load_parts(parts)
     except RuntimeError as err:  # missing/unexpected keys or shape mismatches
         raise WeightsError(f"{file}: does not fit the HiFi-Codec-24k-320d architecture: {err}") from err
     return model

@@ -24,12 +24,13 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
 from ncst.codecs.ports.soundstream import HOP_SAMPLES, SAMPLE_RATE_HZ, SoundStream, plan_padding
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
 from ncst.errors import WeightsError
 
-__all__ = ["CHECKPOINT_NAME", "CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "SoundStreamCodec"]
+__all__ = ["CHECKPOINT_NAME", "CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "SoundStreamCodec", "codec_state_dict"]
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,15 @@ CODEBOOK_SIZE = 1024
 #: Entries of the Lightning checkpoint's `state_dict` that belong to the codec (the rest are discriminators).
 MODEL_PREFIXES = ("encoder.", "decoder.", "quantizer.")
 CALIBRATION_S = 2.0
+_CLASS = class_by_key("soundstream")  # OOD class 11, file prefix "soundstream"
 
 VARIANTS: dict[str, CodecCard] = {
     "16khz": CodecCard(
-        name="soundstream",
+        name=_CLASS.key,
         variant="16khz",
-        family="SoundStream",
-        class_id=11,
-        file_prefix="soundstream",
+        family=_CLASS.family,
+        class_id=_CLASS.class_id,
+        file_prefix=_CLASS.file_prefix,
         sample_rate_hz=SAMPLE_RATE_HZ,
         n_quantizers=N_CODEBOOKS,
         frame_rate_hz=FRAME_RATE_HZ,
@@ -99,11 +101,11 @@ class SoundStreamCodec(Codec):
             _seed_codebooks(model, seed)
         elif weights.mode == "pretrained":
             file = _download_checkpoint()
-            model = _load_model(file)
+            model = _model_from_checkpoint(self._load_checkpoint(file), file)
             self.checkpoint_paths = [file]
         elif weights.mode == "path" and weights.path is not None:
             file = _resolve_checkpoint_file(weights.path)
-            model = _load_model(file)
+            model = _model_from_checkpoint(self._load_checkpoint(file), file)
             self.checkpoint_paths = [file]
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
@@ -185,9 +187,9 @@ def _new_model() -> SoundStream:
     return SoundStream(channels=32, n_quantizers=N_CODEBOOKS, codebook_size=CODEBOOK_SIZE)
 
 
-def _load_model(file: Path) -> SoundStream:
-    """Reads the checkpoint first (a bad file fails before the model is built), then loads it strictly."""
-    state = read_checkpoint(file)
+def _model_from_checkpoint(checkpoint: Any, file: Path) -> SoundStream:
+    """Builds the model and loads the codec entries of a checkpoint (read first, so a bad file fails fast)."""
+    state = codec_state_dict(checkpoint, file)
     model = _new_model()
     try:
         model.load_state_dict(state)
@@ -196,18 +198,14 @@ def _load_model(file: Path) -> SoundStream:
     return model
 
 
-def read_checkpoint(file: Path) -> dict[str, torch.Tensor]:
-    """The codec's state dict from an upstream Lightning `.ckpt` (or a plain state dict), without unpickling code.
+def codec_state_dict(checkpoint: Any, file: Path) -> dict[str, torch.Tensor]:
+    """The codec's entries of an upstream Lightning `.ckpt` (or of a plain state dict).
 
-    Loads with `weights_only=True`; keeps the `encoder.`, `decoder.` and `quantizer.` entries of
-    `['state_dict']` (upstream loads the same entries with `strict=False`, skipping the discriminators).
+    Keeps the `encoder.`, `decoder.` and `quantizer.` entries of `['state_dict']` (upstream loads the same
+    entries with `strict=False`, skipping the discriminators). The file itself is read by
+    `ncst.io.load_checkpoint`, which never unpickles code without `--trust-checkpoint`.
     """
-    try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for a non-checkpoint or code-carrying file
-        raise WeightsError(
-            f"{file}: not a SoundStream checkpoint that loads with weights_only=True ({type(err).__name__}: {err})"
-        ) from err
+    state = checkpoint
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
