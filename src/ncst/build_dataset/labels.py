@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import logging
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -18,7 +18,15 @@ from ncst.build_dataset.provenance import ProvenanceRow
 from ncst.corpora import Utterance
 from ncst.io import atomic_write_text
 
-__all__ = ["write_labels_and_manifest", "write_failures", "MANIFEST_COLUMNS", "FAILURE_COLUMNS"]
+__all__ = [
+    "write_labels_and_manifest",
+    "write_failures",
+    "manifest_record",
+    "label_fields",
+    "MANIFEST_COLUMNS",
+    "PROVENANCE_MANIFEST_COLUMNS",
+    "FAILURE_COLUMNS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -40,37 +48,44 @@ MANIFEST_COLUMNS = [
 FAILURE_COLUMNS = ["file", "utt_id", "source_path", "codec_spec", "error", "message"]
 
 
+#: Manifest columns filled from the provenance row alone (the others come from the corpus); `verify` checks these.
+PROVENANCE_MANIFEST_COLUMNS = [c for c in MANIFEST_COLUMNS if c not in ("speaker", "corpus", "language")]
+
+
+def manifest_record(row: ProvenanceRow, utt: Utterance | None) -> dict[str, Any]:
+    """The `manifest.csv` row of one generated file."""
+    return {
+        "file": row.file,
+        "utt_id": row.utt_id,
+        "label": "fake",
+        "class_id": row.class_id,
+        "codec_spec": row.codec_spec,
+        "sample_rate_hz": row.sample_rate_hz,
+        "num_samples": row.output_samples,
+        "duration_s": round(row.output_samples / row.sample_rate_hz, 6),
+        "weights": row.weights,
+        "speaker": utt.speaker if utt else None,
+        "corpus": utt.corpus if utt else None,
+        "language": utt.language if utt else None,
+        "source_path": row.source_path,
+    }
+
+
+def label_fields(row: ProvenanceRow) -> tuple[str, str, int]:
+    """The `label.txt` fields of one generated file: name in the audio folder, `fake`, class id (-1 if none)."""
+    return Path(row.file).name, "fake", -1 if row.class_id is None else row.class_id
+
+
 def write_labels_and_manifest(
     out_dir: Path, rows: Iterable[ProvenanceRow], utterances: Mapping[str, Utterance]
 ) -> pd.DataFrame:
     """Rewrites `manifest.csv` and `label.txt` from provenance rows (sorted by file name)."""
-    records = []
-    for row in sorted(rows, key=lambda r: r.file):
-        utt = utterances.get(row.utt_id)
-        records.append(
-            {
-                "file": row.file,
-                "utt_id": row.utt_id,
-                "label": "fake",
-                "class_id": row.class_id,
-                "codec_spec": row.codec_spec,
-                "sample_rate_hz": row.sample_rate_hz,
-                "num_samples": row.output_samples,
-                "duration_s": round(row.output_samples / row.sample_rate_hz, 6),
-                "weights": row.weights,
-                "speaker": utt.speaker if utt else None,
-                "corpus": utt.corpus if utt else None,
-                "language": utt.language if utt else None,
-                "source_path": row.source_path,
-            }
-        )
+    ordered = sorted(rows, key=lambda r: r.file)
+    records = [manifest_record(row, utterances.get(row.utt_id)) for row in ordered]
     frame = pd.DataFrame.from_records(records, columns=MANIFEST_COLUMNS)
     frame["class_id"] = frame["class_id"].astype("Int64")
     atomic_write_text(out_dir / "manifest.csv", frame.to_csv(index=False))
-    lines = []
-    for rec in records:
-        class_id = rec["class_id"]
-        lines.append(f"{Path(str(rec['file'])).name} {rec['label']} {-1 if class_id is None else class_id}\n")
+    lines = ["{} {} {}\n".format(*label_fields(row)) for row in ordered]
     atomic_write_text(out_dir / "label.txt", "".join(lines))
     return frame
 

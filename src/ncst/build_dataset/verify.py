@@ -1,35 +1,77 @@
-"""`ncst verify DIR`: re-hash every generated file against its provenance row."""
+"""`ncst verify DIR`: check a build folder against its provenance log.
+
+Provenance is the source of truth. Verify re-hashes every file it lists, and checks that the rest of the
+folder agrees with it: every ``wav/`` entry is a generated ``.wav`` with a row (no other files, temp files
+or sub-folders), ``label.txt`` and ``manifest.csv`` hold exactly one line per row with the values the
+builder writes, and every provenance line parses. Each discrepancy is listed; any one makes the report
+not ``ok`` (and the command exit 1).
+"""
 
 from __future__ import annotations
 
+import csv
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
+from ncst.build_dataset.labels import PROVENANCE_MANIFEST_COLUMNS, label_fields, manifest_record
 from ncst.build_dataset.plan import WAV_DIR
-from ncst.build_dataset.provenance import read_provenance
+from ncst.build_dataset.provenance import ProvenanceRow, read_provenance
 from ncst.errors import CorpusLayoutError
-from ncst.io import sha256_file
+from ncst.io import parse_temp_name, sha256_file
 
 __all__ = ["VerifyReport", "verify_build"]
 
 log = logging.getLogger(__name__)
 
+LABEL_FILE = "label.txt"
+MANIFEST_FILE = "manifest.csv"
+
 
 @dataclass(slots=True)
 class VerifyReport:
-    """Outcome of `verify_build`: files that match, are missing, differ, or have no provenance row."""
+    """Outcome of `verify_build`; every list holds one human-readable entry per discrepancy.
+
+    Attributes:
+        n_ok: Files whose bytes match their provenance row.
+        missing: Files with a provenance row but not on disk.
+        corrupt: Files whose sha256 differs from their row.
+        untracked: ``.wav`` files in ``wav/`` that no provenance row describes.
+        unexpected: Other entries of ``wav/``: non-wav files, temp files, sub-folders.
+        provenance: Problems of the provenance log (no rows, unreadable lines).
+        labels: Lines of ``label.txt`` that are missing, edited, added, repeated or malformed.
+        manifest: Rows of ``manifest.csv`` that are missing, edited, added or repeated.
+        random_weights: Files made with random weights (informational, not a discrepancy).
+    """
 
     n_ok: int = 0
     missing: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
     untracked: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    provenance: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    manifest: list[str] = field(default_factory=list)
     random_weights: int = 0
+
+    def problems(self) -> dict[str, list[str]]:
+        """Every discrepancy, by kind (kinds with none are left out)."""
+        kinds = {
+            "missing": self.missing,
+            "corrupt": self.corrupt,
+            "untracked": self.untracked,
+            "unexpected": self.unexpected,
+            "provenance": self.provenance,
+            "labels": self.labels,
+            "manifest": self.manifest,
+        }
+        return {kind: items for kind, items in kinds.items() if items}
 
     @property
     def ok(self) -> bool:
-        return not self.missing and not self.corrupt
+        return not self.problems()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -38,19 +80,29 @@ class VerifyReport:
             "missing": self.missing,
             "corrupt": self.corrupt,
             "untracked": self.untracked,
+            "unexpected": self.unexpected,
+            "provenance": self.provenance,
+            "labels": self.labels,
+            "manifest": self.manifest,
             "random_weights": self.random_weights,
         }
 
 
 def verify_build(out_dir: Path) -> VerifyReport:
-    """Checks a build folder; `untracked` lists audio files that no provenance row describes."""
-    prov_files = sorted(Path(out_dir).glob("provenance*.jsonl"))
+    """Checks a build folder: audio hashes, ``wav/`` contents, provenance, ``label.txt``, ``manifest.csv``.
+
+    Raises:
+        CorpusLayoutError: The folder has no provenance file (it is not a build folder).
+    """
+    out_dir = Path(out_dir)
+    prov_files = sorted(out_dir.glob("provenance*.jsonl"))
     if not prov_files:
         raise CorpusLayoutError(f"{out_dir}: no provenance*.jsonl found; is this a build-dataset output folder?")
     rows = read_provenance(prov_files)
     report = VerifyReport()
+    report.provenance = _provenance_problems(prov_files, rows)
     for rel, row in sorted(rows.items()):
-        path = Path(out_dir) / rel
+        path = out_dir / rel
         if row.is_random_weights:
             report.random_weights += 1
         if not path.is_file():
@@ -59,9 +111,115 @@ def verify_build(out_dir: Path) -> VerifyReport:
             report.corrupt.append(rel)
         else:
             report.n_ok += 1
-    wav_dir = Path(out_dir) / WAV_DIR
-    if wav_dir.is_dir():
-        report.untracked = sorted(
-            f"{WAV_DIR}/{p.name}" for p in wav_dir.glob("*.wav") if f"{WAV_DIR}/{p.name}" not in rows
-        )
+    _check_wav_dir(out_dir / WAV_DIR, rows, report)
+    report.labels = _label_problems(out_dir / LABEL_FILE, rows)
+    report.manifest = _manifest_problems(out_dir / MANIFEST_FILE, rows)
     return report
+
+
+def _provenance_problems(prov_files: list[Path], rows: Mapping[str, ProvenanceRow]) -> list[str]:
+    problems = []
+    for path in prov_files:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    ProvenanceRow.from_dict(json.loads(line))
+                except (json.JSONDecodeError, TypeError, AttributeError) as err:
+                    problems.append(f"{path.name}:{lineno}: unreadable provenance line ({err})")
+    if not rows:
+        problems.append(f"{', '.join(p.name for p in prov_files)}: no provenance rows")
+    return problems
+
+
+def _check_wav_dir(wav_dir: Path, rows: Mapping[str, ProvenanceRow], report: VerifyReport) -> None:
+    if not wav_dir.is_dir():
+        if wav_dir.exists():
+            report.unexpected.append(f"{WAV_DIR}: a file, not the audio folder")
+        return
+    for entry in sorted(wav_dir.iterdir()):
+        rel = f"{WAV_DIR}/{entry.name}"
+        if entry.is_dir():
+            report.unexpected.append(f"{rel}/: sub-folder")
+        elif parse_temp_name(entry.name) is not None:
+            report.unexpected.append(f"{rel}: temp file of an interrupted or running build")
+        elif entry.suffix != ".wav" or not entry.is_file():
+            report.unexpected.append(f"{rel}: not a generated .wav file")
+        elif rel not in rows:
+            report.untracked.append(rel)
+
+
+def _label_problems(path: Path, rows: Mapping[str, ProvenanceRow]) -> list[str]:
+    expected = {name: (kind, str(class_id)) for name, kind, class_id in map(label_fields, rows.values())}
+    if not path.is_file():
+        return [f"{LABEL_FILE}: missing" + (f" ({len(expected)} lines expected)" if expected else "")]
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            fields = line.split()
+            where = f"{LABEL_FILE}:{lineno}"
+            if not fields:
+                continue
+            if len(fields) != 3:
+                problems.append(f"{where}: malformed line {line.strip()[:80]!r}; expected '<file> <real|fake> <id>'")
+                continue
+            name, kind, class_id = fields
+            if name in seen:
+                problems.append(f"{where}: {name} listed again (first on line {seen[name]})")
+                continue
+            seen[name] = lineno
+            if name not in expected:
+                problems.append(f"{where}: added line for {name}, which has no provenance row")
+            elif (kind, class_id) != expected[name]:
+                want = " ".join(expected[name])
+                problems.append(f"{where}: edited line for {name}: '{kind} {class_id}', provenance says '{want}'")
+    problems += [f"{LABEL_FILE}: no line for {name}" for name in sorted(set(expected) - set(seen))]
+    return problems
+
+
+def _manifest_problems(path: Path, rows: Mapping[str, ProvenanceRow]) -> list[str]:
+    if not path.is_file():
+        return [f"{MANIFEST_FILE}: missing" + (f" ({len(rows)} rows expected)" if rows else "")]
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.DictReader(fh)
+        absent = [c for c in PROVENANCE_MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
+        if absent:
+            return [f"{MANIFEST_FILE}:1: header lacks columns {absent}"]
+        for record in reader:
+            where = f"{MANIFEST_FILE}:{reader.line_num}"
+            rel = record["file"]
+            if rel in seen:
+                problems.append(f"{where}: {rel} listed again (first on line {seen[rel]})")
+                continue
+            seen[rel] = reader.line_num
+            row = rows.get(rel)
+            if row is None:
+                problems.append(f"{where}: added row for {rel}, which has no provenance row")
+                continue
+            want = manifest_record(row, None)
+            edited = [c for c in PROVENANCE_MANIFEST_COLUMNS if not _same_cell(record.get(c), want[c])]
+            if edited:
+                detail = ", ".join(f"{c} {record.get(c)!r} (provenance: {_cell_text(want[c])!r})" for c in edited)
+                problems.append(f"{where}: edited row for {rel}: {detail}")
+    problems += [f"{MANIFEST_FILE}: no row for {rel}" for rel in sorted(set(rows) - set(seen))]
+    return problems
+
+
+def _cell_text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _same_cell(text: str | None, value: object) -> bool:
+    """Whether a CSV cell holds `value` (numbers compare as numbers: pandas may write 0.5 as 0.5 or 0.50)."""
+    if text is None:
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return abs(float(text) - float(value)) <= 1e-9 * max(1.0, abs(float(value)))
+        except ValueError:
+            return False
+    return text == _cell_text(value)
