@@ -106,21 +106,36 @@ class HiFiCodecCodec(Codec):
     def _build(self, weights: WeightsSpec, seed: int) -> None:
         self.checkpoint_paths = []
         if weights.mode == "random":
-            model = HiFiCodec(CONFIG)
-            _seed_codebooks(model, seed)
+            model = self._build_random(seed)
         elif weights.mode == "pretrained":
-            import huggingface_hub  # a core dependency of ncst
-
-            file = Path(huggingface_hub.hf_hub_download(repo_id=HF_REPO_ID, filename=CHECKPOINT_FILE))
-            model = _model_from_checkpoint(self._load_checkpoint(file), file)
-            self.checkpoint_paths = [file]
+            model = self._load_pretrained()
         elif weights.mode == "path" and weights.path is not None:
-            file = _resolve_checkpoint_file(weights.path)
-            model = _model_from_checkpoint(self._load_checkpoint(file), file)
-            self.checkpoint_paths = [file]
+            model = self._load_local(weights.path)
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
         self.model = model.to(self.device).eval()
+
+    def _build_random(self, seed: int) -> HiFiCodec:
+        """Official architecture with seeded random weights (the base class seeds torch's RNG)."""
+        model = HiFiCodec(CONFIG)
+        _seed_codebooks(model, seed)
+        return model
+
+    def _load_pretrained(self) -> HiFiCodec:
+        """`HiFi-Codec-24k-320d` from the Hugging Face repo, through the huggingface_hub cache."""
+        import huggingface_hub  # a core dependency of ncst
+
+        file = Path(huggingface_hub.hf_hub_download(repo_id=HF_REPO_ID, filename=CHECKPOINT_FILE))
+        model = _model_from_checkpoint(self._load_checkpoint(file), file)
+        self.checkpoint_paths = [file]
+        return model
+
+    def _load_local(self, path: Path) -> HiFiCodec:
+        """A checkpoint file, or a folder holding `HiFi-Codec-24k-320d` (and optionally its config)."""
+        file = _resolve_checkpoint_file(path)
+        model = _model_from_checkpoint(self._load_checkpoint(file), file)
+        self.checkpoint_paths = [file]
+        return model
 
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:

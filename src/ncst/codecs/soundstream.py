@@ -97,19 +97,31 @@ class SoundStreamCodec(Codec):
     def _build(self, weights: WeightsSpec, seed: int) -> None:
         self.checkpoint_paths = []
         if weights.mode == "random":
-            model = _new_model()
-            _seed_codebooks(model, seed)
+            model = self._build_random(seed)
         elif weights.mode == "pretrained":
-            file = _download_checkpoint()
-            model = _model_from_checkpoint(self._load_checkpoint(file), file)
-            self.checkpoint_paths = [file]
+            model = self._load_pretrained()
         elif weights.mode == "path" and weights.path is not None:
-            file = _resolve_checkpoint_file(weights.path)
-            model = _model_from_checkpoint(self._load_checkpoint(file), file)
-            self.checkpoint_paths = [file]
+            model = self._load_local(weights.path)
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
         self.model = model.to(self.device).eval()
+
+    def _build_random(self, seed: int) -> SoundStream:
+        """Official architecture with seeded random weights (the base class seeds torch's RNG)."""
+        model = _new_model()
+        _seed_codebooks(model, seed)
+        return model
+
+    def _load_pretrained(self) -> SoundStream:
+        """The v1.0 release, downloaded once into the torch hub cache."""
+        return self._load_local(_download_checkpoint())
+
+    def _load_local(self, path: Path) -> SoundStream:
+        """An upstream `.ckpt` (or plain state dict) file, or a folder holding `soundstream_16khz-20230425.ckpt`."""
+        file = _resolve_checkpoint_file(path)
+        model = _model_from_checkpoint(self._load_checkpoint(file), file)
+        self.checkpoint_paths = [file]
+        return model
 
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
