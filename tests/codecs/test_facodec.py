@@ -11,8 +11,16 @@ import yaml
 
 from ncst.codecs.base import Codec
 from ncst.codecs.conformance import check_codec
-from ncst.codecs.facodec import CHECKPOINT_NAME, CONFIG_NAME, HF_REPO, VARIANTS, FacodecCodec
-from ncst.codecs.ports.facodec import FAcodec, FAcodecConfig
+from ncst.codecs.facodec import (
+    CHECKPOINT_NAME,
+    CONFIG_NAME,
+    HF_REPO,
+    NS3_FILES,
+    NS3_HF_REPO,
+    VARIANTS,
+    FacodecCodec,
+)
+from ncst.codecs.ports.facodec import FAcodec, FAcodecConfig, NS3FACodec
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_card, get_codec
 from ncst.errors import WeightsError
@@ -44,19 +52,31 @@ def codec_tn() -> Codec:
     return get_codec("facodec@timbre_norm").load("random", seed=0)
 
 
-@pytest.mark.parametrize(("spec", "bitrate_bps"), [("facodec", 6400.0), ("facodec@timbre_norm", 4800.0)])
-def test_facodec_conformance_random(spec: str, bitrate_bps: float, codec: Codec, codec_tn: Codec) -> None:
-    report = check_codec(codec if spec == "facodec" else codec_tn)
+@pytest.fixture(scope="module")
+def codec_ns3() -> Codec:
+    return get_codec("facodec@ns3").load("random", seed=0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "bitrate_bps"), [("facodec", 6400.0), ("facodec@timbre_norm", 4800.0), ("facodec@ns3", 4800.0)]
+)
+def test_facodec_conformance_random(
+    spec: str, bitrate_bps: float, codec: Codec, codec_tn: Codec, codec_ns3: Codec
+) -> None:
+    report = check_codec({"facodec": codec, "facodec@timbre_norm": codec_tn, "facodec@ns3": codec_ns3}[spec])
     assert report.ok, report.to_dict()
     assert report.measured_bitrate_bps == pytest.approx(bitrate_bps, rel=1e-9)
 
 
-@pytest.mark.parametrize(("variant", "n_q", "bitrate_bps"), [("24k", 8, 6400.0), ("timbre_norm", 6, 4800.0)])
-def test_facodec_variant_cards(variant: str, n_q: int, bitrate_bps: float) -> None:
+@pytest.mark.parametrize(
+    ("variant", "n_q", "bitrate_bps", "rate_hz"),
+    [("24k", 8, 6400.0, 24000), ("timbre_norm", 6, 4800.0, 24000), ("ns3", 6, 4800.0, 16000)],
+)
+def test_facodec_variant_cards(variant: str, n_q: int, bitrate_bps: float, rate_hz: int) -> None:
     card = get_card(f"facodec@{variant}")
     assert card is VARIANTS[variant]
     assert (card.class_id, card.file_prefix, card.n_quantizers) == (5, "facodec", n_q)
-    assert (card.sample_rate_hz, card.frame_rate_hz, card.codebook_size) == (24000, 80.0, 1024)
+    assert (card.sample_rate_hz, card.frame_rate_hz, card.codebook_size) == (rate_hz, 80.0, 1024)
     assert card.effective_bitrate_bps == bitrate_bps == card.nominal_bitrate_bps
     assert "never name" in card.notes
     assert get_card("facodec").spec == "facodec@24k"
@@ -204,3 +224,70 @@ def test_facodec_pretrained_uses_hub(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert isinstance(loaded, FacodecCodec) and loaded.model is not None
     with pytest.raises(WeightsError, match="no public checkpoint"):
         get_codec("facodec").load("pretrained")
+
+
+# -- NS3 FACodec (16 kHz) ----------------------------------------------------------------------------------
+def test_facodec_ns3_codes_layout(codec_ns3: Codec) -> None:
+    codes = codec_ns3.encode(torch.zeros(2, 401))
+    assert codes.levels[0].shape == (2, 6, 3)  # ceil(401 / 200)
+    assert codes.covered_samples == 600 and codes.sample_rate_hz == 16000
+    assert codes.extra["speaker"].shape == (2, 256)
+    assert codec_ns3.encode(torch.zeros(1, 1)).levels[0].shape == (1, 6, 1)
+    y = codec_ns3.resynthesize(0.1 * torch.randn(1, 401))
+    assert y.shape == (1, 401) and torch.isfinite(y).all()
+
+
+def test_facodec_ns3_batch_does_not_change_items(codec_ns3: Codec) -> None:
+    g = torch.Generator().manual_seed(5)
+    x = 0.3 * torch.randn(2, 1600, generator=g)
+    both = codec_ns3.encode(x)
+    second = codec_ns3.encode(x[1:])
+    assert torch.equal(both.levels[0][1:], second.levels[0])
+    assert torch.allclose(both.extra["speaker"][1:], second.extra["speaker"], atol=1e-6)
+    assert torch.allclose(codec_ns3.resynthesize(x)[1:], codec_ns3.resynthesize(x[1:]), atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def ns3_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two official files of a random NS3 FACodec, decoder with a (tiny) training-only predictor entry."""
+    folder = tmp_path_factory.mktemp("ns3")
+    torch.manual_seed(21)
+    model = NS3FACodec()
+    torch.save(model.encoder.state_dict(), folder / NS3_FILES[0])
+    decoder = dict(model.decoder.state_dict())
+    decoder["x_timbre_predictor.1.heads.0.weight"] = torch.zeros(3, 256)
+    torch.save(decoder, folder / NS3_FILES[1])
+    return folder
+
+
+def test_facodec_ns3_loads_official_files(ns3_folder: Path, codec_ns3: Codec) -> None:
+    loaded = get_codec("facodec@ns3").load(ns3_folder / NS3_FILES[1])  # either file names the folder
+    assert loaded.checkpoint_paths == [ns3_folder / name for name in NS3_FILES]
+    torch.manual_seed(21)
+    reference = NS3FACodec().eval()
+    x = 0.3 * torch.randn(1, 1600, generator=torch.Generator().manual_seed(2))
+    with torch.inference_mode():
+        want_codes, want_speaker = reference.encode(x.unsqueeze(1))
+        want = reference.decode(want_codes, want_speaker)[:, 0]
+    codes = loaded.encode(x)
+    assert torch.equal(codes.levels[0], want_codes)
+    assert torch.equal(loaded.decode(codes), want)
+    assert not torch.equal(codes.levels[0], codec_ns3.encode(x).levels[0])  # other weights than seed 0
+    with pytest.raises(WeightsError, match="facodec@ns3"):
+        get_codec("facodec@timbre_norm").load(ns3_folder)
+
+
+def test_facodec_ns3_pretrained_uses_hub(ns3_folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import huggingface_hub
+
+    calls: list[tuple[str, str]] = []
+
+    def fake_download(repo_id: str, filename: str, **kwargs: object) -> str:
+        calls.append((repo_id, filename))
+        return str(ns3_folder / filename)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    get_codec("facodec@ns3").load("pretrained")
+    assert calls == [(NS3_HF_REPO, name) for name in NS3_FILES]
+    with pytest.raises(WeightsError, match=NS3_FILES[0]):
+        get_codec("facodec@ns3").load(tmp_path)

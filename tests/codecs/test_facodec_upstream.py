@@ -4,10 +4,11 @@ Runs only when an environment variable names a local clone (skips cleanly otherw
 
 * `NCST_UPSTREAM_FACODEC=<github Plachtaa/FAcodec clone>`: the 24 kHz FAcodec (`dac/`, `modules/`);
 * `NCST_UPSTREAM_AMPHION=<github open-mmlab/Amphion clone>`: the same FAcodec as vendored in Amphion
-  (`models/codec/facodec`, `modules/dac`).
+  (`models/codec/facodec`, `modules/dac`), and the NS3 FACodec (`models/codec/ns3_codec`).
 
 Upstream's state dicts load strictly into ours; codes must be identical and outputs within 1e-5.
-Upstream imports `munch` only for its training builder: it is stubbed when missing. Upstream's `dac`,
+Upstream imports `munch` only for its training builder and `pyworld` only for its training-time mel
+utilities: both are stubbed when missing. Upstream's `dac`,
 `modules` and `models` packages are imported from the clone with the clone first on `sys.path`, and the
 previous modules of those names (the installed descript-audio-codec's `dac`) are restored afterwards.
 """
@@ -31,7 +32,7 @@ from ncst.codecs.registry import get_codec
 
 torch.set_num_threads(1)
 
-_SHADOWED = ("dac", "modules", "models", "alias_free_torch", "gradient_reversal", "munch")
+_SHADOWED = ("dac", "modules", "models", "alias_free_torch", "gradient_reversal", "munch", "pyworld")
 TOLERANCE = 1e-5
 
 
@@ -51,12 +52,13 @@ def _upstream_path(root: Path) -> Iterator[None]:
     saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in _SHADOWED}
     for key in saved:
         del sys.modules[key]
-    try:
-        import munch  # noqa: F401
-    except ImportError:
-        stub = types.ModuleType("munch")
-        stub.Munch = dict  # type: ignore[attr-defined]
-        sys.modules["munch"] = stub
+    for name in ("munch", "pyworld"):
+        try:
+            import_module(name)
+        except ImportError:
+            stub = types.ModuleType(name)
+            stub.Munch = dict  # type: ignore[attr-defined]
+            sys.modules[name] = stub
     sys.path.insert(0, str(root))
     try:
         yield
@@ -141,3 +143,47 @@ def test_facodec_24k_matches_upstream(source: str, var: str, timbre_norm: bool) 
     got = codec.encode(wav[:, 0])
     assert torch.equal(got.levels[0], codes)
     assert (codec.decode(got) - y_up[:, 0]).abs().max().item() < TOLERANCE
+
+
+@pytest.mark.slow
+def test_facodec_ns3_matches_upstream() -> None:
+    root = _clone("NCST_UPSTREAM_AMPHION")
+    pytest.importorskip("librosa")  # upstream's ns3_codec/melspec.py imports it at module level
+    with _upstream_path(root):
+        ns3 = import_module("models.codec.ns3_codec")
+        torch.manual_seed(0)
+        encoder = ns3.FACodecEncoder(ngf=32, up_ratios=[2, 4, 5, 5], out_channels=256).eval()
+        decoder = ns3.FACodecDecoder(  # the README's arguments
+            in_channels=256,
+            upsample_initial_channel=1024,
+            ngf=32,
+            up_ratios=[5, 5, 4, 2],
+            vq_num_q_c=2,
+            vq_num_q_p=1,
+            vq_num_q_r=3,
+            vq_dim=256,
+            codebook_dim=8,
+            codebook_size_prosody=10,
+            codebook_size_content=10,
+            codebook_size_residual=10,
+            use_gr_x_timbre=True,
+            use_gr_residual_f0=True,
+            use_gr_residual_phone=True,
+        ).eval()
+    codec = get_codec("facodec@ns3").load("random")
+    ours = codec.model  # type: ignore[attr-defined]
+    ours.load_parts(encoder.state_dict(), decoder.state_dict())  # strict, bar the training-only predictors
+    g = torch.Generator().manual_seed(1)
+    wav = 0.3 * torch.randn(2, 8000, generator=g)  # 40 frames each
+    got = codec.encode(wav)
+    y = codec.decode(got)
+    for i in range(2):  # upstream one utterance at a time (its batch adds the batch index's position code)
+        with torch.no_grad():
+            latent = encoder(wav[i : i + 1, None])
+            emb, vq_id, _, _, speaker = decoder(latent, eval_vq=False, vq=True)
+            y_up = decoder.inference(emb, speaker)[:, 0]
+            emb_diff = (decoder.vq2emb(vq_id) - ours.decoder.dequantize(got.levels[0][i : i + 1])).abs().max()
+        assert torch.equal(got.levels[0][i], vq_id[:, 0])  # upstream codes are [6, B, T]
+        assert (got.extra["speaker"][i] - speaker[0]).abs().max().item() < TOLERANCE
+        assert emb_diff.item() < TOLERANCE
+        assert (y[i] - y_up[0]).abs().max().item() < TOLERANCE

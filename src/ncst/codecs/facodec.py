@@ -33,19 +33,31 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
-from ncst.codecs.ports.facodec import FAcodec, FAcodecConfig, detect_timbre_norm, split_checkpoint
+from ncst.codecs.ports.facodec import FAcodec, FAcodecConfig, NS3FACodec, detect_timbre_norm, split_checkpoint
 from ncst.errors import WeightsError
 
-__all__ = ["HF_REPO", "CHECKPOINT_NAME", "CONFIG_NAME", "DEFAULT_VARIANT", "VARIANTS", "FacodecCodec"]
+__all__ = [
+    "HF_REPO",
+    "CHECKPOINT_NAME",
+    "CONFIG_NAME",
+    "NS3_HF_REPO",
+    "NS3_FILES",
+    "DEFAULT_VARIANT",
+    "VARIANTS",
+    "FacodecCodec",
+]
 
 log = logging.getLogger(__name__)
 
+_CLASS = class_by_key("facodec")  # ID class 5, file prefix "facodec"
 HF_REPO = "Plachta/FAcodec"
 CHECKPOINT_NAME = "pytorch_model.bin"
 CONFIG_NAME = "config.yml"
@@ -53,6 +65,11 @@ SAMPLE_RATE_HZ = 24_000
 HOP_SAMPLES = 300  # prod of the encoder strides [2, 5, 5, 6]
 FRAME_RATE_HZ = SAMPLE_RATE_HZ / HOP_SAMPLES  # 80.0
 CODEBOOK_SIZE = 1024
+NS3_HF_REPO = "amphion/naturalspeech3_facodec"
+#: The README's files (v1; the `_v2` pair in the same repo is the voice-conversion model).
+NS3_FILES = ("ns3_facodec_encoder.bin", "ns3_facodec_decoder.bin")
+NS3_SAMPLE_RATE_HZ = 16_000
+NS3_HOP_SAMPLES = 200  # prod of the encoder strides [2, 4, 5, 5]
 #: The mel front end pads 1024 samples by reflection on each side, so it needs more than 1024 samples.
 MIN_FRAMES = 4
 
@@ -71,11 +88,11 @@ _COMMON = (
 
 def _card(variant: str, timbre_norm: bool, n_q: int, notes: str) -> CodecCard:
     return CodecCard(
-        name="facodec",
+        name=_CLASS.key,
         variant=variant,
-        family="FACodec",
-        class_id=5,
-        file_prefix="facodec",
+        family=_CLASS.family,
+        class_id=_CLASS.class_id,
+        file_prefix=_CLASS.file_prefix,
         sample_rate_hz=SAMPLE_RATE_HZ,
         n_quantizers=n_q,
         frame_rate_hz=FRAME_RATE_HZ,
@@ -91,7 +108,7 @@ def _card(variant: str, timbre_norm: bool, n_q: int, notes: str) -> CodecCard:
         quantizer="factorised RVQ (prosody/content/timbre/residual, L2-normalised factorised codes, dim 8)",
         decoder_type="time domain (causal DAC conv + LSTM, Snake)",
         notes=f"{notes} {_EVIDENCE}{_COMMON}",
-        extra={"timbre_norm": timbre_norm, "hub_repo": HF_REPO, "config": CONFIG_NAME},
+        extra={"timbre_norm": timbre_norm, "arch": "24k", "hub_repo": HF_REPO, "config": CONFIG_NAME},
     )
 
 
@@ -116,26 +133,62 @@ VARIANTS: dict[str, CodecCard] = {
         "the adapter also checks the checkpoint keys.",
     ),
 }
+VARIANTS["ns3"] = replace(
+    VARIANTS["timbre_norm"],
+    variant="ns3",
+    sample_rate_hz=NS3_SAMPLE_RATE_HZ,
+    frame_rate_hz=NS3_SAMPLE_RATE_HZ / NS3_HOP_SAMPLES,
+    checkpoint=f"hf://{NS3_HF_REPO}/{NS3_FILES[0]} + {NS3_FILES[1]}",
+    licence="port: MIT (ncst); upstream code Amphion (MIT); weights: see the hub card (not checked offline)",
+    quantizer="factorised RVQ (prosody 1 + content 2 + residual 3, L2-normalised factorised codes, dim 8)",
+    decoder_type="time domain (DAC-style conv, anti-aliased SnakeBeta) with speaker-conditioned LayerNorm",
+    notes=(
+        "Alternative reading of class 5 (file prefix facodec_): the NaturalSpeech 3 FACodec as released "
+        f"({NS3_HF_REPO}, Amphion models/codec/ns3_codec; the README's v1 encoder/decoder pair): 16 kHz, hop 200, "
+        "prosody 1 + content 2 + residual 3 codebooks of 1024 at 80 frames/s = 4800 bps plus a 256-d speaker "
+        "embedding (Codes.extra['speaker'], side information, not counted). The release does not match Table 2 "
+        "(24 kHz, 6.4 kbps, 8 Q). " + _EVIDENCE + "Input is zero-padded to a multiple of the 200-sample hop "
+        "(the README pads the same way); the base class crops the output back. Upstream adds the positional "
+        "encoding of the batch index to its speaker Transformer; ncst adds row 0 for every item (upstream's "
+        "single-utterance call), so batching does not change an utterance's audio."
+    ),
+    extra={"timbre_norm": True, "arch": "ns3", "hub_repo": NS3_HF_REPO},
+)
 DEFAULT_VARIANT = "24k"
 
 
 class FacodecCodec(Codec):
-    """24 kHz FAcodec; codes are one level `[B, n_q, ceil(T / 300)]` (rows: prosody, content, [timbre,] residual)."""
+    """FACodec; codes are one level `[B, n_q, ceil(T / hop)]` (rows: prosody, content, [timbre,] residual).
+
+    Hop 300 at 24 kHz (`24k`, `timbre_norm`) or 200 at 16 kHz (`ns3`).
+    """
 
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
     def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
         super().__init__(variant, device=device)
-        self.model: FAcodec | None = None
+        self.model: FAcodec | NS3FACodec | None = None
 
     @property
     def timbre_norm(self) -> bool:
         return bool(self.card.extra["timbre_norm"])
 
+    @property
+    def is_ns3(self) -> bool:
+        return self.card.extra["arch"] == "ns3"
+
+    @property
+    def hop_samples(self) -> int:
+        return NS3_HOP_SAMPLES if self.is_ns3 else HOP_SAMPLES
+
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
         self.checkpoint_paths = []
+        if self.is_ns3:
+            self.model = self._build_ns3(weights).to(self.device).eval()
+            return
+        model: FAcodec
         if weights.mode == "random":
             model = FAcodec(FAcodecConfig(timbre_norm=self.timbre_norm))
         elif weights.mode == "pretrained":
@@ -156,6 +209,34 @@ class FacodecCodec(Codec):
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
         self.model = model.to(self.device).eval()
+
+    def _build_ns3(self, weights: WeightsSpec) -> NS3FACodec:
+        model = NS3FACodec()
+        if weights.mode == "random":
+            return model
+        if weights.mode == "pretrained":
+            from huggingface_hub import hf_hub_download
+
+            files = [Path(hf_hub_download(NS3_HF_REPO, name)) for name in NS3_FILES]
+        elif weights.mode == "path" and weights.path is not None:
+            folder = weights.path if weights.path.is_dir() else weights.path.parent
+            files = [folder / name for name in NS3_FILES]
+            if not all(f.is_file() for f in files):
+                raise WeightsError(
+                    f"NS3 FACodec weights {str(weights.path)!r}: expected a folder holding {' and '.join(NS3_FILES)} "
+                    f"(from {NS3_HF_REPO})"
+                )
+        else:
+            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
+        encoder, decoder = (self._load_checkpoint(f) for f in files)
+        if not (isinstance(encoder, Mapping) and isinstance(decoder, Mapping)):
+            raise WeightsError(f"{files[0].parent}: expected two state dicts ({', '.join(NS3_FILES)})")
+        try:
+            model.load_parts(encoder, decoder)
+        except RuntimeError as err:
+            raise WeightsError(f"{files[0].parent}: not the NS3 FACodec v1 release ({err})") from err
+        self.checkpoint_paths = files
+        return model
 
     def _load_facodec(self, file: Path, config_file: Path | None) -> FAcodec:
         parts = self._read_parts(file)
@@ -216,20 +297,24 @@ class FacodecCodec(Codec):
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
         model = self._model()
-        length = int(wav.shape[-1])
-        frames = max(MIN_FRAMES, -(-length // HOP_SAMPLES))
-        wav = torch.nn.functional.pad(wav, (0, frames * HOP_SAMPLES - length))
-        codes, timbre = model.encode(wav)
+        length, hop = int(wav.shape[-1]), self.hop_samples
+        frames = max(1 if self.is_ns3 else MIN_FRAMES, -(-length // hop))
+        wav = torch.nn.functional.pad(wav, (0, frames * hop - length))
+        codes, side = model.encode(wav)
         extra: dict[str, Any] = {"input_samples": length}
-        if timbre is not None:
-            extra["timbre"] = timbre
+        if side is not None:
+            extra[self._side_key] = side
         return Codes(
             levels=(codes,),
             codebook_size=CODEBOOK_SIZE,
-            covered_samples=int(codes.shape[-1]) * HOP_SAMPLES,
-            sample_rate_hz=SAMPLE_RATE_HZ,
+            covered_samples=int(codes.shape[-1]) * hop,
+            sample_rate_hz=self.card.sample_rate_hz,
             extra=extra,
         )
+
+    @property
+    def _side_key(self) -> str:
+        return "speaker" if self.is_ns3 else "timbre"
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         model = self._model()
@@ -238,12 +323,18 @@ class FacodecCodec(Codec):
         level = codes.levels[0].to(self.device)
         if level.shape[1] != self.card.n_quantizers:
             raise ValueError(f"{self.card.spec}: expected {self.card.n_quantizers} codebooks, got {level.shape[1]}")
-        timbre = codes.extra.get("timbre")
-        if self.timbre_norm and timbre is None:
+        side = codes.extra.get(self._side_key)
+        if side is not None:
+            side = side.to(self.device)
+        if isinstance(model, NS3FACodec):
+            if side is None:
+                raise ValueError(f"{self.card.spec}: Codes.extra has no 'speaker' embedding; encode with this variant")
+            return model.decode(level, side)
+        if self.timbre_norm and side is None:
             raise ValueError(f"{self.card.spec}: Codes.extra has no 'timbre' vector; encode with this variant")
-        return model.decode(level, None if timbre is None else timbre.to(self.device))
+        return model.decode(level, side)
 
-    def _model(self) -> FAcodec:
+    def _model(self) -> FAcodec | NS3FACodec:
         if self.model is None:
             raise WeightsError(f"{self.card.spec}: model not built")
         return self.model
@@ -262,6 +353,8 @@ def _resolve_local(path: Path) -> tuple[Path, Path | None]:
     if (path / CHECKPOINT_NAME).is_file():
         return path / CHECKPOINT_NAME, config
     found = sorted(p for p in path.iterdir() if p.suffix in _CHECKPOINT_SUFFIXES)
+    if any(p.name in NS3_FILES for p in found):
+        raise WeightsError(f"{path} holds the NS3 FACodec ({', '.join(NS3_FILES)}); load it as facodec@ns3")
     if len(found) != 1:
         raise WeightsError(
             f"FAcodec weights {str(path)!r}: expected a checkpoint file or a folder holding {CHECKPOINT_NAME} "

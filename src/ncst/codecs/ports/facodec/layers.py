@@ -21,6 +21,7 @@ from torch import nn
 __all__ = [
     "WNConv1d",
     "WNConvTranspose1d",
+    "WNLinear",
     "StreamableConv1d",
     "StreamableConvTranspose1d",
     "Snake1d",
@@ -64,18 +65,41 @@ class WNConv1d(nn.Module):
 class WNConvTranspose1d(nn.Module):
     """`ConvTranspose1d` with weight normalisation over axis 0 (`weight_g` `[in, 1, 1]`)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, stride: int = 1) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        *,
+        stride: int = 1,
+        padding: int = 0,
+        output_padding: int = 0,
+    ) -> None:
         super().__init__()
         init = nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=stride)
         self.weight_v = nn.Parameter(init.weight.detach().clone())
         self.weight_g = nn.Parameter(init.weight.detach().norm(dim=(1, 2), keepdim=True))
         self.bias = nn.Parameter(init.bias.detach().clone()) if init.bias is not None else None
-        self.stride = stride
+        self.stride, self.padding, self.output_padding = stride, padding, output_padding
         self.kernel_size = kernel_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = _weight(self.weight_v, self.weight_g)
-        return F.conv_transpose1d(x, weight, self.bias, self.stride)
+        return F.conv_transpose1d(x, weight, self.bias, self.stride, self.padding, self.output_padding)
+
+
+class WNLinear(nn.Module):
+    """`Linear` with weight normalisation over the output axis (`weight_g` `[out, 1]`, `weight_v`)."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        init = nn.Linear(in_features, out_features)
+        self.weight_v = nn.Parameter(init.weight.detach().clone())
+        self.weight_g = nn.Parameter(init.weight.detach().norm(dim=1, keepdim=True))
+        self.bias = nn.Parameter(init.bias.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, _weight(self.weight_v, self.weight_g), self.bias)
 
 
 class _Inner(nn.Module):

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import WNConv1d
+from .layers import WNConv1d, WNLinear
 
-__all__ = ["FactorizedVQ", "ResidualVQ"]
+__all__ = ["FactorizedVQ", "ResidualVQ", "LinearFactorizedVQ", "LinearResidualVQ"]
 
 
 class FactorizedVQ(nn.Module):
@@ -74,6 +74,66 @@ class ResidualVQ(nn.Module):
 
     def from_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes `[B, n, T]` (n <= n_codebooks) -> quantised `[B, D, T]`."""
+        out = torch.zeros((), device=codes.device)
+        for i, level in zip(range(codes.shape[1]), self.levels()):
+            out = out + level.decode(codes[:, i])
+        return out
+
+
+class LinearFactorizedVQ(nn.Module):
+    """The NS3 FACodec's factorised VQ level: weight-normalised `Linear` projections, `_codebook` table."""
+
+    def __init__(self, input_dim: int, codebook_size: int, codebook_dim: int) -> None:
+        super().__init__()
+        self.in_proj = WNLinear(input_dim, codebook_dim)
+        self.out_proj = WNLinear(codebook_dim, input_dim)
+        self._codebook = nn.Embedding(codebook_size, codebook_dim)
+
+    def encode(self, z: torch.Tensor) -> torch.Tensor:
+        """`[B, D, T]` -> codes `[B, T]` (nearest L2-normalised codebook row)."""
+        latents = self.in_proj(z.transpose(1, 2))  # [B, T, d]
+        b, t, d = latents.shape
+        flat = F.normalize(latents.reshape(b * t, d))
+        book = F.normalize(self._codebook.weight)
+        dist = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ book.t() + book.pow(2).sum(1, keepdim=True).t()
+        return (-dist).max(1)[1].reshape(b, t)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes `[B, T]` -> `[B, D, T]`."""
+        return self.out_proj(self._codebook(codes)).transpose(1, 2)
+
+
+class LinearResidualVQ(nn.Module):
+    """Residual stack of `LinearFactorizedVQ` levels (`layers.N` keys)."""
+
+    def __init__(self, input_dim: int, n_codebooks: int, codebook_size: int = 1024, codebook_dim: int = 8) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            [LinearFactorizedVQ(input_dim, codebook_size, codebook_dim) for _ in range(n_codebooks)]
+        )
+
+    @property
+    def n_codebooks(self) -> int:
+        return len(self.layers)
+
+    def levels(self) -> list[LinearFactorizedVQ]:
+        return [cast(LinearFactorizedVQ, q) for q in self.layers]
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`[B, D, T]` -> (quantised `[B, D, T]`, codes `[B, n_codebooks, T]`)."""
+        residual = z
+        quantized = torch.zeros_like(z)
+        codes = []
+        for level in self.levels():
+            idx = level.encode(residual)
+            q = level.decode(idx)
+            residual = residual - q
+            quantized = quantized + q
+            codes.append(idx)
+        return quantized, torch.stack(codes, dim=1)
+
+    def from_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes `[B, n, T]` -> quantised `[B, D, T]`."""
         out = torch.zeros((), device=codes.device)
         for i, level in zip(range(codes.shape[1]), self.levels()):
             out = out + level.decode(codes[:, i])
