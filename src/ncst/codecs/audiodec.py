@@ -27,6 +27,7 @@ from typing import Any
 import torch
 import yaml
 
+from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
 from ncst.codecs.ports.audiodec import AudioDec, AutoencoderConfig, VocoderConfig, build_libritts_v1
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
@@ -59,13 +60,15 @@ CODEBOOK_SIZE = 1024
 #: Seconds of calibration audio used to fill the codebooks of a random-weights model.
 CALIBRATION_S = 2.0
 
+_CLASS = class_by_key("audiodec")  # OOD class 10, file prefix "audiodec"
+
 VARIANTS: dict[str, CodecCard] = {
     "libritts_v1": CodecCard(
-        name="audiodec",
+        name=_CLASS.key,
         variant="libritts_v1",
-        family="AudioDec",
-        class_id=10,
-        file_prefix="audiodec",
+        family=_CLASS.family,
+        class_id=_CLASS.class_id,
+        file_prefix=_CLASS.file_prefix,
         sample_rate_hz=SAMPLE_RATE_HZ,
         n_quantizers=N_QUANTIZERS,
         frame_rate_hz=FRAME_RATE_HZ,
