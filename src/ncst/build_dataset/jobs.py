@@ -101,7 +101,9 @@ class JobRunner:
             if source_rate == card.sample_rate_hz
             else f"soxr {SOXR_QUALITY} {source_rate}->{card.sample_rate_hz}"
         )
-        y = codec.resynthesize(torch.from_numpy(x).unsqueeze(0))[0].numpy()
+        wav = torch.from_numpy(x).unsqueeze(0)
+        codes = codec.encode(wav)  # what resynthesize does, keeping the codes for the measured bitrate
+        y = codec.decode(codes, length=int(wav.shape[-1]))[0].cpu().numpy()
         if y.shape[-1] != x.shape[-1]:
             raise RuntimeError(f"{card.spec} returned {y.shape[-1]} samples for {x.shape[-1]}: adapter bug")
         if not np.isfinite(y).all():
@@ -116,7 +118,7 @@ class JobRunner:
             source_sample_rate_hz=source_rate,
             source_samples=int(audio.shape[-1]),
             codec_spec=card.spec,
-            class_id=card.class_id,
+            class_id=job.class_id,
             weights=codec.weights.describe() if codec.weights else self.settings.weights,
             checkpoint=card.checkpoint,
             checkpoint_sha256=self._checkpoint_sha.get(card.spec, {}),
@@ -132,6 +134,7 @@ class JobRunner:
             git_commit=ncst_git_commit(),
             created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             seconds=round(time.perf_counter() - start, 4),
+            extra={"measured_bitrate_bps": round(codes.bitrate_bps(), 3)},
         )
 
     def try_run(self, job: Job) -> ProvenanceRow | JobFailure:

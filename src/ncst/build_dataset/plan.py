@@ -59,24 +59,40 @@ def parse_shard(text: str) -> Shard:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One file to generate: an utterance through one codec variant."""
+    """One file to generate: an utterance through one codec variant, into `folder` of the build.
+
+    `label_class` and `prefix` override the card's class id and file prefix (a recipe that adds a codec
+    as a new class, or renames its files).
+    """
 
     utterance: Utterance
     card: CodecCard
+    folder: str = WAV_DIR
+    label_class: int | None = None
+    prefix: str | None = None
+
+    @property
+    def class_id(self) -> int | None:
+        """Class id written to provenance and labels."""
+        return self.card.class_id if self.label_class is None else self.label_class
 
     @property
     def file_name(self) -> str:
-        return output_name(self.card, self.utterance.utt_id)
+        prefix = self.card.file_prefix if self.prefix is None else self.prefix
+        return f"{prefix}_{self.utterance.utt_id}.wav" if prefix else f"{self.utterance.utt_id}.wav"
 
     @property
     def rel_path(self) -> str:
         """Path relative to the build folder, as recorded in provenance."""
-        return f"{WAV_DIR}/{self.file_name}"
+        return f"{self.folder}/{self.file_name}"
 
 
 def output_name(card: CodecCard, utt_id: str) -> str:
-    """Official naming: `<prefix>_<utt>.wav`, e.g. `encodec_p225_001.wav`, `C4-1_p225_001.wav`."""
-    return f"{card.file_prefix}_{utt_id}.wav"
+    """Official naming: `<prefix>_<utt>.wav`, e.g. `encodec_p225_001.wav`, `C4-1_p225_001.wav`.
+
+    A card with an empty prefix (the real class) keeps the bare utterance id: `p225_001.wav`.
+    """
+    return f"{card.file_prefix}_{utt_id}.wav" if card.file_prefix else f"{utt_id}.wav"
 
 
 def plan_jobs(

@@ -33,7 +33,7 @@ from ncst.corpora import load_corpus
 from ncst.errors import NcstError
 from ncst.io import atomic_write_text, parse_temp_name, sha256_file
 
-__all__ = ["BuildConfig", "BuildResult", "build", "ProgressCallback"]
+__all__ = ["BuildConfig", "BuildResult", "build", "run_jobs", "ProgressCallback"]
 
 log = logging.getLogger(__name__)
 
@@ -99,22 +99,8 @@ def build(config: BuildConfig, *, progress: ProgressCallback | None = None) -> B
     out = Path(config.out_dir)
     (out / WAV_DIR).mkdir(parents=True, exist_ok=True)
     _check_settings(out, weights_label, config.seed)
-    _remove_stale_temp_files(out / WAV_DIR, config.shard)
 
     jobs = plan_jobs(utterances, cards, shard=config.shard, limit=config.limit)
-    prov_path = out / f"provenance{config.shard.suffix}.jsonl"
-    existing = read_provenance(sorted(out.glob("provenance*.jsonl")))
-    todo = [j for j in jobs if not _is_done(out, j, existing.get(j.rel_path), weights_label, config.seed)]
-    result = BuildResult(out_dir=out, planned=len(jobs), skipped=len(jobs) - len(todo))
-    log.info(
-        "%d jobs planned (shard %s), %d already done, %d to run, weights=%s",
-        len(jobs),
-        config.shard,
-        result.skipped,
-        len(todo),
-        weights_label,
-    )
-    failures_path = out / f"failures{config.shard.suffix}.csv"
     settings = JobSettings(
         out_dir=out,
         weights=config.weights,
@@ -122,12 +108,61 @@ def build(config: BuildConfig, *, progress: ProgressCallback | None = None) -> B
         seed=config.seed,
         trust_checkpoint=config.trust_checkpoint,
     )
+    by_id = {u.utt_id: u for u in utterances}
+    return run_jobs(
+        jobs,
+        settings,
+        workers=config.workers,
+        shard=config.shard,
+        progress=progress,
+        finish=lambda rows: write_labels_and_manifest(out, rows, by_id),
+    )
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    settings: JobSettings,
+    *,
+    workers: int = 0,
+    shard: Shard = Shard(),
+    progress: ProgressCallback | None = None,
+    finish: Callable[[list[ProvenanceRow]], object] | None = None,
+) -> BuildResult:
+    """Runs (or resumes) planned jobs into `settings.out_dir`, whatever folders they write to.
+
+    The resume rules of `build` apply: a job whose provenance row matches and whose file still hashes to
+    the recorded sha256 is skipped. `finish` is called with every provenance row of the folder (all
+    shards) once this run ends, even when it is interrupted by an exception, to rewrite label files.
+
+    Raises:
+        NcstError: The folder was built with other weights or another seed.
+    """
+    out = settings.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    weights_label = parse_weights(settings.weights).describe()
+    _check_settings(out, weights_label, settings.seed)
+    for folder in sorted({j.folder for j in jobs}):
+        if (out / folder).is_dir():
+            _remove_stale_temp_files(out / folder, shard)
+    prov_path = out / f"provenance{shard.suffix}.jsonl"
+    existing = read_provenance(sorted(out.glob("provenance*.jsonl")))
+    todo = [j for j in jobs if not _is_done(out, j, existing.get(j.rel_path), weights_label, settings.seed)]
+    result = BuildResult(out_dir=out, planned=len(jobs), skipped=len(jobs) - len(todo))
+    log.info(
+        "%d jobs planned (shard %s), %d already done, %d to run, weights=%s",
+        len(jobs),
+        shard,
+        result.skipped,
+        len(todo),
+        weights_label,
+    )
+    failures_path = out / f"failures{shard.suffix}.csv"
     total = len(todo)
     if progress:
         progress(0, total, 0)
     with ProvenanceLog(prov_path) as prov:
         try:
-            for outcome in _execute(todo, settings, config.workers):
+            for outcome in _execute(todo, settings, workers):
                 if isinstance(outcome, ProvenanceRow):
                     prov.append(outcome)
                     result.done += 1
@@ -138,8 +173,8 @@ def build(config: BuildConfig, *, progress: ProgressCallback | None = None) -> B
                     progress(result.done + len(result.failures), total, len(result.failures))
         finally:
             write_failures(failures_path, result.failures)
-            rows = read_provenance(sorted(out.glob("provenance*.jsonl")))
-            write_labels_and_manifest(out, rows.values(), {u.utt_id: u for u in utterances})
+            if finish is not None:
+                finish(list(read_provenance(sorted(out.glob("provenance*.jsonl"))).values()))
     log.info("done: %d written, %d skipped, %d failed -> %s", result.done, result.skipped, len(result.failures), out)
     return result
 

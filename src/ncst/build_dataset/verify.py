@@ -55,6 +55,9 @@ class VerifyReport:
     labels: list[str] = field(default_factory=list)
     manifest: list[str] = field(default_factory=list)
     random_weights: int = 0
+    #: Recipe builds only (`ncst.recipes.verify`): audio no label file lists, label lines with the wrong class.
+    extra: list[str] = field(default_factory=list)
+    mislabelled: list[str] = field(default_factory=list)
 
     def problems(self) -> dict[str, list[str]]:
         """Every discrepancy, by kind (kinds with none are left out)."""
@@ -66,6 +69,8 @@ class VerifyReport:
             "provenance": self.provenance,
             "labels": self.labels,
             "manifest": self.manifest,
+            "extra": self.extra,
+            "mislabelled": self.mislabelled,
         }
         return {kind: items for kind, items in kinds.items() if items}
 
@@ -85,16 +90,25 @@ class VerifyReport:
             "labels": self.labels,
             "manifest": self.manifest,
             "random_weights": self.random_weights,
+            "extra": self.extra,
+            "mislabelled": self.mislabelled,
         }
 
 
 def verify_build(out_dir: Path) -> VerifyReport:
     """Checks a build folder: audio hashes, ``wav/`` contents, provenance, ``label.txt``, ``manifest.csv``.
 
+    A recipe build (`recipe.json`) or an official download (`label/*.txt`) is checked by
+    `ncst.recipes.verify.verify_recipe_build` instead: label files against files and provenance.
+
     Raises:
         CorpusLayoutError: The folder has no provenance file (it is not a build folder).
     """
+    from ncst.recipes.verify import is_recipe_layout, verify_recipe_build
+
     out_dir = Path(out_dir)
+    if is_recipe_layout(out_dir):
+        return verify_recipe_build(out_dir)
     prov_files = sorted(out_dir.glob("provenance*.jsonl"))
     if not prov_files:
         raise CorpusLayoutError(f"{out_dir}: no provenance*.jsonl found; is this a build-dataset output folder?")

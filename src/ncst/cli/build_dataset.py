@@ -25,6 +25,7 @@ EPILOG = (
     "Examples:\n\n"
     "  build-dataset --codec encodec --weights random --out demo_build   (offline smoke run on the demo corpus)\n\n"
     "  build-dataset --codec encodec --codec encodec@3kbps --corpus my_manifest.csv --out build --shard 0/4\n\n"
+    "  build-dataset --recipe st-codecfake --vctk VCTK-Corpus-0.92 --aishell3 data_aishell3 --ncssd NCSSD --out st\n\n"
     "Exit codes: 0 all files written or already present; 1 some inputs failed (see failures.csv); 2 bad arguments."
 )
 
@@ -32,7 +33,7 @@ EPILOG = (
 @app.command(epilog=EPILOG)
 def build_dataset(
     codec: List[str] = typer.Option(
-        ...,
+        [],
         "--codec",
         "-c",
         help="Codec spec, repeatable: encodec, encodec@3kbps, mimi, snac, ... (see `ncst codecs list`).",
@@ -59,6 +60,26 @@ def build_dataset(
     ),
     threads: int = typer.Option(0, min=0, help="Torch CPU threads in this process (0 = torch default)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logs."),
+    recipe: Optional[str] = typer.Option(
+        None, help="Build a whole dataset layout instead: 'st-codecfake' or a recipe .toml (see docs/dataset.md)."
+    ),
+    vctk: Optional[Path] = typer.Option(None, help="--recipe: VCTK 0.92 (or 0.80) folder."),
+    aishell3: Optional[Path] = typer.Option(None, help="--recipe: AISHELL-3 folder."),
+    ncssd: Optional[Path] = typer.Option(
+        None, help="--recipe: NCSSD folder (R-EN, R-ZH); its subsets are skipped without it."
+    ),
+    labels: Optional[Path] = typer.Option(
+        None, help="--recipe: folder of official label files; reproduces their split exactly (else a seeded split)."
+    ),
+    subsets: List[str] = typer.Option(
+        [], "--subsets", help="--recipe: only these folders (repeatable or comma-separated), e.g. train,ID_diff_config."
+    ),
+    per_class_limit: Optional[int] = typer.Option(
+        None, min=1, help="--recipe: N files per folder and class (a miniature of the whole layout)."
+    ),
+    add_codec: List[str] = typer.Option(
+        [], "--add-codec", help="--recipe: add a registered codec as a new class, SPEC=ID or SPEC=OOD (repeatable)."
+    ),
 ) -> None:
     """Resynthesise real speech through neural codecs into OUT/wav/<prefix>_<utt>.wav.
 
@@ -68,6 +89,20 @@ def build_dataset(
     """
     setup_logging(verbose)
     set_threads(threads)
+    if recipe is not None:
+        from ncst.cli.recipe_build import run_recipe_build
+
+        if codec or corpus != "demo" or limit is not None:
+            console.print(
+                "[red]error:[/] --recipe takes its codecs and corpora from the recipe; drop --codec/--corpus/--limit"
+            )
+            raise typer.Exit(2)
+        run_recipe_build(
+            recipe=recipe, vctk=vctk, aishell3=aishell3, ncssd=ncssd, labels=labels, out=out, subsets=subsets,
+            per_class_limit=per_class_limit, add_codec=add_codec, weights=weights, device=device, workers=workers,
+            shard=shard, seed=None if seed == 0 else seed,
+        )  # fmt: skip
+        return
     from ncst.build_dataset import BuildConfig, build, parse_shard
     from ncst.errors import NcstError
 

@@ -52,6 +52,7 @@ BUILTIN_CODECS: dict[str, str] = {
     "wavtokenizer": "ncst.codecs.wavtokenizer:WavTokenizerCodec",
     "audiodec": "ncst.codecs.audiodec:AudioDecCodec",
     "hificodec": "ncst.codecs.hificodec:HiFiCodecCodec",
+    "real": "ncst.codecs.real:RealCodec",
 }
 
 _REGISTERED: dict[str, type[Codec]] = {}

@@ -1,0 +1,93 @@
+"""`build-dataset --recipe NAME ...`: build a whole dataset layout (ST-Codecfake) from its source corpora."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from ncst.cli._common import console
+
+__all__ = ["run_recipe_build", "parse_add_codec"]
+
+
+def parse_add_codec(text: str) -> tuple[str, str]:
+    """`mycodec=OOD` / `mycodec@v2=ID` -> (spec, set); the set defaults to OOD."""
+    spec, _, set_name = text.partition("=")
+    return spec.strip(), (set_name.strip().upper() or "OOD")
+
+
+def run_recipe_build(
+    *,
+    recipe: str,
+    vctk: Optional[Path],
+    aishell3: Optional[Path],
+    ncssd: Optional[Path],
+    labels: Optional[Path],
+    out: Path,
+    subsets: Sequence[str],
+    per_class_limit: Optional[int],
+    add_codec: Sequence[str],
+    weights: str,
+    device: str,
+    workers: int,
+    shard: str,
+    seed: Optional[int],
+) -> None:
+    """Parses the recipe options, runs `ncst.recipes.build_recipe` with a progress bar, prints a summary."""
+    from ncst.build_dataset import parse_shard
+    from ncst.errors import NcstError
+    from ncst.recipes import RecipeBuildConfig, build_recipe
+
+    try:
+        config = RecipeBuildConfig(
+            recipe=recipe,
+            corpora={"vctk": vctk, "aishell3": aishell3, "ncssd": ncssd},
+            out_dir=out,
+            labels_dir=labels,
+            subsets=tuple(s for item in subsets for s in item.split(",") if s.strip()),
+            per_class_limit=per_class_limit,
+            add_codecs=tuple(parse_add_codec(a) for a in add_codec),
+            weights=weights,
+            device=device,
+            workers=workers,
+            shard=parse_shard(shard),
+            seed=seed,
+        )
+        bar = Progress(
+            TextColumn(f"[bold]{recipe}[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        task: list[TaskID] = []
+
+        def on_progress(done: int, total: int, failed: int) -> None:
+            if not task:
+                bar.start()
+                task.append(bar.add_task("build", total=total, failed=0))
+            bar.update(task[0], completed=done, total=total, failed=failed)
+
+        try:
+            result = build_recipe(config, progress=on_progress)
+        finally:
+            bar.stop()
+    except NcstError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(2) from err
+    run, plan = result.run, result.plan
+    for spec, folders in sorted(plan.missing_codecs.items()):
+        console.print(f"[yellow]not built[/]: codec {spec} is not in the registry ({', '.join(sorted(set(folders)))})")
+    for folder, reason in sorted(plan.skipped_subsets.items()):
+        console.print(f"[yellow]not built[/]: {folder} ({reason})")
+    console.print(
+        f"{run.done} written, {run.skipped} already present, {len(run.failures)} failed of {run.planned} planned "
+        f"-> {run.out_dir} (see DATASET.md)"
+    )
+    if run.failures:
+        console.print(f"[yellow]see {run.out_dir}/failures{config.shard.suffix}.csv for the failed inputs[/]")
+        raise typer.Exit(1)

@@ -1,0 +1,92 @@
+"""In-the-Wild reader (`release_in_the_wild.zip`, Mueller et al. 2022; HF mirror `mueller91/In-The-Wild`).
+
+ST-Codecfake's unseen-real set `ID_unseen_real/ITW` is the 19,963 `bona-fide` clips
+(`specs/dataset.md` 1.6). Layout::
+
+    <root>/meta.csv      header `file,speaker,label`; rows `0.wav,Alec Guinness,spoof`
+    <root>/0.wav ... 31778.wav
+
+`meta.csv` is parsed as CSV (speaker names may contain commas inside quotes). Reading never touches the
+network.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from ncst.audio import PathLike
+from ncst.corpora.base import Utterance
+from ncst.errors import CorpusLayoutError
+
+__all__ = ["find_in_the_wild_root", "read_in_the_wild"]
+
+log = logging.getLogger(__name__)
+
+_LABELS = ("bona-fide", "spoof")
+_COLUMNS = ("file", "speaker", "label")
+
+
+def find_in_the_wild_root(path: PathLike) -> Path:
+    """The folder holding `meta.csv`: `path` or up to two levels below it.
+
+    Raises:
+        CorpusLayoutError: No `meta.csv` was found.
+    """
+    base = Path(path).expanduser().absolute()
+    if not base.is_dir():
+        raise CorpusLayoutError(f"In-the-Wild folder not found: {base}")
+    for candidate in (base, *sorted(base.glob("*/")), *sorted(base.glob("*/*/"))):
+        if (candidate / "meta.csv").is_file():
+            return candidate
+    raise CorpusLayoutError(
+        f"{base}: no meta.csv in it or up to two levels below; expected the unpacked release_in_the_wild.zip "
+        "(meta.csv, 0.wav ... 31778.wav)"
+    )
+
+
+def read_in_the_wild(corpus_dir: PathLike, *, labels: tuple[str, ...] = ("bona-fide",)) -> Iterator[Utterance]:
+    """Yields the clips whose label is in `labels`, in `meta.csv` order.
+
+    Yields:
+        Utterances with ids `<stem>` (`0` .. `31778`, the official file names),
+        the speaker name, corpus `in_the_wild`, language `en`, and `extra` = `label`, `file`.
+
+    Raises:
+        CorpusLayoutError: `meta.csv` lacks a column, a row has an unknown label or names a missing file
+            (the message names the line).
+    """
+    bad = [lb for lb in labels if lb not in _LABELS]
+    if bad:
+        raise CorpusLayoutError(f"unknown In-the-Wild labels {bad}; choose from {list(_LABELS)}")
+    root = find_in_the_wild_root(corpus_dir)
+    meta = root / "meta.csv"
+    count = 0
+    with open(meta, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CorpusLayoutError(f"{meta}: line 1: missing column(s) {missing}; found {reader.fieldnames}")
+        for row in reader:
+            line = reader.line_num
+            label = (row["label"] or "").strip()
+            if label not in _LABELS:
+                raise CorpusLayoutError(f"{meta}:{line}: label {label!r}; expected one of {list(_LABELS)}")
+            if label not in labels:
+                continue
+            name = (row["file"] or "").strip()
+            path = root / name
+            if not name or not path.is_file():
+                raise CorpusLayoutError(f"{meta}:{line}: lists {name!r}, but {path} does not exist")
+            count += 1
+            yield Utterance(
+                utt_id=Path(name).stem,
+                path=path,
+                speaker=(row["speaker"] or "").strip() or None,
+                corpus="in_the_wild",
+                language="en",
+                extra={"label": label, "file": name},
+            )
+    log.info("In-the-Wild %s: %d clips", list(labels), count)

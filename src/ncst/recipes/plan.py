@@ -1,0 +1,226 @@
+"""Planning a recipe build: corpora x subsets x classes -> jobs with official folders, names and labels.
+
+The plan is a pure function of the recipe, the corpora, the label files (if any), the seed and the
+per-class limit, so every shard and every rerun computes the same one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ncst.build_dataset.plan import Job
+from ncst.codecs import CodecCard, get_card
+from ncst.corpora.aishell3 import read_aishell3
+from ncst.corpora.base import Utterance
+from ncst.corpora.ncssd import read_ncssd
+from ncst.corpora.vctk import read_vctk
+from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
+from ncst.recipes.recipe import Recipe, SubsetEntry
+from ncst.recipes.splits import draw, read_label_file, round_robin, split_pools
+
+__all__ = ["CORPUS_READERS", "PlannedFile", "RecipePlan", "plan_recipe", "read_corpora"]
+
+log = logging.getLogger(__name__)
+
+#: Corpus name (as used in recipes) -> reader.
+CORPUS_READERS: dict[str, Callable[[Path], Iterator[Utterance]]] = {
+    "vctk": read_vctk,
+    "aishell3": read_aishell3,
+    "ncssd": read_ncssd,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedFile:
+    """One file of the layout: where it goes, its label, and the job that makes it."""
+
+    job: Job
+    class_id: int
+    label_file: str
+
+    @property
+    def folder(self) -> str:
+        return self.job.folder
+
+    @property
+    def file_name(self) -> str:
+        return self.job.file_name
+
+
+@dataclass(slots=True)
+class RecipePlan:
+    """Everything a build of a recipe writes, plus what had to be left out and why."""
+
+    recipe: Recipe
+    files: list[PlannedFile] = field(default_factory=list)
+    missing_codecs: dict[str, list[str]] = field(default_factory=dict)  # spec -> folders it would have filled
+    skipped_subsets: dict[str, str] = field(default_factory=dict)  # folder -> reason
+    split_origin: str = "seeded"
+    folders: list[str] = field(default_factory=list)  # every folder of the selected entries, built or not
+
+    @property
+    def jobs(self) -> list[Job]:
+        return [f.job for f in self.files]
+
+    def label_files(self) -> dict[str, list[PlannedFile]]:
+        out: dict[str, list[PlannedFile]] = {}
+        for f in self.files:
+            out.setdefault(f.label_file, []).append(f)
+        return out
+
+
+def read_corpora(paths: Mapping[str, Path | None]) -> dict[str, list[Utterance]]:
+    """Reads each corpus whose path is given (`{"vctk": P, "aishell3": P, "ncssd": None}`)."""
+    out: dict[str, list[Utterance]] = {}
+    for name, path in paths.items():
+        if path is None:
+            continue
+        if name not in CORPUS_READERS:
+            raise CorpusLayoutError(f"no reader for corpus {name!r}; known: {sorted(CORPUS_READERS)}")
+        out[name] = list(CORPUS_READERS[name](Path(path)))
+    return out
+
+
+def _card_or_none(spec: str) -> CodecCard | None:
+    try:
+        return get_card(spec)
+    except (UnknownCodecError, ImportError) as err:
+        log.debug("codec %s unavailable: %s", spec, err)
+        return None
+
+
+def _strip_prefix(file: str, prefix: str) -> str:
+    stem = file[: -len(".wav")] if file.endswith(".wav") else file
+    head = f"{prefix}_" if prefix else ""
+    if not stem.startswith(head):
+        raise CorpusLayoutError(f"label file name {file!r} does not start with the class prefix {head!r}")
+    return stem[len(head) :]
+
+
+def plan_recipe(
+    recipe: Recipe,
+    corpora: Mapping[str, Sequence[Utterance]],
+    *,
+    labels_dir: Path | None = None,
+    subsets: Sequence[str] = (),
+    per_class_limit: int | None = None,
+    seed: int | None = None,
+) -> RecipePlan:
+    """Plans every file of the layout.
+
+    Args:
+        recipe: The recipe.
+        corpora: Utterances per corpus name (`vctk`, `aishell3`, `ncssd`); a source whose corpora are all
+            absent is skipped and named in `skipped_subsets`.
+        labels_dir: Folder of official label files; a subset whose label file is there is reproduced
+            exactly from it, and `eval_id.txt`'s real lines fix the eval utterances of every eval set.
+        subsets: Keep only entries whose folder equals or lies under one of these (`train`, `ID_diff_config`).
+        per_class_limit: Keep the first N files of every (folder, class): a miniature of the whole layout.
+        seed: Overrides the recipe's seed.
+
+    Raises:
+        CorpusLayoutError: A label file lists an utterance that the corpora do not have.
+        NcstError: Two entries would write the same file, or `subsets` matches nothing.
+    """
+    seed = recipe.seed if seed is None else seed
+    plan = RecipePlan(recipe, split_origin="seeded" if labels_dir is None else f"labels:{labels_dir}")
+    entries = [
+        e
+        for e in recipe.subsets
+        if not subsets or any(e.folder == s.strip("/") or e.folder.startswith(s.strip("/") + "/") for s in subsets)
+    ]
+    if not entries:
+        raise NcstError(
+            f"--subsets {list(subsets)} match no folder of {recipe.name}: {[e.folder for e in recipe.subsets]}"
+        )
+    plan.folders = list(dict.fromkeys(e.folder for e in entries))
+    by_id = {u.utt_id: u for utts in corpora.values() for u in utts}
+
+    # Source pools, seeded.
+    pools: dict[str, dict[str, dict[str, list[Utterance]]]] = {}
+    for name, source in recipe.sources.items():
+        present = {c: corpora[c] for c in source.readers if c in corpora}
+        if not present:
+            continue
+        if all(set(v) <= {"all"} for v in source.sizes.values()):  # grouped source (NCSSD)
+            groups = []
+            for group, size in source.sizes.items():
+                members = sorted(
+                    (u for utts in present.values() for u in utts if u.extra.get("subset") == group),
+                    key=lambda u: u.utt_id,
+                )
+                groups.append(draw({group: members}, size["all"], seed, group) if members else [])
+            pools[name] = {"all": {"all": round_robin(groups)}}
+        else:
+            pools[name] = split_pools(present, source.sizes, seed)
+
+    labels: dict[str, list] = {}
+    if labels_dir is not None:
+        for entry in entries:
+            path = Path(labels_dir) / entry.label_file
+            if path.is_file():
+                labels[entry.label_file] = read_label_file(path)
+        eval_real = [ln for ln in labels.get("eval_id.txt", []) if ln.class_id == 0]
+        if eval_real and "main" in pools:
+            ids = [_strip_prefix(ln.file, "") for ln in eval_real]
+            pools["main"]["eval"] = {"labels": [_lookup(by_id, i, "eval_id.txt") for i in ids]}
+
+    seen: dict[str, str] = {}
+    for entry in entries:
+        if entry.source_name not in pools:
+            missing = [c for c in recipe.sources[entry.source_name].readers if c not in corpora]
+            plan.skipped_subsets[entry.folder] = f"corpus {', '.join(missing)} not given"
+            continue
+        for class_id in entry.classes:
+            spec = recipe.codec_for(entry, class_id)
+            card = _card_or_none(spec)
+            if card is None:
+                plan.missing_codecs.setdefault(spec, []).append(entry.folder)
+                continue
+            prefix = entry.prefix if entry.prefix is not None else card.file_prefix
+            utts = _utterances_for(entry, class_id, prefix, pools, labels, by_id, seed)
+            if per_class_limit is not None:
+                utts = utts[:per_class_limit]
+            for utt in utts:
+                job = Job(utt, card, folder=entry.folder, label_class=class_id, prefix=prefix)
+                if job.rel_path in seen:
+                    raise NcstError(
+                        f"{job.rel_path} is planned twice ({seen[job.rel_path]}, {entry.label_file}); fix the recipe"
+                    )
+                seen[job.rel_path] = entry.label_file
+                plan.files.append(PlannedFile(job, class_id, entry.label_file))
+    return plan
+
+
+def _lookup(by_id: Mapping[str, Utterance], utt_id: str, label_file: str) -> Utterance:
+    utt = by_id.get(utt_id)
+    if utt is None:
+        raise CorpusLayoutError(
+            f"{label_file} lists utterance {utt_id!r}, which the corpora given do not have; pass the full "
+            "VCTK 0.92 / AISHELL-3 / NCSSD folders, or drop --labels to make a seeded split"
+        )
+    return utt
+
+
+def _utterances_for(
+    entry: SubsetEntry,
+    class_id: int,
+    prefix: str,
+    pools: Mapping[str, Mapping[str, Mapping[str, list[Utterance]]]],
+    labels: Mapping[str, list],
+    by_id: Mapping[str, Utterance],
+    seed: int,
+) -> list[Utterance]:
+    if entry.label_file in labels:
+        return [
+            _lookup(by_id, _strip_prefix(ln.file, prefix), entry.label_file)
+            for ln in labels[entry.label_file]
+            if ln.class_id == class_id
+        ]
+    pool = pools[entry.source_name]["all" if entry.split is None else entry.split]
+    if entry.split in ("train", "dev") or entry.per_class is not None:
+        return draw(pool, entry.per_class, seed, entry.split or entry.source, class_id)
+    return round_robin([list(v) for v in pool.values()])

@@ -1,0 +1,121 @@
+"""Tiny fake corpora in the real on-disk layouts of VCTK 0.92/0.80, AISHELL-3, NCSSD, ASVspoof 2019 LA and
+In-the-Wild, for reader and recipe tests. Clips are short noisy sines at each corpus's real rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+DURATION_S = 0.25
+
+
+def _clip(rate: int, seed: int, duration_s: float = DURATION_S) -> np.ndarray:
+    n = int(rate * duration_s)
+    t = np.arange(n) / rate
+    rng = np.random.default_rng(seed)
+    return (0.3 * np.sin(2 * np.pi * (150 + 20 * (seed % 17)) * t) + 0.02 * rng.standard_normal(n)).astype(np.float32)
+
+
+def write_vctk_092(base: Path, speakers: dict[str, int] | None = None, *, top: str = "VCTK-Corpus-0.92") -> Path:
+    """VCTK 0.92 under `base/top`: speaker-info.txt, txt/, wav48_silence_trimmed/ with mic1+mic2 FLAC at 48 kHz.
+
+    p315 has no transcripts (as in the real corpus). Returns the corpus root.
+    """
+    speakers = speakers or {"p225": 4, "p315": 4}
+    root = base / top if top else base
+    root.mkdir(parents=True, exist_ok=True)
+    rows = ["ID  AGE  GENDER  ACCENTS  REGION COMMENTS "]
+    for i, (spk, n) in enumerate(sorted(speakers.items())):
+        rows.append(f"{spk}  23  F    English    Southern  England")
+        for k in range(1, n + 1):
+            utt = f"{spk}_{k:03d}"
+            for mic in ("mic1", "mic2"):
+                path = root / "wav48_silence_trimmed" / spk / f"{utt}_{mic}.flac"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                sf.write(path, _clip(48000, 100 * i + k), 48000, format="FLAC")
+            if spk != "p315":
+                txt = root / "txt" / spk / f"{utt}.txt"
+                txt.parent.mkdir(parents=True, exist_ok=True)
+                txt.write_text(f"Sentence {k} of {spk}.\n", encoding="utf-8")
+    (root / "speaker-info.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+def write_vctk_080(base: Path, speakers: dict[str, int] | None = None) -> Path:
+    """VCTK 0.80 (`VCTK-Corpus/`): speaker-info.txt with ids without `p`, wav48/ WAV files."""
+    speakers = speakers or {"p225": 2, "p226": 2}
+    root = base / "VCTK-Corpus"
+    rows = ["ID  AGE  GENDER  ACCENTS  REGION"]
+    for i, (spk, n) in enumerate(sorted(speakers.items())):
+        rows.append(f"{spk[1:]}  23  F    English    Southern  England")
+        for k in range(1, n + 1):
+            path = root / "wav48" / spk / f"{spk}_{k:03d}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, _clip(48000, 50 * i + k), 48000, subtype="PCM_16")
+    (root / "speaker-info.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+def write_aishell3(base: Path, parts: dict[str, dict[str, int]] | None = None, *, rate: int = 44100) -> Path:
+    """AISHELL-3 under `base/data_aishell3`: spk-info.txt, <part>/content.txt, <part>/wav/SSBxxxx/*.wav."""
+    parts = parts or {"train": {"SSB0005": 3, "SSB0009": 2}, "test": {"SSB0011": 3}}
+    root = base / "data_aishell3"
+    root.mkdir(parents=True, exist_ok=True)
+    info = ["# fake spk-info", "# speaker\tage\tgender\taccent"]
+    for part, speakers in parts.items():
+        content = []
+        for i, (spk, n) in enumerate(sorted(speakers.items())):
+            info.append(f"{spk}\tB\tfemale\tnorth")
+            for k in range(1, n + 1):
+                utt = f"{spk}{k:04d}"
+                path = root / part / "wav" / spk / f"{utt}.wav"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                sf.write(path, _clip(rate, 7 * i + k), rate, subtype="PCM_16")
+                content.append(f"{utt}.wav\t广 guang3 州 zhou1")
+        (root / part / "content.txt").write_text("\n".join(content) + "\n", encoding="utf-8")
+    (root / "spk-info.txt").write_text("\n".join(info) + "\n", encoding="utf-8")
+    return root
+
+
+def write_ncssd(base: Path, per_subset: int = 3) -> Path:
+    """NCSSD-like snapshot: <subset>/d<dialogue>/<turn>_<speaker>_d<dialogue>.wav (16 kHz) + .lab, R and C subsets."""
+    root = base / "NCSSD"
+    for j, subset in enumerate(("R-EN", "R-ZH", "C-EN")):
+        for k in range(per_subset):
+            dialogue = 100 + k
+            turn, speaker = k, 0 if k % 2 == 0 else 3
+            path = root / subset / f"d{dialogue}" / f"{turn}_{speaker}_d{dialogue}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, _clip(16000, 30 * j + k), 16000, subtype="PCM_16")
+            path.with_suffix(".lab").write_text(f"turn {turn}\n", encoding="utf-8")
+    return root
+
+
+def write_asvspoof2019_la(base: Path) -> Path:
+    """LA/ with an eval CM protocol (2 bona fide, 1 spoof) and their FLAC files."""
+    root = base / "LA"
+    rows = [("LA_0039", "LA_E_1000001", "-", "bonafide"), ("LA_0039", "LA_E_1000002", "A11", "spoof"),
+            ("LA_0040", "LA_E_1000003", "-", "bonafide")]  # fmt: skip
+    proto = root / "ASVspoof2019_LA_cm_protocols" / "ASVspoof2019.LA.cm.eval.trl.txt"
+    proto.parent.mkdir(parents=True)
+    proto.write_text("".join(f"{s} {u} - {sys} {k}\n" for s, u, sys, k in rows), encoding="utf-8")
+    for i, (_, utt, _, _) in enumerate(rows):
+        path = root / "ASVspoof2019_LA_eval" / "flac" / f"{utt}.flac"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, _clip(16000, i), 16000, format="FLAC")
+    return root
+
+
+def write_in_the_wild(base: Path) -> Path:
+    """release_in_the_wild/ with meta.csv (a quoted speaker with a comma) and 3 clips."""
+    root = base / "release_in_the_wild"
+    root.mkdir(parents=True)
+    (root / "meta.csv").write_text(
+        'file,speaker,label\n0.wav,Alec Guinness,spoof\n1.wav,"Biden, Joe",bona-fide\n2.wav,Alec Guinness,bona-fide\n',
+        encoding="utf-8",
+    )
+    for i in range(3):
+        sf.write(root / f"{i}.wav", _clip(16000, i), 16000, subtype="FLOAT")
+    return root
