@@ -102,7 +102,11 @@ def test_official_layout_names_ids_counts_and_labels(built: dict) -> None:
     # every eval class uses the same utterances, and so does every config folder
     real_eval = sorted(n for n, _, c in _label(out, "eval_id.txt") if c == "0")
     assert sorted(p.name.split("_", 1)[1] for p in (out / "ID_diff_config" / "C3-1").glob("*.wav")) == real_eval
-    assert {n for n, _, _ in _label(out, "eval_ood8-11.txt")} == {f"dac_{n}" for n in real_eval}
+    ood = _label(out, "eval_ood8-11.txt") + (_label(out, "eval_ood7.txt") if 7 in registered else [])
+    assert sorted({int(c) for _, _, c in ood}) == sorted(c for c in registered if c >= 7)
+    for name, _, class_id in ood:
+        prefix = get_card(recipe.classes[int(class_id)].codec).file_prefix
+        assert name.startswith(prefix + "_") and name[len(prefix) + 1 :] in real_eval
     assert {n for n, _, _ in _label(out, "ID_diff_source-NCSSD-mimi.txt")} <= {
         f"mimi_{p.name}" for p in (out / "ID_unseen_real" / "NCSSD").glob("*.wav")
     }

@@ -25,11 +25,11 @@ from pathlib import Path
 import pandas as pd
 
 from ncst.build_dataset.jobs import JobSettings
-from ncst.build_dataset.labels import atomic_write_text
 from ncst.build_dataset.plan import Shard
 from ncst.build_dataset.provenance import ProvenanceRow
 from ncst.build_dataset.runner import BuildResult, ProgressCallback, run_jobs
 from ncst.codecs import parse_weights
+from ncst.io import atomic_write_text
 from ncst.recipes.plan import RecipePlan, plan_recipe, read_corpora
 from ncst.recipes.recipe import Recipe, add_class, load_recipe
 from ncst.recipes.splits import format_label_line

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ncst.build_dataset.labels import atomic_write_text
 from ncst.build_dataset.provenance import ProvenanceRow
+from ncst.io import atomic_write_text
 from ncst.recipes.plan import RecipePlan
 
 __all__ = ["CORPUS_LICENCES", "write_dataset_card", "plot_spectrograms"]

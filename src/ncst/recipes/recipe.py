@@ -137,7 +137,7 @@ def _parse(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
         known = CLASSES[class_id] if 0 <= class_id < len(CLASSES) else None
         set_name = str(table.get("set", known.split if known else ""))
         if set_name not in _SETS:
-            raise fail(f"[classes] {key}: set {set_name!r}; a class outside the class table needs set = \"ID\" or \"OOD\"")
+            raise fail(f'[classes] {key}: set {set_name!r}; a class outside the class table needs set = "ID" or "OOD"')
         family = str(table.get("family", known.family if known else table["codec"]))
         classes[class_id] = ClassEntry(class_id, str(table["codec"]), family, set_name)
     sources: dict[str, SourceSpec] = {}
