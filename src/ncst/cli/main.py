@@ -156,6 +156,16 @@ def _mount_commands() -> None:
     app.command("build", epilog="Same as the `build-dataset` command.")(build_dataset)
     app.command("score", epilog="Same as the `run-protocol` command.")(run_protocol)
     _mount_model_commands()
+    _mount_dataset_commands()
+
+
+def _mount_dataset_commands() -> None:
+    """`ncst download` and `ncst ingest` (one module each under ncst.cli)."""
+    from ncst.cli.download import download
+    from ncst.cli.ingest import ingest
+
+    app.command("download")(download)
+    app.command("ingest")(ingest)
 
 
 def _mount_model_commands() -> None:

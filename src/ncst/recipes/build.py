@@ -164,6 +164,12 @@ def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, s
         "missing_codecs": plan.missing_codecs,
         "skipped_subsets": plan.skipped_subsets,
     }
+    old = out / RECIPE_FILE
+    if old.is_file():  # keep the sets `ncst ingest` added
+        try:
+            payload["ingested"] = json.loads(old.read_text(encoding="utf-8")).get("ingested", {})
+        except json.JSONDecodeError:
+            log.warning("%s is not valid JSON; rewriting it (ingested sets must be ingested again)", old)
     atomic_write_text(out / RECIPE_FILE, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 

@@ -44,6 +44,7 @@ def _layout(root: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         label_files = dict(meta.get("label_files", {}))
+        label_files.update({name: str(e["folder"]) for name, e in (meta.get("ingested") or {}).items()})
         prefixes = {folder: {p: c for c, p in m.items()} for folder, m in meta.get("prefixes", {}).items()}
         return label_files, prefixes
     recipe = load_recipe("st-codecfake")

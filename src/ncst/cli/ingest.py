@@ -1,0 +1,36 @@
+"""`ncst ingest`: copy audio that no codec regenerates (ALM outputs, unseen-real corpora) into a layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ncst.cli._common import console
+
+__all__ = ["ingest"]
+
+
+def ingest(
+    src: Path = typer.Option(..., "--src", help="Folder of .wav/.flac files, or a corpus root with --corpus."),
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset root (a recipe build or the official download)."),
+    folder: str = typer.Option(..., "--folder", help="Folder of the layout, e.g. ALM/moshi or ID_unseen_real/19LA."),
+    class_id: int = typer.Option(0, "--class-id", min=0, help="Class of every file (moshi 1, valle 4, real 0, ...)."),
+    corpus: Optional[str] = typer.Option(
+        None, help="Read --src with a corpus reader: asvspoof2019 (eval bona fide), in_the_wild (bona-fide), ..."
+    ),
+) -> None:
+    """Copy the files under their own names, write label/<folder>.txt and provenance rows (verifiable)."""
+    from ncst.errors import NcstError
+    from ncst.recipes.ingest import ingest as run
+
+    try:
+        result = run(src, out, folder, class_id, corpus=corpus)
+    except NcstError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(2) from err
+    console.print(
+        f"{result.copied} copied, {result.skipped} already present -> {out}/{result.folder} "
+        f"(label/{result.label_file}, class {class_id})"
+    )
