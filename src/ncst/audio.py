@@ -7,6 +7,7 @@ system FFmpeg.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ import soundfile as sf
 import soxr
 
 from ncst.errors import AudioError
-from ncst.io import PathLike, atomic_open, sha256_file
+from ncst.io import PathLike, atomic_write_bytes, sha256_file
 
 __all__ = [
     "PathLike",
@@ -28,6 +29,8 @@ __all__ = [
     "validate_audio",
     "full_scale_of",
     "write_audio_atomic",
+    "encode_audio",
+    "format_for_path",
     "sha256_file",
     "SOXR_QUALITY",
 ]
@@ -189,14 +192,23 @@ def write_audio_atomic(path: PathLike, audio: np.ndarray, sample_rate_hz: int, *
     the umask.
     """
     dest = Path(path)
-    fmt = _format_for(dest)
-    data = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
-    with atomic_open(dest, "wb") as fh:
-        sf.write(fh, data, sample_rate_hz, subtype=subtype, format=fmt)
+    atomic_write_bytes(dest, encode_audio(audio, sample_rate_hz, fmt=format_for_path(dest), subtype=subtype))
     return dest
 
 
-def _format_for(path: Path) -> str:
+def encode_audio(audio: np.ndarray, sample_rate_hz: int, *, fmt: str = "WAV", subtype: str = "PCM_16") -> bytes:
+    """The bytes of an audio file holding `audio` (`[T]` float, clipped to [-1, 1]), built in memory.
+
+    `write_audio_atomic` writes exactly these bytes, so a file made elsewhere (a Ray actor) and written
+    here is byte-identical to one written locally.
+    """
+    buffer = io.BytesIO()
+    data = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+    sf.write(buffer, data, sample_rate_hz, subtype=subtype, format=fmt)
+    return buffer.getvalue()
+
+
+def format_for_path(path: Path) -> str:
     ext = path.suffix.lower().lstrip(".")
     formats = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG"}
     if ext not in formats:

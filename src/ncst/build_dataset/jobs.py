@@ -6,11 +6,13 @@ the same object serves the in-process loop and each pool worker.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
 import torch
@@ -18,20 +20,21 @@ import torch
 import ncst
 from ncst.audio import (
     SOXR_QUALITY,
+    encode_audio,
+    format_for_path,
     full_scale_of,
     read_audio,
     resample,
     to_mono,
     validate_audio,
-    write_audio_atomic,
 )
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.provenance import ProvenanceRow, ncst_git_commit
 from ncst.codecs import Codec, get_codec
 from ncst.errors import AudioError
-from ncst.io import sha256_file
+from ncst.io import atomic_write_bytes, sha256_file
 
-__all__ = ["JobSettings", "JobRunner", "JobFailure"]
+__all__ = ["JobSettings", "JobRunner", "JobFailure", "Rendered"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,17 @@ class JobFailure:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A generated file still in memory: the bytes to write at `row.file` and its provenance row."""
+
+    row: ProvenanceRow
+    wav_bytes: bytes
+
+
+_T = TypeVar("_T")
+
+
 class JobRunner:
     """Runs jobs with codecs loaded once per variant."""
 
@@ -88,6 +102,15 @@ class JobRunner:
 
     def run(self, job: Job) -> ProvenanceRow:
         """Generates `job`'s file; raises `AudioError` for a bad source (the caller records it)."""
+        rendered = self.render(job)
+        atomic_write_bytes(self.settings.out_dir / job.rel_path, rendered.wav_bytes)
+        return rendered.row
+
+    def render(self, job: Job) -> Rendered:
+        """Makes `job`'s file in memory: its bytes and its provenance row (nothing is written).
+
+        `run` writes these bytes here; the Ray executor returns them to the driver, which writes them.
+        """
         start = time.perf_counter()
         card = job.card
         codec = self.codec(card.spec)
@@ -108,9 +131,8 @@ class JobRunner:
             raise RuntimeError(f"{card.spec} returned {y.shape[-1]} samples for {x.shape[-1]}: adapter bug")
         if not np.isfinite(y).all():
             raise AudioError(f"{card.spec} produced NaN/Inf for {src}")
-        out = self.settings.out_dir / job.rel_path
-        write_audio_atomic(out, y, card.sample_rate_hz)
-        return ProvenanceRow(
+        wav_bytes = encode_audio(y, card.sample_rate_hz, fmt=format_for_path(Path(job.rel_path)))
+        row = ProvenanceRow(
             file=job.rel_path,
             utt_id=job.utterance.utt_id,
             source_path=str(src),
@@ -128,7 +150,7 @@ class JobRunner:
             input_samples=int(x.shape[-1]),
             output_samples=int(y.shape[-1]),
             output_peak=float(np.abs(y).max()) if y.size else 0.0,
-            output_sha256=sha256_file(out),
+            output_sha256=hashlib.sha256(wav_bytes).hexdigest(),
             seed=self.settings.seed,
             ncst_version=ncst.__version__,
             git_commit=ncst_git_commit(),
@@ -136,6 +158,7 @@ class JobRunner:
             seconds=round(time.perf_counter() - start, 4),
             extra={"measured_bitrate_bps": round(codes.bitrate_bps(), 3)},
         )
+        return Rendered(row=row, wav_bytes=wav_bytes)
 
     def try_run(self, job: Job) -> ProvenanceRow | JobFailure:
         """`run`, turning per-file problems into a `JobFailure` so the build goes on.
@@ -143,8 +166,15 @@ class JobRunner:
         Bad input (unreadable, empty, NaN, clipped, too long) and codec errors on that input are
         recorded; errors that would hit every file (missing package, bad weights) propagate.
         """
+        return self._per_file(job, self.run)
+
+    def try_render(self, job: Job) -> Rendered | JobFailure:
+        """`render`, turning per-file problems into a `JobFailure` like `try_run`."""
+        return self._per_file(job, self.render)
+
+    def _per_file(self, job: Job, step: Callable[[Job], _T]) -> _T | JobFailure:
         try:
-            return self.run(job)
+            return step(job)
         except (AudioError, RuntimeError, ValueError) as err:
             from ncst.errors import MissingDependencyError, WeightsError
 
