@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,15 @@ def test_facodec_loads_upstream_checkpoint_folder(tmp_path: Path, timbre_norm: b
         want_codes, want_timbre = _reference(timbre_norm).encode(x.unsqueeze(1))  # 4800 = 16 hops
     assert torch.equal(codes.levels[0], want_codes)
     assert loaded.resynthesize(x).shape == x.shape
+
+
+def test_facodec_reads_amphion_json_config(tmp_path: Path) -> None:
+    file = _write_upstream(tmp_path, timbre_norm=False, with_config=False)
+    params = {"causal": True, "lstm": 0, "timbre_norm": False, "DAC": TINY_DAC}
+    text = json.dumps({"exp_name": "facodec", "model_params": params}, indent=1)
+    (tmp_path / "facodec.json").write_text(text.replace("\n}", ",\n}"))  # json5-style trailing commas
+    loaded = get_codec("facodec").load(file)
+    assert loaded.checkpoint_paths == [file.resolve(), (tmp_path / "facodec.json").resolve()]
 
 
 def test_facodec_loads_flat_file_without_config(tmp_path: Path) -> None:

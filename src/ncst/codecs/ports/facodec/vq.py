@@ -4,7 +4,9 @@ Each level projects the residual to a low-dimensional space (1x1 weight-normalis
 picks the codebook row with the largest cosine similarity, looks the (unnormalised) row up and
 projects it back (8 -> 1024). From DAC (Kumar et al., arXiv 2306.06546, section 3.2, after Yu et al.'s
 improved VQGAN); keys follow the upstream checkpoints (`quantizers.N.in_proj / out_proj / codebook`).
-Written for ncst; no upstream code is copied.
+The NS3 FACodec release uses the same scheme with weight-normalised `Linear` projections and a
+`_codebook` table under `layers.N` (`LinearFactorizedVQ`, `LinearResidualVQ`). Written for ncst; no
+upstream code is copied.
 """
 
 from __future__ import annotations
