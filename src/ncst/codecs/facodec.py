@@ -185,49 +185,57 @@ class FacodecCodec(Codec):
     # -- build -----------------------------------------------------------------------------------------
     def _build(self, weights: WeightsSpec, seed: int) -> None:
         self.checkpoint_paths = []
-        if self.is_ns3:
-            self.model = self._build_ns3(weights).to(self.device).eval()
-            return
-        model: FAcodec
+        model: FAcodec | NS3FACodec
         if weights.mode == "random":
-            model = FAcodec(FAcodecConfig(timbre_norm=self.timbre_norm))
+            model = self._build_random(seed)
         elif weights.mode == "pretrained":
-            if not self.timbre_norm:
-                raise WeightsError(
-                    f"{self.card.spec}: no public checkpoint has the 8-codebook (timbre_norm False) configuration; "
-                    f"the hub weights {HF_REPO} are the timbre-norm one (use facodec@timbre_norm), or pass a local "
-                    "checkpoint of this configuration"
-                )
-            from huggingface_hub import hf_hub_download
-
-            file = Path(hf_hub_download(HF_REPO, CHECKPOINT_NAME))
-            config = Path(hf_hub_download(HF_REPO, CONFIG_NAME))
-            model = self._load_facodec(file, config)
+            model = self._load_pretrained()
         elif weights.mode == "path" and weights.path is not None:
-            file, config_file = _resolve_local(weights.path)
-            model = self._load_facodec(file, config_file)
+            model = self._load_local(weights.path)
         else:
             raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
         self.model = model.to(self.device).eval()
 
-    def _build_ns3(self, weights: WeightsSpec) -> NS3FACodec:
-        model = NS3FACodec()
-        if weights.mode == "random":
-            return model
-        if weights.mode == "pretrained":
-            from huggingface_hub import hf_hub_download
+    def _build_random(self, seed: int) -> FAcodec | NS3FACodec:
+        """Official architecture with random weights (the base class seeds torch's RNG with `seed`).
 
-            files = [Path(hf_hub_download(NS3_HF_REPO, name)) for name in NS3_FILES]
-        elif weights.mode == "path" and weights.path is not None:
-            folder = weights.path if weights.path.is_dir() else weights.path.parent
-            files = [folder / name for name in NS3_FILES]
-            if not all(f.is_file() for f in files):
-                raise WeightsError(
-                    f"NS3 FACodec weights {str(weights.path)!r}: expected a folder holding {' and '.join(NS3_FILES)} "
-                    f"(from {NS3_HF_REPO})"
-                )
-        else:
-            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
+        The codebooks are plain `nn.Embedding` tables compared by cosine similarity, so random ones
+        already give varied codes (no k-means seeding needed).
+        """
+        if self.is_ns3:
+            return NS3FACodec()
+        return FAcodec(FAcodecConfig(timbre_norm=self.timbre_norm))
+
+    def _load_pretrained(self) -> FAcodec | NS3FACodec:
+        """The hub files, via `huggingface_hub.hf_hub_download` (HF cache; works offline once cached)."""
+        from huggingface_hub import hf_hub_download
+
+        if self.is_ns3:
+            return self._load_ns3([Path(hf_hub_download(NS3_HF_REPO, name)) for name in NS3_FILES])
+        if not self.timbre_norm:
+            raise WeightsError(
+                f"{self.card.spec}: no public checkpoint has the 8-codebook (timbre_norm False) configuration; "
+                f"the hub weights {HF_REPO} are the timbre-norm one (use facodec@timbre_norm), or pass a local "
+                "checkpoint of this configuration"
+            )
+        file = Path(hf_hub_download(HF_REPO, CHECKPOINT_NAME))
+        return self._load_facodec(file, Path(hf_hub_download(HF_REPO, CONFIG_NAME)))
+
+    def _load_local(self, path: Path) -> FAcodec | NS3FACodec:
+        """A checkpoint file or folder in the upstream layout (see the module docstring)."""
+        if not self.is_ns3:
+            return self._load_facodec(*_resolve_local(path))
+        folder = path if path.is_dir() else path.parent
+        files = [folder / name for name in NS3_FILES]
+        if not all(f.is_file() for f in files):
+            raise WeightsError(
+                f"NS3 FACodec weights {str(path)!r}: expected a folder holding {' and '.join(NS3_FILES)} "
+                f"(from {NS3_HF_REPO})"
+            )
+        return self._load_ns3(files)
+
+    def _load_ns3(self, files: list[Path]) -> NS3FACodec:
+        model = NS3FACodec()
         encoder, decoder = (self._load_checkpoint(f) for f in files)
         if not (isinstance(encoder, Mapping) and isinstance(decoder, Mapping)):
             raise WeightsError(f"{files[0].parent}: expected two state dicts ({', '.join(NS3_FILES)})")
