@@ -114,12 +114,14 @@ def test_user_recipe_extends_and_builds(tmp_path: Path) -> None:
     write_aishell3(tmp_path / "aishell3", {"train": {"SSB0005": 2}, "test": {"SSB0011": 1}})
     toml = tmp_path / "mine.toml"
     toml.write_text(
-        'extends = "st-codecfake"\nname = "st-codecfake-plus-toy"\n\n[classes]\n12 = { codec = "toycodec", set = "OOD" }\n\n'
+        'extends = "st-codecfake"\nname = "st-codecfake-plus-toy"\n\n'
+        '[classes]\n12 = { codec = "toycodec", set = "OOD" }\n\n'
         '[[subsets]]\nfolder = "eval_ood_toy"\nsource = "main:eval"\nclasses = [12]\nlabel_file = "eval_ood12.txt"\n'
     )
     out = tmp_path / "st"
-    args = ["build", "--recipe", str(toml), "--vctk", str(tmp_path / "vctk"), "--aishell3", str(tmp_path / "aishell3"),
-            "--out", str(out), "--subsets", "eval_ood_toy", "--per-class-limit", "2", "--weights", "random"]  # fmt: skip
+    args = ["build", "--recipe", str(toml), "--vctk", str(tmp_path / "vctk"), "--aishell3",
+            str(tmp_path / "aishell3"), "--out", str(out), "--subsets", "eval_ood_toy", "--per-class-limit", "2",
+            "--weights", "random"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     lines = [ln.split() for ln in (out / "label" / "eval_ood12.txt").read_text().splitlines()]
