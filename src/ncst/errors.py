@@ -17,6 +17,7 @@ __all__ = [
     "WeightsError",
     "UntrustedCheckpointError",
     "ProtocolError",
+    "BuildLockedError",
 ]
 
 
@@ -64,3 +65,7 @@ class UntrustedCheckpointError(WeightsError):
 
 class ProtocolError(NcstError, ValueError):
     """A protocol, its inputs or its labels are inconsistent."""
+
+
+class BuildLockedError(NcstError):
+    """Another live process is building the same folder and shard; the message names it (pid, host, start)."""

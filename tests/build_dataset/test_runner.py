@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +14,7 @@ import soundfile as sf
 from conftest import add_utterance
 
 from ncst.build_dataset import BuildConfig, build, parse_shard, read_provenance, verify_build
-from ncst.errors import NcstError
+from ncst.errors import NcstError, WeightsError
 
 
 def _config(manifest: Path, out: Path, **kw) -> BuildConfig:  # noqa: ANN003
@@ -178,3 +182,108 @@ def test_clipped_16bit_source_is_rejected_at_positive_full_scale(tiny_corpus: Pa
     sf.write(tiny_corpus.parent / "src" / "hot.wav", x, 16000, subtype="PCM_16")
     result = build(_config(tiny_corpus, tmp_path / "out"))
     assert [f.utt_id for f in result.failures] == ["hot"] and "clipped" in result.failures[0].message
+
+
+def test_replaced_source_is_regenerated_and_said_so(
+    tiny_corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    build(_config(tiny_corpus, out))
+    before = read_provenance([out / "provenance.jsonl"])["wav/fake_spk1_001.wav"]
+    source = tiny_corpus.parent / "src" / "utt1.wav"
+    sf.write(source, np.full(8000, 0.02, np.float32), 16000, subtype="PCM_16")  # same length, other audio
+    with caplog.at_level(logging.WARNING):
+        again = build(_config(tiny_corpus, out))
+    assert (again.done, again.skipped) == (1, 2)
+    assert "fake_spk1_001.wav: the source" in caplog.text and "changed since the output was made" in caplog.text
+    after = read_provenance([out / "provenance.jsonl"])["wav/fake_spk1_001.wav"]
+    assert after.source_sha256 != before.source_sha256 and after.output_sha256 != before.output_sha256
+    assert verify_build(out).ok
+
+
+def test_touched_but_identical_source_is_not_regenerated(tiny_corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(_config(tiny_corpus, out))
+    source = tiny_corpus.parent / "src" / "utt1.wav"
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+    again = build(_config(tiny_corpus, out))
+    assert (again.done, again.skipped) == (0, 3)
+
+
+def test_manifest_row_pointing_at_another_file_is_regenerated(
+    tiny_corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    build(_config(tiny_corpus, out))
+    frame = pd.read_csv(tiny_corpus, dtype=str)
+    frame.loc[frame["utt_id"] == "spk1_000", "path"] = "src/utt2.wav"
+    frame.to_csv(tiny_corpus, index=False)
+    with caplog.at_level(logging.WARNING):
+        again = build(_config(tiny_corpus, out))
+    assert (again.done, again.skipped) == (1, 2)
+    assert "fake_spk1_000.wav: the manifest now points at" in caplog.text
+    row = read_provenance([out / "provenance.jsonl"])["wav/fake_spk1_000.wav"]
+    assert row.source_path.endswith("utt2.wav") and verify_build(out).ok
+
+
+def test_bad_weights_stop_the_build_before_the_first_file(
+    tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ncst.build_dataset import jobs
+
+    loads: list[str] = []
+
+    class WrongKeys:
+        def load(self, *args: object, **kwargs: object) -> None:
+            loads.append("load")
+            raise RuntimeError('Error(s) in loading state_dict: Unexpected key(s) in state_dict: "foo".')
+
+    monkeypatch.setattr(jobs, "get_codec", lambda spec, device: WrongKeys())
+    out = tmp_path / "out"
+    with pytest.raises(WeightsError, match=r"cannot load fakecodec@16k with weights 'random': RuntimeError: .*foo"):
+        build(_config(tiny_corpus, out))
+    assert loads == ["load"]  # loaded once, not once per file
+    assert not list((out / "wav").iterdir()) and (out / "provenance.jsonl").read_text() == ""
+
+
+def test_bad_weights_file_exits_2_before_any_file(tiny_corpus: Path, tmp_path: Path) -> None:
+    pytest.importorskip("encodec")
+    import torch
+    from typer.testing import CliRunner
+
+    from ncst.cli.build_dataset import app
+
+    torch.save({"foo": torch.zeros(1)}, tmp_path / "bad.pt")
+    out = tmp_path / "out"
+    args = [
+        "--codec",
+        "encodec",
+        "--corpus",
+        str(tiny_corpus),
+        "--weights",
+        str(tmp_path / "bad.pt"),
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "cannot load encodec" in result.output and "Unexpected key" in result.output
+    assert not list((out / "wav").glob("*.wav")) and "3 failed" not in result.output
+
+
+def test_temp_files_of_live_writers_are_kept_and_of_dead_ones_removed(tiny_corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "wav").mkdir(parents=True)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        live_tmp = out / "wav" / f".fake_spk1_000.wav.{sleeper.pid}-0123abcd.tmp"
+        dead_tmp = out / "wav" / f".fake_spk1_001.wav.{dead.pid}-0123abcd.tmp"
+        live_tmp.write_bytes(b"in flight")
+        dead_tmp.write_bytes(b"left by a kill")
+        build(_config(tiny_corpus, out))
+        assert live_tmp.read_bytes() == b"in flight" and not dead_tmp.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import pickle
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,12 +32,26 @@ from ncst.audio import (
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.provenance import ProvenanceRow, ncst_git_commit
 from ncst.codecs import Codec, get_codec
-from ncst.errors import AudioError
+from ncst.errors import AudioError, NcstError, WeightsError
 from ncst.io import atomic_write_bytes, sha256_file
 
 __all__ = ["JobSettings", "JobRunner", "JobFailure", "Rendered"]
 
 log = logging.getLogger(__name__)
+
+#: What a failed model build or checkpoint load raises (torch's load_state_dict: RuntimeError on wrong
+#: keys or shapes; torch.load: RuntimeError, EOFError or UnpicklingError on a corrupt file). Named ncst
+#: errors pass through unchanged.
+_LOAD_ERRORS = (
+    RuntimeError,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +107,25 @@ class JobRunner:
         self._checkpoint_sha: dict[str, dict[str, str]] = {}
 
     def codec(self, spec: str) -> Codec:
+        """The loaded codec of `spec` (loaded on first use).
+
+        Raises:
+            WeightsError: The weights cannot be loaded (wrong keys or shapes, a corrupt file); this stops
+                the build, since every file would fail the same way.
+        """
         if spec not in self._codecs:
-            codec = get_codec(spec, device=self.settings.device).load(
-                self.settings.weights, seed=self.settings.seed, trust_checkpoint=self.settings.trust_checkpoint
-            )
+            try:
+                codec = get_codec(spec, device=self.settings.device).load(
+                    self.settings.weights, seed=self.settings.seed, trust_checkpoint=self.settings.trust_checkpoint
+                )
+            except NcstError:
+                raise
+            except _LOAD_ERRORS as err:
+                lines = [line.strip().rstrip(":") for line in str(err).splitlines() if line.strip()][:4]
+                detail = "; ".join(line if len(line) <= 200 else f"{line[:200]}..." for line in lines)
+                raise WeightsError(
+                    f"cannot load {spec} with weights {self.settings.weights!r}: {type(err).__name__}: {detail}"
+                ) from err
             self._codecs[spec] = codec
             self._checkpoint_sha[spec] = {str(p): sha256_file(p) for p in codec.checkpoint_paths if Path(p).is_file()}
         return self._codecs[spec]
@@ -116,6 +146,7 @@ class JobRunner:
         codec = self.codec(card.spec)
         src = job.utterance.path
         audio, source_rate = read_audio(src, mono=False)  # clipping is checked per channel, at the format's scale
+        source_stat = src.stat()
         validate_audio(audio, source_rate, name=str(src), full_scale=full_scale_of(src))
         audio = to_mono(audio)
         x = resample(audio, source_rate, card.sample_rate_hz)
@@ -137,6 +168,8 @@ class JobRunner:
             utt_id=job.utterance.utt_id,
             source_path=str(src),
             source_sha256=sha256_file(src),
+            source_size_bytes=source_stat.st_size,
+            source_mtime_ns=source_stat.st_mtime_ns,
             source_sample_rate_hz=source_rate,
             source_samples=int(audio.shape[-1]),
             codec_spec=card.spec,

@@ -51,6 +51,9 @@ class ProvenanceRow:
         git_commit: ncst git commit, when installed from a checkout.
         created_utc: ISO-8601 time the file was written.
         seconds: Wall time spent on this file.
+        source_size_bytes: Size of the source file when it was read (a rerun compares size and mtime, and
+            re-hashes the source when they differ, to find a replaced source).
+        source_mtime_ns: Modification time of the source file when it was read (ns since the epoch).
         extra: Anything else an adapter or recipe wants recorded.
     """
 
@@ -77,6 +80,8 @@ class ProvenanceRow:
     git_commit: str | None
     created_utc: str
     seconds: float
+    source_size_bytes: int | None = None
+    source_mtime_ns: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

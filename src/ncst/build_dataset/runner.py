@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 
 from ncst.build_dataset.jobs import JobFailure, JobRunner, JobSettings, init_worker, run_in_worker
 from ncst.build_dataset.labels import write_failures, write_labels_and_manifest
+from ncst.build_dataset.lock import BuildLock
 from ncst.build_dataset.plan import WAV_DIR, Job, Shard, plan_jobs
 from ncst.build_dataset.provenance import ProvenanceLog, ProvenanceRow, read_provenance
 from ncst.codecs import codec_class, get_card, parse_weights
@@ -134,11 +135,27 @@ def run_jobs(
     the recorded sha256 is skipped. `finish` is called with every provenance row of the folder (all
     shards) once this run ends, even when it is interrupted by an exception, to rewrite label files.
 
+    Only one run at a time may run the jobs of a given folder and shard: the run holds `BuildLock`.
+
     Raises:
+        BuildLockedError: Another live run holds this folder and shard (the message names it).
+        WeightsError: The weights cannot be loaded; raised before the first file is written.
         NcstError: The folder was built with other weights or another seed.
     """
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    with BuildLock(settings.out_dir, shard.suffix, str(shard)):
+        return _run_jobs_locked(jobs, settings, workers, shard, progress, finish)
+
+
+def _run_jobs_locked(
+    jobs: Sequence[Job],
+    settings: JobSettings,
+    workers: int,
+    shard: Shard,
+    progress: ProgressCallback | None,
+    finish: Callable[[list[ProvenanceRow]], object] | None,
+) -> BuildResult:
     out = settings.out_dir
-    out.mkdir(parents=True, exist_ok=True)
     weights_label = parse_weights(settings.weights).describe()
     _check_settings(out, weights_label, settings.seed)
     for folder in sorted({j.folder for j in jobs}):
@@ -148,12 +165,14 @@ def run_jobs(
     existing = read_provenance(sorted(out.glob("provenance*.jsonl")))
     todo = [j for j in jobs if not _is_done(out, j, existing.get(j.rel_path), weights_label, settings.seed)]
     result = BuildResult(out_dir=out, planned=len(jobs), skipped=len(jobs) - len(todo))
+    stale = sum(1 for j in todo if j.rel_path in existing)
     log.info(
-        "%d jobs planned (shard %s), %d already done, %d to run, weights=%s",
+        "%d jobs planned (shard %s), %d already done, %d to run%s, weights=%s",
         len(jobs),
         shard,
         result.skipped,
         len(todo),
+        f" ({stale} of them regenerate stale outputs)" if stale else "",
         weights_label,
     )
     failures_path = out / f"failures{shard.suffix}.csv"
@@ -182,6 +201,8 @@ def run_jobs(
 def _execute(todo: Sequence[Job], settings: JobSettings, workers: int):  # type: ignore[no-untyped-def]
     if workers <= 1 or len(todo) <= 1:
         runner = JobRunner(settings)
+        for spec in dict.fromkeys(job.card.spec for job in todo):
+            runner.codec(spec)  # load every model first: bad weights stop the build before the first file
         for job in todo:
             yield runner.try_run(job)
         return
@@ -202,7 +223,31 @@ def _is_done(out: Path, job: Job, row: ProvenanceRow | None, weights_label: str,
     if sha256_file(path) != row.output_sha256:
         log.warning("%s: sha256 differs from provenance (corrupt or edited); regenerating", job.rel_path)
         return False
+    changed = _source_change(job, row)
+    if changed:
+        log.warning("%s: %s; regenerating", job.rel_path, changed)
+        return False
     return True
+
+
+def _source_change(job: Job, row: ProvenanceRow) -> str | None:
+    """Why the output of `row` no longer matches the job's source, or None if it still does.
+
+    Size and mtime equal to the recorded ones count as unchanged; otherwise the source is re-hashed
+    (a touched but identical file is not regenerated). A source that is gone keeps its output.
+    """
+    src = job.utterance.path
+    if str(src) != row.source_path:
+        return f"the manifest now points at {src}, the output was made from {row.source_path}"
+    try:
+        stat = src.stat()
+    except OSError:
+        return None
+    if (stat.st_size, stat.st_mtime_ns) == (row.source_size_bytes, row.source_mtime_ns):
+        return None
+    if sha256_file(src) != row.source_sha256:
+        return f"the source {src} changed since the output was made (sha256 differs from provenance)"
+    return None
 
 
 def _check_settings(out: Path, weights_label: str, seed: int) -> None:
@@ -223,13 +268,30 @@ def _check_settings(out: Path, weights_label: str, seed: int) -> None:
 
 
 def _remove_stale_temp_files(wav_dir: Path, shard: Shard) -> None:
-    """Deletes temp files (`ncst.io.temp_name`) of this shard's jobs; other shards may be writing theirs."""
+    """Deletes temp files (`ncst.io.temp_name`) of this shard's jobs left by dead processes.
+
+    Other shards may be writing theirs, and a temp file whose writer is still alive on this host is kept
+    (the shard lock already keeps a second run of this shard out; this guards overlapping shardings).
+    """
     stale = []
     for p in wav_dir.glob(".*.tmp"):
         parsed = parse_temp_name(p.name)
-        if parsed is not None and shard.owns(parsed.target):
+        if parsed is not None and shard.owns(parsed.target) and not _pid_alive(parsed.pid):
             stale.append(p)
     for p in stale:
         p.unlink(missing_ok=True)
     if stale:
         log.info("removed %d temp files left by an interrupted run", len(stale))
+
+
+def _pid_alive(pid: int | None) -> bool:
+    """Whether a process with this pid runs on this host (False for None: names without a pid)."""
+    if pid is None or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
