@@ -99,3 +99,12 @@ def test_one_step_lowers_the_loss(name: str, config: dict, n: int) -> None:
     with torch.no_grad():
         after = loss_with_fixed_dropout()
     assert float(after) < float(before.detach())
+
+
+def test_w2v2_truncation_keeps_the_chosen_hidden_state() -> None:
+    config = {**TINY_W2V2, "num_hidden_layers": 4}
+    full = W2V2AASIST(frontend=config, layer=1, truncate=False).eval()
+    cut = W2V2AASIST(frontend=config, layer=1).eval()
+    assert len(cut.frontend.encoder.layers) == 2 and len(full.frontend.encoder.layers) == 4
+    x = torch.randn(2, 1600)
+    torch.testing.assert_close(cut.extract_features(x), full.extract_features(x))

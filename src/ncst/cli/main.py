@@ -170,11 +170,13 @@ def _mount_dataset_commands() -> None:
 
 def _mount_model_commands() -> None:
     """`ncst models`, `ncst train` and `ncst demo` (one module each under ncst.cli)."""
+    from ncst.cli.demo import demo
     from ncst.cli.models import models
     from ncst.cli.train import train
 
     app.command("models")(models)
     app.command("train")(train)
+    app.command("demo")(demo)
 
 
 _mount_commands()

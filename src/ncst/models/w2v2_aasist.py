@@ -25,12 +25,27 @@ from ncst.errors import MissingDependencyError, NcstError
 from ncst.models.base import N_CLASSES, N_SAMPLES, SourceTracingModel
 from ncst.models.graph import SpectroTemporalGraph, make_encoder
 
-__all__ = ["XLSR_300M", "NORMALIZATIONS", "normalize_waveform", "W2V2AASIST", "W2V2Backend"]
+__all__ = ["XLSR_300M", "XLSR_300M_CONFIG", "NORMALIZATIONS", "normalize_waveform", "W2V2AASIST", "W2V2Backend"]
 
 log = logging.getLogger(__name__)
 
 #: Hub id of the front end used by the paper.
 XLSR_300M = "facebook/wav2vec2-xls-r-300m"
+#: `Wav2Vec2Config` arguments of XLS-R 300M, for a random-weight front end of the real size (offline timing).
+XLSR_300M_CONFIG: dict[str, Any] = {
+    "hidden_size": 1024,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "intermediate_size": 4096,
+    "conv_dim": [512] * 7,
+    "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
+    "conv_stride": [5, 2, 2, 2, 2, 2, 2],
+    "conv_bias": True,
+    "feat_extract_norm": "layer",
+    "do_stable_layer_norm": True,
+    "num_conv_pos_embeddings": 128,
+    "num_conv_pos_embedding_groups": 16,
+}
 #: Waveform normalisation modes.
 NORMALIZATIONS = ("utterance", "batch")
 _EPS = 1e-7
@@ -94,6 +109,8 @@ class W2V2AASIST(SourceTracingModel):
         layer: Index into `hidden_states` (5 = output of the fifth transformer block).
         normalization: ``"utterance"`` (default) or ``"batch"`` (the reference's batch-global statistics).
         frontend_seed: Seed of a random front end.
+        truncate: Keep only the first `layer + 1` transformer blocks (the output is unchanged; XLS-R 300M
+            then runs 6 of its 24 blocks, about 4x faster).
         n_samples: Input length the data loader fixes waveforms to.
         n_classes: Width of the logits.
     """
@@ -110,6 +127,7 @@ class W2V2AASIST(SourceTracingModel):
         layer: int = 5,
         normalization: str = "utterance",
         frontend_seed: int = 0,
+        truncate: bool = True,
         n_samples: int = N_SAMPLES,
         n_classes: int = N_CLASSES,
         **extra: Any,
@@ -118,13 +136,18 @@ class W2V2AASIST(SourceTracingModel):
             raise NcstError(f"unknown normalization {normalization!r}; choose one of {NORMALIZATIONS}")
         super().__init__(
             frontend=frontend, layer=layer, normalization=normalization, frontend_seed=frontend_seed,
-            n_samples=n_samples, n_classes=n_classes, **extra,
+            truncate=truncate, n_samples=n_samples, n_classes=n_classes, **extra,
         )  # fmt: skip
         self.frontend = _build_frontend(frontend, frontend_seed)
         fe_config: Any = self.frontend.config
         n_layers = int(fe_config.num_hidden_layers)
         if layer > n_layers or (layer == n_layers and n_layers > 0):
             log.warning("hidden_states[%d] of a %d-layer front end is the final layer-normed state", layer, n_layers)
+        elif truncate and layer + 1 < n_layers:
+            # hidden_states[layer] is the input of block layer+1, so later blocks never change it: drop them.
+            encoder: Any = self.frontend.encoder
+            encoder.layers = nn.ModuleList(list(encoder.layers)[: layer + 1])
+            fe_config.num_hidden_layers = layer + 1
         self.frontend.requires_grad_(False)
         self.frontend.eval()
         self.layer = layer

@@ -1,0 +1,83 @@
+"""The demo's pieces on tiny data: clips, codec choice, the official layout, and the whole run with fake codecs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import ncst.models.demo as demo
+from ncst.codecs import get_card
+from ncst.models.data import list_sets, read_set
+
+SIZES = {"train": 2, "dev": 1, "eval": 1, "ncssd": 1}
+
+
+def test_make_clips_deals_disjoint_one_second_clips(tmp_path: Path) -> None:
+    splits = demo.make_clips(tmp_path, 1.0, SIZES, seed=0)
+    assert {k: len(v) for k, v in splits.items()} == SIZES
+    ids = [u.utt_id for clips in splits.values() for u in clips]
+    assert len(set(ids)) == len(ids)
+    audio, rate = sf.read(splits["train"][0].path)
+    assert rate == 16_000 and len(audio) == 16_000
+
+
+def test_choose_codecs_gives_each_role_its_class() -> None:
+    roles, missing = demo.choose_codecs()
+    for role, spec in roles.items():
+        card = get_card(spec)
+        if role.startswith("id"):
+            assert card.class_id == int(role[2:])
+        elif role == "ood7":
+            assert card.class_id == 7
+        elif role == "ood8-11":
+            assert card.class_id is not None and 8 <= card.class_id <= 11
+        else:
+            assert card.file_prefix == role
+    assert all(isinstance(m, str) for m in missing)
+    assert len(roles) + len(missing) >= 16
+
+
+def _fake_build(specs: list[str], clips: list, work: Path, name: str, config: demo.DemoConfig) -> Path:
+    """Stands in for the codec build: each 'codec' adds a little noise to the clip."""
+    out = work / f"build_{name}" / "wav"
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for spec in specs:
+        for utt in clips:
+            audio, rate = sf.read(utt.path, dtype="float32")
+            sf.write(
+                out / f"{get_card(spec).file_prefix}_{utt.utt_id}.wav",
+                audio + 0.01 * rng.standard_normal(len(audio)),
+                rate,
+            )
+    return out
+
+
+def test_run_demo_writes_the_layout_and_one_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(demo, "_build", _fake_build)
+    cfg = demo.DemoConfig(
+        out_dir=tmp_path / "demo",
+        clip_s=0.5,
+        epochs=1,
+        batch_size=8,
+        n_bootstrap=0,
+        split_sizes=SIZES,
+        model_config={"n_samples": 4000},
+    )
+    result = demo.run_demo(cfg)
+    roles, _ = demo.choose_codecs()
+    sets = {s.name for s in list_sets(result.data_dir)}
+    assert {"train", "dev", "eval_id", "19LA", "ITW", "NCSSD", "moshi", "miniomni", "valle"} <= sets
+    n_id = 1 + sum(r.startswith("id") for r in roles)
+    assert len(read_set(result.data_dir, "train")) == 2 * n_id
+    assert {it.label for it in read_set(result.data_dir, "moshi")} == {1}
+    text = result.report.read_text()
+    assert "not the paper" in text or "nothing about the paper" in text
+    for name in ("id_closed_set", "id_robustness", "ood_open_set", "alm_backend"):
+        assert f"protocols/{name}/report.md" in text
+        assert result.protocol_reports[name].is_file()
+    assert "Table 3" in text and "Table 5" in text
+    assert "![" in text
