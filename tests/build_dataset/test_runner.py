@@ -287,3 +287,11 @@ def test_temp_files_of_live_writers_are_kept_and_of_dead_ones_removed(tiny_corpu
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_out_pointing_at_a_file_is_a_clear_error(tiny_corpus: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(NcstError, match=r"--out .*afile is a file, not a folder"):
+        build(_config(tiny_corpus, tmp_path / "afile"))
+    with pytest.raises(NcstError, match=r"--out .*sub is inside .*afile, which is a file"):
+        build(_config(tiny_corpus, tmp_path / "afile" / "sub"))

@@ -69,6 +69,9 @@ def test_run_protocol_missing_file_names_path(tmp_path: Path) -> None:
 def test_run_protocol_unknown_protocol(tmp_path: Path) -> None:
     result = runner.invoke(app, ["table9", "--predictions", str(tmp_path)])
     assert result.exit_code == 2 and "id_closed_set" in result.output
+    (tmp_path / "mine.toml").mkdir()
+    result = runner.invoke(app, [str(tmp_path / "mine.toml"), "--predictions", str(tmp_path)])
+    assert result.exit_code == 2 and "mine.toml is a directory, not a .toml file" in result.output
 
 
 @pytest.mark.skipif(not (_published_dir() / "result_id.txt").is_file(), reason="published files absent")

@@ -98,6 +98,7 @@ def build(config: BuildConfig, *, progress: ProgressCallback | None = None) -> B
     cards = [get_card(spec) for spec in config.codecs]
     utterances = load_corpus(config.corpus)
     out = Path(config.out_dir)
+    _make_out_dir(out)
     (out / WAV_DIR).mkdir(parents=True, exist_ok=True)
     _check_settings(out, weights_label, config.seed)
 
@@ -142,7 +143,7 @@ def run_jobs(
         WeightsError: The weights cannot be loaded; raised before the first file is written.
         NcstError: The folder was built with other weights or another seed.
     """
-    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    _make_out_dir(settings.out_dir)
     with BuildLock(settings.out_dir, shard.suffix, str(shard)):
         return _run_jobs_locked(jobs, settings, workers, shard, progress, finish)
 
@@ -282,6 +283,20 @@ def _remove_stale_temp_files(wav_dir: Path, shard: Shard) -> None:
         p.unlink(missing_ok=True)
     if stale:
         log.info("removed %d temp files left by an interrupted run", len(stale))
+
+
+def _make_out_dir(out: Path) -> None:
+    """Creates the build folder; raises `NcstError` when it, or a parent, is a file or cannot be made."""
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "is a file" if folder == out else f"is inside {folder}, which is a file"
+                raise NcstError(f"--out {out} {where}, not a folder; give a folder path")
+            break
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise NcstError(f"cannot create the build folder {out}: {err}") from err
 
 
 def _pid_alive(pid: int | None) -> bool:

@@ -182,6 +182,8 @@ def _read_source(name_or_path: PathLike) -> tuple[str, str]:
         res = resources.files("ncst.protocols").joinpath(f"{name}.toml")
         return res.read_text(encoding="utf-8"), f"protocol {name!r}"
     path = Path(name_or_path)
+    if path.is_dir():
+        raise ProtocolError(f"Protocol {path} is a directory, not a .toml file; choose one of {list(PROTOCOL_NAMES)}")
     if path.suffix == ".toml" and path.is_file():
         return path.read_text(encoding="utf-8"), str(path)
     raise ProtocolError(
