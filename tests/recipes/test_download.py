@@ -147,3 +147,21 @@ def test_offline_message_and_exit_code(tmp_path: Path) -> None:
                                       "http://127.0.0.1:9"])  # fmt: skip
     assert result.exit_code == 1 and "cannot reach" in result.output
     assert set(ZENODO_RECORDS.values()) == {"14631091", "14631085"}
+
+
+def test_corpus_download_extracts_and_finds_the_root(server: _Server, tmp_path: Path) -> None:
+    from fake_trees import write_vctk_092
+
+    from ncst.corpora.vctk import download_vctk
+
+    src = write_vctk_092(tmp_path / "src", {"p225": 1})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted(src.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(src.parent).as_posix())
+    server.files = {"VCTK-Corpus-0.92.zip": buf.getvalue()}
+    root = download_vctk(tmp_path / "vctk", url=f"{server.url}/files/VCTK-Corpus-0.92.zip")
+    assert root.name == "VCTK-Corpus-0.92" and (root / "speaker-info.txt").is_file()
+    server.ranges.clear()
+    assert download_vctk(tmp_path / "vctk", url="http://127.0.0.1:9/none.zip") == root  # .completed: no request

@@ -60,6 +60,11 @@ def test_labels_dir_reproduces_the_split_exactly(tmp_path: Path) -> None:
     again = plan_recipe(recipe, _small(), labels_dir=tmp_path / "label", seed=99)
     assert [f.job.rel_path for f in again.files] == [f.job.rel_path for f in first.files]
     assert again.split_origin.startswith("labels:")
+    eval_ood7 = tmp_path / "label" / "eval_ood7.txt"  # official OOD names are not public: match by utterance id
+    names = [line.split()[0].split("_", 1)[1] for line in eval_ood7.read_text().splitlines()]
+    eval_ood7.write_text("".join(f"wt_{n} fake 7\n" for n in names))
+    renamed = plan_recipe(recipe, _small(), labels_dir=tmp_path / "label", subsets=("eval_ood",))
+    assert sorted(f.job.utterance.utt_id + ".wav" for f in renamed.files if f.class_id == 7) == sorted(names)
     (tmp_path / "label" / "train.txt").write_text("p999_999.wav real 0\n")
     with pytest.raises(CorpusLayoutError, match="p999_999"):
         plan_recipe(recipe, _small(), labels_dir=tmp_path / "label")
@@ -128,3 +133,30 @@ def test_user_recipe_extends_and_builds(tmp_path: Path) -> None:
     assert len(lines) == 2 and all(name.startswith("toy_") and cls == "12" for name, _, cls in lines)
     assert sorted(p.name for p in (out / "eval_ood_toy").glob("*.wav")) == sorted(n for n, _, _ in lines)
     assert verify_build(out).ok
+
+
+def test_recipe_build_in_shards_is_missing_files_until_every_shard_ran(tmp_path: Path) -> None:
+    from fake_trees import write_aishell3, write_vctk_092
+
+    write_vctk_092(tmp_path / "vctk", {"p225": 4})
+    write_aishell3(tmp_path / "aishell3", {"train": {"SSB0005": 3}, "test": {"SSB0011": 2}})
+    toml = tmp_path / "toy.toml"
+    toml.write_text(
+        'name = "toy"\nseed = 3\n[classes]\n0 = "real@16k"\n12 = { codec = "toycodec", set = "ID" }\n'
+        '[corpora.main]\nreaders = ["vctk", "aishell3"]\nvctk = { train = 8, dev = 1, eval = 1 }\n'
+        "aishell3 = { train = 8, dev = 1, eval = 1 }\n"
+        '[[subsets]]\nfolder = "train"\nsource = "main:train"\nclasses = [0, 12]\nper_class = 5\n'
+        'label_file = "train.txt"\n'
+    )
+    out = tmp_path / "st"
+    base = ["build", "--recipe", str(toml), "--vctk", str(tmp_path / "vctk"), "--aishell3",
+            str(tmp_path / "aishell3"), "--out", str(out), "--weights", "random"]  # fmt: skip
+    assert CliRunner().invoke(app, [*base, "--shard", "0/2"]).exit_code == 0
+    partial = verify_build(out)
+    assert partial.missing and not partial.ok
+    assert CliRunner().invoke(app, [*base, "--shard", "1/2"]).exit_code == 0
+    report = verify_build(out)
+    assert report.ok and report.n_ok == 10
+    assert sorted(p.name for p in out.glob("provenance*.jsonl")) == [
+        "provenance.shard-0-of-2.jsonl", "provenance.shard-1-of-2.jsonl"
+    ]  # fmt: skip

@@ -120,6 +120,9 @@ def test_official_layout_names_ids_counts_and_labels(built: dict) -> None:
     assert missing == {e.codec for e in recipe.classes.values() if not _has(e.codec)} | (
         set() if _has("wavtokenizer@small40") else {"wavtokenizer@small40"}
     )
+    from ncst.models.data import read_set  # the trainer reads the layout as it is
+
+    assert len(read_set(out, "train")) == LIMIT * len([c for c in registered if c <= 6])
     card = (out / "DATASET.md").read_text()
     assert "RANDOM WEIGHTS" in card and "CC BY-NC 4.0" in card and (out / "DATASET_spectrograms.png").is_file()
     for spec in missing:

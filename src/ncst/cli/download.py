@@ -11,7 +11,7 @@ from ncst.cli._common import console
 
 __all__ = ["download"]
 
-_NAMES = ("st-codecfake", "vctk", "aishell3", "ncssd")
+_NAMES = ("st-codecfake", "vctk", "aishell3", "asvspoof2019", "ncssd")
 
 
 def download(
@@ -40,6 +40,10 @@ def download(
             from ncst.corpora.aishell3 import download_aishell3
 
             console.print(f"AISHELL-3 at {download_aishell3(out)}")
+        elif name == "asvspoof2019":
+            from ncst.corpora.asvspoof2019 import download_asvspoof2019_la
+
+            console.print(f"ASVspoof 2019 LA at {download_asvspoof2019_la(out)}")
         elif name == "ncssd":
             from ncst.corpora.ncssd import download_ncssd
 

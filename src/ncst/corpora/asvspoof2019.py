@@ -19,12 +19,14 @@ from pathlib import Path
 
 from ncst.audio import PathLike
 from ncst.corpora.base import Utterance
+from ncst.corpora.download import download_and_extract
 from ncst.errors import CorpusLayoutError
 
-__all__ = ["PROTOCOL_FILES", "find_asvspoof2019_root", "read_asvspoof2019_la"]
+__all__ = ["LA_URL", "PROTOCOL_FILES", "find_asvspoof2019_root", "read_asvspoof2019_la", "download_asvspoof2019_la"]
 
 log = logging.getLogger(__name__)
 
+LA_URL = "https://datashare.ed.ac.uk/bitstream/handle/10283/3336/LA.zip"
 PROTOCOL_DIR = "ASVspoof2019_LA_cm_protocols"
 PROTOCOL_FILES = {
     "train": "ASVspoof2019.LA.cm.train.trn.txt",
@@ -105,3 +107,11 @@ def read_asvspoof2019_la(
             extra={"key": key, "system": system, "part": part},
         )
     log.info("ASVspoof 2019 LA %s %s: %d utterances", part, list(keys), count)
+
+
+def download_asvspoof2019_la(target_dir: PathLike, *, force: bool = False, url: str = LA_URL) -> Path:
+    """Downloads and unpacks ASVspoof 2019 LA (`LA.zip`, about 7.6 GB) into `target_dir`; returns the LA root.
+
+    The transfer resumes after an interruption; a `.completed` marker makes a second call a no-op.
+    """
+    return find_asvspoof2019_root(download_and_extract(url, Path(target_dir), force=force))

@@ -70,19 +70,18 @@ def write_dataset_card(
     lines += ["", "## Codecs", "", "| spec | class | rate (Hz) | n_q | card bps | measured bps | weights | licence |"]
     lines.append("|---|---|---|---|---|---|---|---|")
     cards = {f.job.card.spec: (f.job.card, f.class_id) for f in plan.files}
+    bitrates: dict[str, list[float]] = {}
+    weights: dict[str, set[str]] = {}
+    for r in rows:  # one pass over provenance
+        if "measured_bitrate_bps" in r.extra:
+            bitrates.setdefault(r.codec_spec, []).append(float(r.extra["measured_bitrate_bps"]))
+        weights.setdefault(r.codec_spec, set()).add(r.weights)
     for spec, (card, class_id) in cards.items():
-        measured = [
-            float(r.extra["measured_bitrate_bps"])
-            for r in rows
-            if r.codec_spec == spec and "measured_bitrate_bps" in r.extra
-        ]
-        weights = sorted({r.weights for r in rows if r.codec_spec == spec})
+        measured = f"{np.mean(bitrates[spec]):.1f}" if spec in bitrates else "-"
+        used = ", ".join(sorted(weights.get(spec, ()))) or "-"
         lines.append(
             f"| {spec} | {class_id} | {card.sample_rate_hz} | {card.n_quantizers} | {card.effective_bitrate_bps:g} | "
-            f"{np.mean(measured):.1f} | {', '.join(weights) or '-'} | {card.licence} |"
-            if measured
-            else f"| {spec} | {class_id} | {card.sample_rate_hz} | {card.n_quantizers} | "
-            f"{card.effective_bitrate_bps:g} | - | - | {card.licence} |"
+            f"{measured} | {used} | {card.licence} |"
         )
     if plan.missing_codecs or plan.skipped_subsets:
         lines += ["", "## Not built", ""]

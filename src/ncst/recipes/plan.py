@@ -92,12 +92,22 @@ def _card_or_none(spec: str) -> CodecCard | None:
         return None
 
 
-def _strip_prefix(file: str, prefix: str) -> str:
-    stem = file[: -len(".wav")] if file.endswith(".wav") else file
+def _utt_from_name(file: str, prefix: str, by_id: Mapping[str, Utterance]) -> str:
+    """The utterance id in a label file's name: after our prefix, else the longest `_`-suffix that is an id.
+
+    The official OOD file names are not public, so a name with another prefix (`wt_p225_001.wav`) is
+    matched by its utterance-id suffix.
+    """
+    stem = file.rsplit(".", 1)[0] if file.endswith((".wav", ".flac")) else file
     head = f"{prefix}_" if prefix else ""
-    if not stem.startswith(head):
-        raise CorpusLayoutError(f"label file name {file!r} does not start with the class prefix {head!r}")
-    return stem[len(head) :]
+    if stem.startswith(head) and stem[len(head) :] in by_id:
+        return stem[len(head) :]
+    parts = stem.split("_")
+    for k in range(len(parts)):
+        candidate = "_".join(parts[k:])
+        if candidate in by_id:
+            return candidate
+    return stem[len(head) :] if stem.startswith(head) else stem
 
 
 def plan_recipe(
@@ -165,7 +175,7 @@ def plan_recipe(
                 labels[entry.label_file] = read_label_file(path)
         eval_real = [ln for ln in labels.get("eval_id.txt", []) if ln.class_id == 0]
         if eval_real and "main" in pools:
-            ids = [_strip_prefix(ln.file, "") for ln in eval_real]
+            ids = [_utt_from_name(ln.file, "", by_id) for ln in eval_real]
             pools["main"]["eval"] = {"labels": [_lookup(by_id, i, "eval_id.txt") for i in ids]}
 
     seen: dict[str, str] = {}
@@ -216,7 +226,7 @@ def _utterances_for(
 ) -> list[Utterance]:
     if entry.label_file in labels:
         return [
-            _lookup(by_id, _strip_prefix(ln.file, prefix), entry.label_file)
+            _lookup(by_id, _utt_from_name(ln.file, prefix, by_id), entry.label_file)
             for ln in labels[entry.label_file]
             if ln.class_id == class_id
         ]
