@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import torch
+
+from ncst.models import SourceTracingModel
 
 RATE = 16_000
 #: A W2V2 front end small enough for CPU tests (2 layers so hidden_states[1] is a block output).
@@ -56,3 +59,21 @@ def make_tiny_root(
         for k in range(per_class):
             sf.write(root / folder / f"x{k}.wav", _tone(label, k, n_samples // 2, rng), RATE)
     return root
+
+
+class ToyModel(SourceTracingModel):
+    """A third-party model for the entry-point tests: mean-pooled frames through one linear layer."""
+
+    name = "toy"
+    embedding_dim = 8
+
+    def __init__(self, n_samples: int = 1200, frame: int = 100, **extra: object) -> None:
+        super().__init__(n_samples=n_samples, frame=frame, **extra)
+        self.frame = frame
+        self.proj = torch.nn.Linear(frame, 8)
+        self.head = torch.nn.Linear(8, 7)
+
+    def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        frames = wave[:, : wave.shape[1] // self.frame * self.frame].reshape(wave.shape[0], -1, self.frame)
+        embedding = torch.tanh(self.proj(frames.abs())).mean(dim=1)
+        return embedding, self.head(embedding)

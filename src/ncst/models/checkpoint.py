@@ -59,16 +59,10 @@ def read_checkpoint(path: PathLike, *, map_location: str | torch.device = "cpu")
     Raises:
         WeightsError: The file is missing, needs unpickling of arbitrary objects, or is not an ncst checkpoint.
     """
+    from ncst.io import load_checkpoint
+
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ... for bad files
-        raise WeightsError(
-            f"{path}: not a safe ncst checkpoint ({type(err).__name__}: {err}); ncst only loads tensors and "
-            "plain data (weights_only=True)"
-        ) from err
+    ckpt = load_checkpoint(path, trust=False, map_location=map_location)  # weights_only=True, never unpickles
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise WeightsError(f"{path}: not an ncst checkpoint (expected format {CHECKPOINT_FORMAT!r})")
     for key in ("model", "config", "state_dict"):
