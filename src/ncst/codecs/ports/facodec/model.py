@@ -10,7 +10,7 @@ ignored. Written for ncst; no upstream code is copied.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -38,7 +38,6 @@ class FAcodecConfig:
     decoder_dim: int = 1536
     decoder_rates: tuple[int, ...] = (6, 5, 5, 2)
     sample_rate_hz: int = 24_000
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def hop_length(self) -> int:
