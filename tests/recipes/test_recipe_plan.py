@@ -65,6 +65,16 @@ def test_labels_dir_reproduces_the_split_exactly(tmp_path: Path) -> None:
     eval_ood7.write_text("".join(f"wt_{n} fake 7\n" for n in names))
     renamed = plan_recipe(recipe, _small(), labels_dir=tmp_path / "label", subsets=("eval_ood",))
     assert sorted(f.job.utterance.utt_id + ".wav" for f in renamed.files if f.class_id == 7) == sorted(names)
+    official = tmp_path / "official"  # the repository's result_id.txt alone fixes eval_id and its order
+    official.mkdir()
+    eval_lines = (tmp_path / "label" / "eval_id.txt").read_text().splitlines()[::-1]
+    (official / "result_id.txt").write_text("".join(f"{ln.split()[0]} 3 0.9\n" for ln in eval_lines))
+    from_results = plan_recipe(recipe, _small(), labels_dir=official, subsets=("eval_id", "ID_diff_config/C3-1"))
+    got = [f.file_name for f in from_results.files if f.folder == "eval_id"]
+    assert sorted(got) == sorted(ln.split()[0] for ln in eval_lines)
+    assert [f.file_name for f in from_results.files if f.class_id == 0] == [
+        ln.split()[0] for ln in eval_lines if " real " in ln
+    ]  # fmt: skip
     (tmp_path / "label" / "train.txt").write_text("p999_999.wav real 0\n")
     with pytest.raises(CorpusLayoutError, match="p999_999"):
         plan_recipe(recipe, _small(), labels_dir=tmp_path / "label")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ncst.build_dataset.plan import Job
+from ncst.classes import prefix_labels
 from ncst.codecs import CodecCard, get_card
 from ncst.corpora.aishell3 import read_aishell3
 from ncst.corpora.base import Utterance
@@ -19,7 +20,7 @@ from ncst.corpora.ncssd import read_ncssd
 from ncst.corpora.vctk import read_vctk
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
 from ncst.recipes.recipe import Recipe, SubsetEntry
-from ncst.recipes.splits import draw, read_label_file, round_robin, split_pools
+from ncst.recipes.splits import LabelLine, draw, read_label_file, round_robin, split_pools
 
 __all__ = ["CORPUS_READERS", "PlannedFile", "RecipePlan", "plan_recipe", "read_corpora"]
 
@@ -173,6 +174,10 @@ def plan_recipe(
             path = Path(labels_dir) / entry.label_file
             if path.is_file():
                 labels[entry.label_file] = read_label_file(path)
+        if "eval_id.txt" not in labels:
+            derived = eval_labels(Path(labels_dir))
+            if derived:
+                labels["eval_id.txt"] = derived
         eval_real = [ln for ln in labels.get("eval_id.txt", []) if ln.class_id == 0]
         if eval_real and "main" in pools:
             ids = [_utt_from_name(ln.file, "", by_id) for ln in eval_real]
@@ -203,6 +208,31 @@ def plan_recipe(
                 seen[job.rel_path] = entry.label_file
                 plan.files.append(PlannedFile(job, class_id, entry.label_file))
     return plan
+
+
+def eval_labels(labels_dir: Path) -> list[LabelLine]:
+    """`eval_id.txt` of `labels_dir`, or its lines rebuilt from an official `result_id.txt`.
+
+    The official repository ships no label files, but its `pretrained_model/<model>/result/result_id.txt`
+    lists every eval_id file in label-file order (`<file> <predicted id> <score>`); the true class is the
+    file-name prefix (`ncst.classes`), real files having none.
+    """
+    path = labels_dir / "eval_id.txt"
+    if path.is_file():
+        return read_label_file(path)
+    results = labels_dir / "result_id.txt"
+    if not results.is_file():
+        return []
+    prefixes = prefix_labels(official_only=True)
+    lines = []
+    for lineno, text in enumerate(results.read_text(encoding="utf-8").splitlines(), 1):
+        if not text.strip():
+            continue
+        name = text.split()[0]
+        class_id = next((c for p, c in prefixes.items() if name.startswith(p)), 0)
+        lines.append(LabelLine(name, "real" if class_id == 0 else "fake", class_id, lineno))
+    log.info("eval_id split taken from %s (%d files)", results, len(lines))
+    return lines
 
 
 def _lookup(by_id: Mapping[str, Utterance], utt_id: str, label_file: str) -> Utterance:
