@@ -89,3 +89,9 @@ def test_models_cli_json_lists_the_three_counts() -> None:
     assert result.exit_code == 0, result.output
     counts = {r["name"]: r["trainable_parameters"] for r in json.loads(result.output)}
     assert counts == {"mel-lcnn": 973_799, "aasist": 298_671, "w2v2-aasist": 448_047}
+
+
+def test_folder_set_uses_its_label_file_when_present(tiny_root: Path) -> None:
+    (tiny_root / "label" / "ID_diff_config-C3-1.txt").write_text("x1.wav fake 3\n")
+    items = read_set(tiny_root, "C3-1")
+    assert [it.utt_id for it in items] == ["x1.wav"] and items[0].label == 3

@@ -3,8 +3,10 @@
 Layout (`specs/dataset.md` §1.1): label-file sets ``label/{train,dev,eval_id,eval_ood7,eval_ood8-11}.txt``
 (lines ``<file> <real|fake> <class id>``, the file relative to ``train/``, ``dev/``, ``eval_id/`` or
 ``eval_ood/``) and folder sets with one constant label (``ID_unseen_real/19LA``, ``ID_diff_config/C3-1``,
-``ALM/moshi``, ...). Loading follows `specs/benchmark.md` §1.2: mono, 16 kHz, head crop or repeat pad to
-64,600 samples, no other processing. Resampling uses soxr HQ (the reference used librosa's default).
+``ALM/moshi``, ...); a folder set with a label file ``label/<folder with - for />.txt``, as
+``build-dataset --recipe`` and ``ncst ingest`` write it, is read from that file instead of a folder listing.
+Loading follows `specs/benchmark.md` §1.2: mono, 16 kHz, head crop or repeat pad to 64,600 samples, no
+other processing. Resampling uses soxr HQ (the reference used librosa's default).
 """
 
 from __future__ import annotations
@@ -163,6 +165,9 @@ def read_set(root: PathLike, name: str) -> list[Item]:
         folder, label = FOLDER_SETS[name]
         if not (root / folder).is_dir():
             raise CorpusLayoutError(f"set {name!r}: folder {root / folder} not found")
+        label_file = root / "label" / (folder.replace("/", "-") + ".txt")
+        if label_file.is_file():  # written by `build-dataset --recipe` and `ncst ingest`
+            return read_label_file(label_file, root / folder)
         return _folder_items(root / folder, label)
     raise CorpusLayoutError(f"unknown set {name!r}; known sets: {[*LABEL_FILE_SETS, *FOLDER_SETS]}")
 
