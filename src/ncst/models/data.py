@@ -165,9 +165,9 @@ def read_set(root: PathLike, name: str) -> list[Item]:
         folder, label = FOLDER_SETS[name]
         if not (root / folder).is_dir():
             raise CorpusLayoutError(f"set {name!r}: folder {root / folder} not found")
-        label_file = root / "label" / (folder.replace("/", "-") + ".txt")
-        if label_file.is_file():  # written by `build-dataset --recipe` and `ncst ingest`
-            return read_label_file(label_file, root / folder)
+        folder_labels = root / "label" / (folder.replace("/", "-") + ".txt")
+        if folder_labels.is_file():  # written by `build-dataset --recipe` and `ncst ingest`
+            return read_label_file(folder_labels, root / folder)
         return _folder_items(root / folder, label)
     raise CorpusLayoutError(f"unknown set {name!r}; known sets: {[*LABEL_FILE_SETS, *FOLDER_SETS]}")
 
