@@ -95,3 +95,17 @@ def test_folder_set_uses_its_label_file_when_present(tiny_root: Path) -> None:
     (tiny_root / "label" / "ID_diff_config-C3-1.txt").write_text("x1.wav fake 3\n")
     items = read_set(tiny_root, "C3-1")
     assert [it.utt_id for it in items] == ["x1.wav"] and items[0].label == 3
+
+
+def test_docs_example_writes_dumps_the_scorer_reads(
+    tiny_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runpy
+    import sys
+
+    script = Path(__file__).parents[2] / "docs" / "examples" / "write_dumps.py"
+    monkeypatch.setattr(sys, "argv", ["write_dumps.py", "--data", str(tiny_root), "--out", str(tmp_path / "d")])
+    runpy.run_path(str(script), run_name="__main__")
+    assert load_dump(tmp_path / "d" / "train.npz").embeddings.shape == (14, 16)
+    result = score_protocol("ood_open_set", dumps_dir=tmp_path / "d", n_bootstrap_ood=0, skip_missing=True)
+    assert "single7/knn" in result.cells
