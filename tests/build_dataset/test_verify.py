@@ -6,7 +6,10 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+import pandas as pd
 import pytest
+import soundfile as sf
 from typer.testing import CliRunner
 
 from ncst.build_dataset import BuildConfig, build, verify_build
@@ -17,16 +20,13 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One clean build of the 3-file corpus; each test edits a copy."""
-    import pandas as pd
-    import soundfile as sf
-    from conftest import make_sine  # the build_dataset conftest, which also registers fakecodec
-
+    """One clean build of the 3-file corpus; each test edits a copy (fakecodec comes from this folder's conftest)."""
     root = tmp_path_factory.mktemp("verify")
     (root / "src").mkdir()
     rows = []
     for i in range(3):
-        sf.write(root / "src" / f"u{i}.wav", make_sine(16000, 0.3, 200.0 + 40 * i, seed=i), 16000)
+        sine = 0.5 * np.sin(2 * np.pi * (200.0 + 40 * i) * np.arange(4800) / 16000)
+        sf.write(root / "src" / f"u{i}.wav", sine.astype(np.float32), 16000)
         rows.append({"utt_id": f"spk_{i:03d}", "path": f"src/u{i}.wav"})
     pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
     out = root / "out"
