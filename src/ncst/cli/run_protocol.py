@@ -39,7 +39,11 @@ def run_protocol(
     bootstrap: int = typer.Option(1000, help="Bootstrap replicates for ID 95% intervals (0 = none)."),
     ood_bootstrap: int = typer.Option(100, help="Bootstrap replicates per OOD cell (0 = none)."),
     seed: int = typer.Option(20250111, help="Bootstrap seed."),
-    skip_missing: bool = typer.Option(False, "--skip-missing", help="Skip sets whose files are missing."),
+    skip_missing: bool = typer.Option(
+        False,
+        "--skip-missing",
+        help="Skip sets whose files are missing; Table 3: score only the label-file entries that have predictions.",
+    ),
     no_plots: bool = typer.Option(False, "--no-plots", help="Do not write the PNG plots."),
     device: str = typer.Option(
         "cpu", help="Torch device of the model (--checkpoint) and the KNN detector, e.g. cuda:0."
