@@ -198,8 +198,9 @@ def load_checkpoint(path: PathLike, *, trust: bool = False, map_location: Any = 
     except pickle.UnpicklingError as err:
         if not trust:
             raise UntrustedCheckpointError(
-                f"{file}: refusing to unpickle this checkpoint: it holds more than tensors and plain values "
-                f"({_refusal_reason(err)}), and unpickling it could run code stored in the file. If you trust "
+                f"{file}: refusing to unpickle this checkpoint: torch.load(weights_only=True) finds more than "
+                f"tensors and plain values ({_refusal_reason(err)}), and unpickling it could run code stored in "
+                f"the file. If you trust "
                 f"where it came from, pass {TRUST_FLAG} (Codec.load(..., trust_checkpoint=True))."
             ) from err
         log.warning(

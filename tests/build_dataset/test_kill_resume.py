@@ -11,16 +11,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from conftest import add_utterance
 
 from ncst.build_dataset import verify_build
-
-HERE = Path(__file__).parent
+from ncst.testing import add_utterance
 
 SCRIPT = """
 import sys
-sys.path.insert(0, {here!r})
-import fake_codec
+
+import ncst.testing  # registers fakecodec
 from ncst.cli.build_dataset import main
 sys.argv = ["build-dataset", "--codec", "fakecodec", "--corpus", {manifest!r}, "--out", {out!r}, "--weights", "random"]
 main()
@@ -29,7 +27,7 @@ main()
 
 def _run(manifest: Path, out: Path, delay: str) -> subprocess.Popen:
     env = dict(os.environ, NCST_FAKE_DELAY=delay, OMP_NUM_THREADS="1")
-    code = SCRIPT.format(here=str(HERE), manifest=str(manifest), out=str(out))
+    code = SCRIPT.format(manifest=str(manifest), out=str(out))
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import add_utterance
 
 from ncst.build_dataset import BuildConfig, build, parse_shard, read_provenance, verify_build
 from ncst.errors import NcstError, WeightsError
+from ncst.testing import add_utterance
 
 
 def _config(manifest: Path, out: Path, **kw) -> BuildConfig:  # noqa: ANN003

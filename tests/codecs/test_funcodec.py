@@ -15,12 +15,12 @@ import torch
 
 pytest.importorskip("funcodec")
 
-from conftest import make_sine
 
 from ncst.codecs.conformance import check_codec
 from ncst.codecs.funcodec import ARCHITECTURES, FunCodecCodec, save_checkpoint
 from ncst.codecs.registry import get_card, get_codec
 from ncst.errors import MissingDependencyError, WeightsError
+from ncst.testing import make_sine
 
 pytestmark = pytest.mark.filterwarnings("ignore:distutils Version classes are deprecated:DeprecationWarning")
 

@@ -15,7 +15,6 @@ import torch
 
 pytest.importorskip("speechtokenizer")
 
-from conftest import make_sine
 
 from ncst.codecs.conformance import check_codec
 from ncst.codecs.registry import get_card, get_codec
@@ -26,6 +25,7 @@ from ncst.codecs.speechtokenizer import (
     save_checkpoint,
 )
 from ncst.errors import MissingDependencyError, WeightsError
+from ncst.testing import make_sine
 
 
 @pytest.fixture(scope="module")

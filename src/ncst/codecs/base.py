@@ -1,9 +1,12 @@
 """The codec interface: `CodecCard` (what a codec is), `Codes` (what it emits) and `Codec` (what it does).
 
 An adapter subclasses `Codec`, declares its variants as `CodecCard`s in a `VARIANTS` dict, and
-implements three hooks: `_build` (official architecture + weights), `_encode` and `_decode`. The base
-class owns everything that must be the same for every codec: dtype/device handling, `inference_mode`,
-seeding without touching global RNG state, and cropping/padding the output back to the input length.
+implements five small hooks: `_build_random(seed)`, `_load_pretrained()` and `_load_local(path)` each
+return the upstream model (official architecture, with random, downloaded or local weights), and
+`_encode` / `_decode` run it. The base class owns everything that must be the same for every codec: the
+weights dispatch, the `model` attribute and its not-built guard, safe checkpoint reading
+(`_load_checkpoint`), dtype/device handling, `inference_mode`, seeding without touching global RNG
+state, and cropping/padding the output back to the input length. See docs/adding_a_codec.md.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import torch
 from ncst.errors import MissingDependencyError, NotFittedError, WeightsError
 from ncst.io import load_checkpoint
 
-__all__ = ["CodecCard", "Codes", "Codec", "WeightsSpec", "parse_weights", "fit_length"]
+__all__ = ["ARCHITECTURE_SOURCES", "CodecCard", "Codes", "Codec", "WeightsSpec", "parse_weights", "fit_length"]
 
 log = logging.getLogger(__name__)
+
+#: Values of `CodecCard.source`.
+ARCHITECTURE_SOURCES = ("pip", "port")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +51,21 @@ class CodecCard:
         effective_bitrate_bps: tokens/s x log2(codebook_size), what the codes really carry.
         checkpoint: Where real weights come from (hub id, URL or file name).
         checkpoint_sha256: Expected sha256 of the checkpoint file, where known.
-        upstream_package: Distribution that provides the architecture.
-        pip_extra: ncst extra that installs it (`pip install ncst[<extra>]`).
+        upstream_package: Distribution that provides the architecture (`source="pip"`), or "" for a port.
+        pip_extra: ncst extra that installs it (`pip install ncst[<extra>]`); "" when nothing is needed.
         licence: Licence of code and weights.
         quantizer: Taxonomy: quantiser type (RVQ, multi-scale RVQ, FSQ, ...).
         decoder_type: Taxonomy: decoder domain (time, frequency/iSTFT, ...).
         notes: Settings, evidence and caveats worth reading before trusting the audio.
         extra: Adapter-specific settings (bandwidth, bit_width, ...).
+        source: Where the architecture comes from: `"pip"` (an upstream package, `upstream_package` at
+            `upstream_version`) or `"port"` (our own modules in `ncst.codecs.ports`, checked against
+            `upstream_repo` at `upstream_commit`).
+        upstream_version: Version of `upstream_package` the adapter was written and tested against.
+        upstream_repo: Upstream repository URL (required for a port).
+        upstream_commit: Full commit hash of `upstream_repo` a port was checked against.
+        pad_multiple: The codec pads its input to a multiple of this many samples (its hop, or a larger
+            block); the conformance check verifies that the codes cover such a multiple.
     """
 
     name: str
@@ -74,6 +88,17 @@ class CodecCard:
     checkpoint_sha256: str | None = None
     notes: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "pip"
+    upstream_version: str = ""
+    upstream_repo: str = ""
+    upstream_commit: str = ""
+    pad_multiple: int = 1
+
+    def __post_init__(self) -> None:
+        if self.source not in ARCHITECTURE_SOURCES:
+            raise ValueError(f"{self.spec}: card source {self.source!r} is not one of {ARCHITECTURE_SOURCES}")
+        if self.pad_multiple < 1:
+            raise ValueError(f"{self.spec}: pad_multiple must be >= 1, got {self.pad_multiple}")
 
     @property
     def spec(self) -> str:
@@ -181,8 +206,9 @@ def fit_length(wav: torch.Tensor, length: int) -> torch.Tensor:
 class Codec(ABC):
     """A neural audio codec behind one uniform interface.
 
-    Subclasses set `VARIANTS` and `DEFAULT_VARIANT` and implement `_build`, `_encode`, `_decode`.
-    `__init__` only stores arguments; nothing is downloaded or built before `load`.
+    Subclasses set `VARIANTS` and `DEFAULT_VARIANT` and implement `_build_random`, `_load_pretrained`,
+    `_load_local`, `_encode` and `_decode` (and optionally `_prepare_model`). `__init__` only stores
+    arguments; nothing is downloaded or built before `load`.
 
     Example:
         >>> codec = get_codec("encodec@6kbps").load("random")       # doctest: +SKIP
@@ -206,18 +232,48 @@ class Codec(ABC):
         self.seed: int = 0
         #: Whether `load` may fully unpickle a checkpoint that `weights_only` loading refuses.
         self.trust_checkpoint: bool = False
-        #: Checkpoint files the adapter actually loaded (set by `_build`); provenance hashes them.
+        #: The upstream model (set by `load`; None before).
+        self.model: Any = None
+        #: Checkpoint files the adapter actually loaded (set by the load hooks); provenance hashes them.
         self.checkpoint_paths: list[Path] = []
         self._loaded = False
 
     # -- hooks ---------------------------------------------------------------------------------------
-    @abstractmethod
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
-        """Builds the official architecture on `self.device` and loads `weights` into it.
+    def _build_random(self, seed: int) -> Any:
+        """Returns the official architecture with random weights (torch's RNG is already seeded with `seed`).
 
         Random weights must give non-degenerate codes: codebooks that upstream leaves at zero until
         k-means runs in training must be initialised here (see `ncst.codecs.random_init`).
         """
+        raise NotImplementedError(f"{type(self).__name__} does not implement _build_random")
+
+    def _load_pretrained(self) -> Any:
+        """Returns the model with the card's checkpoint, fetched the way upstream does (hub, URL, cache).
+
+        Sets `self.checkpoint_paths` to the files read; reads torch files with `self._load_checkpoint`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement _load_pretrained")
+
+    def _load_local(self, path: Path) -> Any:
+        """Returns the model with weights from a local file or folder (upstream's layout).
+
+        Raises `WeightsError` naming the expected layout when `path` does not hold it; sets
+        `self.checkpoint_paths`; reads torch files with `self._load_checkpoint`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement _load_local")
+
+    def save_local(self, folder: Path) -> Path:
+        """Writes the loaded model's weights to `folder` in upstream's local layout; returns what `load` takes.
+
+        `load(codec.save_local(folder))` gives the same model: the common adapter tests
+        (`ncst.testing.check_local_round_trip`) round-trip every codec through it, feed crafted pickles
+        through the same layout, and serve its files to mocked downloads.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement save_local")
+
+    def _prepare_model(self, model: Any) -> None:
+        """Configures or checks the built model, whatever its weights (bandwidth, rate checks); optional."""
+        return None  # nothing to do by default
 
     @abstractmethod
     def _encode(self, wav: torch.Tensor) -> Codes:
@@ -226,6 +282,22 @@ class Codec(ABC):
     @abstractmethod
     def _decode(self, codes: Codes) -> torch.Tensor:
         """Codes -> `[B, 1, T']` float32 at the card rate (any length; the base class fits it)."""
+
+    def _build(self, weights: WeightsSpec, seed: int) -> Any:
+        """Dispatches `weights` to the hook that builds the model, then `_prepare_model`; returns the model.
+
+        Adapters implement the three hooks instead of overriding this.
+        """
+        if weights.mode == "random":
+            model = self._build_random(seed)
+        elif weights.mode == "pretrained":
+            model = self._load_pretrained()
+        elif weights.mode == "path" and weights.path is not None:
+            model = self._load_local(weights.path)
+        else:
+            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
+        self._prepare_model(model)
+        return model
 
     # -- public API ----------------------------------------------------------------------------------
     def load(
@@ -245,9 +317,15 @@ class Codec(ABC):
         spec = parse_weights(weights)
         self.seed = seed
         self.trust_checkpoint = trust_checkpoint
+        self.checkpoint_paths = []
+        self._loaded = False
         with torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(seed)
-            self._build(spec, seed)
+            model = self._build(spec, seed)
+        if model is not None:
+            if isinstance(model, torch.nn.Module):
+                model = model.to(self.device).eval()
+            self.model = model
         self.weights = spec
         self._loaded = True
         log.info("loaded %s (%s weights) on %s", self.card.spec, spec.describe(), self.device)
@@ -284,7 +362,7 @@ class Codec(ABC):
         codes = self.encode(wav)
         return self.decode(codes, length=length).cpu()
 
-    # -- helpers -------------------------------------------------------------------------------------
+    # -- helpers for adapters ------------------------------------------------------------------------
     def _prepare(self, wav: torch.Tensor) -> torch.Tensor:
         if wav.ndim == 1:
             wav = wav.unsqueeze(0)
@@ -295,7 +373,7 @@ class Codec(ABC):
     def _import_upstream(self, module: str) -> ModuleType:
         """Imports an upstream module lazily; if it is missing, names the extra that installs it.
 
-        Adapters call this inside `_build`, so a missing package only disables its own codec.
+        Adapters call this inside their load hooks, so a missing package only disables its own codec.
         """
         try:
             return importlib.import_module(module)
@@ -310,6 +388,13 @@ class Codec(ABC):
         """Reads a torch checkpoint file safely (`ncst.io.load_checkpoint`, honouring `trust_checkpoint`)."""
         return load_checkpoint(path, trust=self.trust_checkpoint)
 
+    def _check_levels(self, codes: Codes, n_levels: int = 1, n_quantizers: int | None = None) -> None:
+        """Raises `ValueError` unless `codes` has `n_levels` levels (and `n_quantizers` codebooks in level 0)."""
+        if len(codes.levels) != n_levels:
+            raise ValueError(f"{self.card.spec}: expected {n_levels} code level(s), got {len(codes.levels)}")
+        if n_quantizers is not None and codes.levels[0].shape[1] != n_quantizers:
+            raise ValueError(f"{self.card.spec}: expected {n_quantizers} codebooks, got {codes.levels[0].shape[1]}")
+
     def _check_loaded(self) -> None:
         if not self._loaded:
             raise NotFittedError(f"{self.card.spec}: call .load(weights) before encoding")
@@ -320,12 +405,17 @@ class Codec(ABC):
         return []
 
     def upstream_versions(self) -> dict[str, str]:
-        """Versions of torch and the upstream package, for provenance."""
+        """Versions of torch and the upstream package (or the port's upstream commit), for provenance."""
         from importlib import metadata
 
         versions: dict[str, str] = {"torch": str(torch.__version__)}
-        for dist in self.card.upstream_package.split(","):
+        card = self.card
+        if card.source == "port":
+            versions[f"port:{card.upstream_repo or card.name}"] = card.upstream_commit or "unknown"
+        for dist in card.upstream_package.split(","):
             dist = dist.strip()
+            if not dist:
+                continue
             try:
                 versions[dist] = metadata.version(dist)
             except metadata.PackageNotFoundError:

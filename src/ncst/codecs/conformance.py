@@ -2,25 +2,29 @@
 
 One short clip through the codec, then: output length equals input length, sample rate is the card's,
 output is finite, two runs give identical output (determinism under the load seed), the quantiser is
-not degenerate, and the bitrate measured from the actual codes (tokens/s x log2 codebook) equals the
-card's effective bitrate.
+not degenerate, the bitrate measured from the actual codes (tokens/s x log2 codebook) equals the
+card's effective bitrate, the codes cover a whole multiple of the card's `pad_multiple`, and the card
+says where the architecture comes from (the installed version of a pip package is the card's
+`upstream_version`; a port names its upstream repository and full commit).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ncst.codecs.base import Codec, WeightsSpec
+from ncst.codecs.base import Codec, CodecCard, WeightsSpec
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_codec
 
-__all__ = ["ConformanceReport", "check_codec", "BITRATE_TOLERANCE"]
+__all__ = ["ConformanceReport", "check_codec", "check_card_source", "BITRATE_TOLERANCE"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,15 @@ class ConformanceReport:
     nominal_bitrate_bps: float
     bitrate_ok: bool
     seconds: float
+    pad_multiple: int = 1
+    covered_samples: int = 0
+    padding_ok: bool = True
+    source: str = "pip"
+    source_problem: str = ""
+
+    @property
+    def source_ok(self) -> bool:
+        return not self.source_problem
 
     @property
     def ok(self) -> bool:
@@ -59,12 +72,37 @@ class ConformanceReport:
             and self.bitrate_ok
             and self.sample_rate_hz == self.card_sample_rate_hz
             and self.distinct_codes > 1
+            and self.padding_ok
+            and self.source_ok
         )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["ok"] = self.ok
+        d["source_ok"] = self.source_ok
         return d
+
+
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+def check_card_source(card: CodecCard) -> str:
+    """What is wrong with the card's architecture source, or "" (see `CodecCard.source`)."""
+    if card.source == "port":
+        if not card.upstream_repo:
+            return f"{card.spec}: a port card must name upstream_repo"
+        if not _COMMIT.match(card.upstream_commit):
+            return f"{card.spec}: a port card must give the full 40-hex upstream_commit, got {card.upstream_commit!r}"
+        return ""
+    packages = [p.strip() for p in card.upstream_package.split(",") if p.strip()]
+    if card.upstream_version and len(packages) == 1:
+        try:
+            installed = metadata.version(packages[0])
+        except metadata.PackageNotFoundError:
+            return f"{card.spec}: {packages[0]} is not installed"
+        if installed != card.upstream_version:
+            return f"{card.spec}: card says {packages[0]} {card.upstream_version}, installed is {installed}"
+    return ""
 
 
 def check_codec(
@@ -113,6 +151,11 @@ def check_codec(
         nominal_bitrate_bps=card.nominal_bitrate_bps,
         bitrate_ok=abs(measured - card.effective_bitrate_bps) <= BITRATE_TOLERANCE * card.effective_bitrate_bps,
         seconds=round(time.perf_counter() - start, 2),
+        pad_multiple=card.pad_multiple,
+        covered_samples=codes.covered_samples,
+        padding_ok=codes.covered_samples >= n and codes.covered_samples % card.pad_multiple == 0,
+        source=card.source,
+        source_problem=check_card_source(card),
     )
     log.info("conformance %s: %s", card.spec, "ok" if report.ok else "FAILED")
     return report

@@ -11,18 +11,17 @@ and read by `dac.DAC.load` (`{'state_dict': ..., 'metadata': {'kwargs': ...}}`).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
+from ncst.classes import class_by_key
+from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.errors import WeightsError
-
-if TYPE_CHECKING:
-    from dac import DAC
 
 __all__ = ["CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "DacCodec"]
 
@@ -40,7 +39,7 @@ VARIANTS: dict[str, CodecCard] = {
         name="dac",
         variant="44khz_8kbps",
         family="DAC",
-        class_id=9,
+        class_id=class_by_key("dac").class_id,
         file_prefix="dac",
         sample_rate_hz=SAMPLE_RATE_HZ,
         n_quantizers=N_CODEBOOKS,
@@ -51,7 +50,10 @@ VARIANTS: dict[str, CodecCard] = {
         checkpoint=CHECKPOINT_URL,
         checkpoint_sha256=None,
         upstream_package="descript-audio-codec",
+        upstream_version="1.0.0",
+        upstream_repo="https://github.com/descriptinc/descript-audio-codec",
         pip_extra="dac",
+        pad_multiple=HOP_SAMPLES,
         licence="MIT (code and weights)",
         quantizer="RVQ (factorized L2-normalised codes, dim 8, quantizer dropout in training)",
         decoder_type="time domain (conv with Snake activations)",
@@ -59,7 +61,7 @@ VARIANTS: dict[str, CodecCard] = {
             "OOD codec (eval_ood). Class id 9 is inferred: the repo never names ids 8-11, so the project uses "
             "the paper's Table 2 order (8 AcademiCodec, 9 DAC, 10 AudioDec, 11 SoundStream). The same audio "
             "as Codecfake C7/F07 (44 kHz, 8 kbps, 9 Q) is inferred. 8 kbps is nominal; the codes carry "
-            "7751.95 bps. Input is padded to a multiple of 512 samples; the base class crops the output back. "
+            "7751.95 bps. The base class crops the output (padded to 512 samples) back. "
             "Slow on CPU (several seconds per second of audio)."
         ),
         extra={"model_type": "44khz", "model_bitrate": "8kbps", "tag": "0.0.1"},
@@ -74,43 +76,27 @@ class DacCodec(Codec):
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
-    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
-        super().__init__(variant, device=device)
-        self.model: DAC | None = None
+    # -- load hooks ------------------------------------------------------------------------------------
+    def _build_random(self, seed: int) -> Any:
+        return self._import_upstream("dac").DAC()  # class defaults are the 44 kHz 8 kbps architecture
 
-    # -- build -----------------------------------------------------------------------------------------
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
+    def _load_pretrained(self) -> Any:
         dac = self._import_upstream("dac")
-        self._import_upstream("dac.utils")
-        self.checkpoint_paths = []
-        if weights.mode == "random":
-            model = dac.DAC()  # class defaults are the 44 kHz 8 kbps architecture
-        elif weights.mode == "pretrained":
-            extra = self.card.extra
-            file = Path(
-                dac.utils.download(
-                    model_type=extra["model_type"], model_bitrate=extra["model_bitrate"], tag=extra["tag"]
-                )
-            )
-            model = self._load_file(dac, file)
-        elif weights.mode == "path" and weights.path is not None:
-            if not weights.path.is_file():
-                raise WeightsError(
-                    f"DAC weights {str(weights.path)!r}: expected a file written by DAC.save "
-                    "({'state_dict', 'metadata'} or a torch package)"
-                )
-            model = self._load_file(dac, weights.path)
-        else:
-            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
-        if model.sample_rate != SAMPLE_RATE_HZ or model.n_codebooks != N_CODEBOOKS:
-            raise WeightsError(
-                f"{self.card.spec}: checkpoint is a {model.sample_rate} Hz / {model.n_codebooks}-codebook DAC; "
-                f"expected {SAMPLE_RATE_HZ} Hz / {N_CODEBOOKS} codebooks"
-            )
-        self.model = model.to(self.device).eval()
+        utils = self._import_upstream("dac.utils")
+        extra = self.card.extra
+        file = utils.download(model_type=extra["model_type"], model_bitrate=extra["model_bitrate"], tag=extra["tag"])
+        return self._load_file(dac, Path(file))
 
-    def _load_file(self, dac: Any, file: Path) -> DAC:
-        """What `DAC.load` does for a `DAC.save` file, but read with `ncst.io.load_checkpoint`.
+    def _load_local(self, path: Path) -> Any:
+        dac = self._import_upstream("dac")
+        if not path.is_file():
+            raise WeightsError(
+                f"DAC weights {str(path)!r}: expected a file written by DAC.save ({{'state_dict', 'metadata'}})"
+            )
+        return self._load_file(dac, path)
+
+    def _load_file(self, dac: Any, file: Path) -> Any:
+        """What `DAC.load` does for a `DAC.save` file, but read with `Codec._load_checkpoint`.
 
         `DAC.load` (audiotools) first tries the file as a torch package, which runs code stored in it,
         so it is never called.
@@ -122,7 +108,7 @@ class DacCodec(Codec):
                 f"{file}: not a DAC checkpoint; expected {{'state_dict', 'metadata': {{'kwargs'}}}} as written by "
                 "DAC.save(path, package=False)"
             )
-        init_keys = _dac_init_keys(dac)
+        init_keys = set(inspect.signature(dac.DAC).parameters)
         try:
             model = dac.DAC(**{k: v for k, v in metadata["kwargs"].items() if k in init_keys})
             model.load_state_dict(package["state_dict"], strict=True)
@@ -132,11 +118,24 @@ class DacCodec(Codec):
         self.checkpoint_paths = [file]
         return model
 
+    def save_local(self, folder: Path) -> Path:
+        """A `DAC.save(path, package=False)` file (`{'state_dict', 'metadata': {'kwargs'}}`)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        file = folder / "weights.pth"
+        self.model.save(str(file), package=False)
+        return file
+
+    def _prepare_model(self, model: Any) -> None:
+        if model.sample_rate != SAMPLE_RATE_HZ or model.n_codebooks != N_CODEBOOKS:
+            raise WeightsError(
+                f"{self.card.spec}: checkpoint is a {model.sample_rate} Hz / {model.n_codebooks}-codebook DAC; "
+                f"expected {SAMPLE_RATE_HZ} Hz / {N_CODEBOOKS} codebooks"
+            )
+
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
-        model = self._model()
-        x = model.preprocess(wav, SAMPLE_RATE_HZ)  # right-pads to a multiple of 512
-        _, codes, _, _, _ = model.encode(x)  # codes [B, 9, T / 512]
+        x = self.model.preprocess(wav, SAMPLE_RATE_HZ)  # right-pads to a multiple of 512
+        _, codes, _, _, _ = self.model.encode(x)  # codes [B, 9, T / 512]
         return Codes(
             levels=(codes,),
             codebook_size=CODEBOOK_SIZE,
@@ -146,22 +145,6 @@ class DacCodec(Codec):
         )
 
     def _decode(self, codes: Codes) -> torch.Tensor:
-        if len(codes.levels) != 1:
-            raise ValueError(f"{self.card.spec}: expected one code level, got {len(codes.levels)}")
-        level = codes.levels[0].to(self.device)
-        if level.shape[1] != N_CODEBOOKS:
-            raise ValueError(f"{self.card.spec}: expected {N_CODEBOOKS} codebooks, got {level.shape[1]}")
-        model = self._model()
-        z, _, _ = model.quantizer.from_codes(level)
-        return model.decode(z)
-
-    def _model(self) -> DAC:
-        if self.model is None:
-            raise WeightsError(f"{self.card.spec}: model not built")
-        return self.model
-
-
-def _dac_init_keys(dac: Any) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(dac.DAC).parameters)
+        self._check_levels(codes, 1, N_CODEBOOKS)
+        z, _, _ = self.model.quantizer.from_codes(codes.levels[0].to(self.device))
+        return self.model.decode(z)

@@ -35,7 +35,6 @@ import contextlib
 import functools
 import logging
 import math
-import pickle
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,9 +43,11 @@ from typing import Any
 
 import torch
 
-from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
-from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
-from ncst.errors import WeightsError
+from ncst.classes import class_by_key
+from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import hub_file, resolve_config_and_weights
+from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
+from ncst.errors import UntrustedCheckpointError, WeightsError
 
 __all__ = [
     "ARCHITECTURES",
@@ -175,7 +176,7 @@ def _card(variant: str, prefix: str, bit_width: int, repo_id: str, arch: str, no
         name="funcodec",
         variant=variant,
         family="FunCodec",
-        class_id=3,
+        class_id=class_by_key("funcodec").class_id,
         file_prefix=prefix,
         sample_rate_hz=spec.sample_rate_hz,
         n_quantizers=n_q,
@@ -185,7 +186,10 @@ def _card(variant: str, prefix: str, bit_width: int, repo_id: str, arch: str, no
         effective_bitrate_bps=frame_rate_hz * n_q * bits,
         checkpoint=f"hf://{repo_id}/{WEIGHTS_FILE}",
         upstream_package="ms-funcodec",
+        upstream_version="0.2.0",
+        upstream_repo="https://github.com/alibaba-damo-academy/FunCodec",
         pip_extra="funcodec",
+        pad_multiple=spec.hop_length,
         licence="MIT (code and weights)",
         quantizer=f"RVQ ({spec.num_quantizers} x {spec.codebook_size}, k-means/EMA codebooks, structured dropout)",
         decoder_type="time-domain SEANet (conv + LSTM)",
@@ -248,21 +252,9 @@ def _cpu_audio2mel(codec_basic: Any) -> Iterator[None]:
 # -- checkpoints -----------------------------------------------------------------------------------------
 def resolve_checkpoint_dir(path: Path) -> tuple[Path, Path]:
     """Finds `(config.yaml, model.pth)` for a local checkpoint given as a folder or a weights file."""
-    if path.is_dir():
-        config, weights = path / CONFIG_FILE, path / WEIGHTS_FILE
-        if not weights.is_file():
-            candidates = sorted(path.glob("*.pth"))
-            if len(candidates) != 1:
-                raise WeightsError(
-                    f"{path} holds {len(candidates)} *.pth files; expected {WEIGHTS_FILE} (or exactly one *.pth) "
-                    f"next to {CONFIG_FILE}, as in the alibaba-damo/audio_codec-* repositories"
-                )
-            weights = candidates[0]
-    else:
-        weights, config = path, path.parent / CONFIG_FILE
-    if not config.is_file():
-        raise WeightsError(f"no {CONFIG_FILE} next to {weights}; a FunCodec checkpoint needs both files")
-    return config, weights
+    return resolve_config_and_weights(
+        path, CONFIG_FILE, WEIGHTS_FILE, "the alibaba-damo/audio_codec-* repositories (FunCodec)"
+    )
 
 
 def save_checkpoint(model: Any, config: dict[str, Any], folder: Path) -> tuple[Path, Path]:
@@ -287,46 +279,62 @@ class FunCodecCodec(Codec):
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
-    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
-        super().__init__(variant, device=device)
-        self.architecture = ARCHITECTURES[str(self.card.extra["architecture"])]
-        self.bit_width = int(self.card.extra["bit_width"])
-        self.model: Any = None  # upstream funcodec Encodec (untyped)
-        #: The config the model was built from (the checkpoint's config.yaml for real weights).
-        self.config: dict[str, Any] = {}
+    #: The config the model was built from (the checkpoint's config.yaml for real weights).
+    config: dict[str, Any]
 
-    # -- building ------------------------------------------------------------------------------------
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
+    @property
+    def architecture(self) -> FunCodecArchitecture:
+        return ARCHITECTURES[str(self.card.extra["architecture"])]
+
+    @property
+    def bit_width(self) -> int:
+        return int(self.card.extra["bit_width"])
+
+    # -- load hooks ----------------------------------------------------------------------------------
+    def _build_from_config(self, config: dict[str, Any]) -> Any:
+        """Upstream's `GANSpeechCodecTask.build_model` on `config` (with the CPU patch), in eval mode."""
         codec_basic = self._import_upstream("funcodec.models.codec_basic")
         task = self._import_upstream("funcodec.tasks.gan_speech_codec").GANSpeechCodecTask
-        if weights.mode == "random":
-            self.config = self.architecture.to_config()
-            with _cpu_audio2mel(codec_basic):
-                model = task.build_model(argparse.Namespace(**self.config))
-            model.eval()
-            self._seed_codebooks(model, seed)
-            self.checkpoint_paths = []
-        else:
-            if weights.mode == "pretrained":
-                config_path, weights_path = self._download()
-            else:
-                if weights.path is None:
-                    raise WeightsError(f"{self.card.spec}: weights mode 'path' needs a path")
-                config_path, weights_path = resolve_checkpoint_dir(weights.path)
-            import yaml
+        self.config = config
+        with _cpu_audio2mel(codec_basic):
+            return task.build_model(argparse.Namespace(**config)).eval()
 
-            self.config = yaml.safe_load(config_path.read_text())
-            try:
-                with _cpu_audio2mel(codec_basic):
-                    model, _ = task.build_model_from_file(str(config_path), str(weights_path), device="cpu")
-            except (RuntimeError, KeyError, OSError, TypeError, pickle.UnpicklingError) as err:
-                raise WeightsError(f"could not load FunCodec checkpoint {weights_path}: {err}") from err
-            model.eval()
-            self.checkpoint_paths = [config_path, weights_path]
-        self._check_model(model)
-        self.model = model.to(self.device)
+    def _build_random(self, seed: int) -> Any:
+        model = self._build_from_config(self.architecture.to_config())
+        _seed_codebooks(model, self.card, seed)
+        return model
 
-    def _check_model(self, model: Any) -> None:
+    def _load_pretrained(self) -> Any:
+        """Fetches config.yaml and model.pth into the Hugging Face cache (or reuses it)."""
+        repo_id = str(self.card.extra["hf_repo_id"])
+        return self._load_files(hub_file(repo_id, CONFIG_FILE), hub_file(repo_id, WEIGHTS_FILE))
+
+    def _load_local(self, path: Path) -> Any:
+        return self._load_files(*resolve_checkpoint_dir(path))
+
+    def _load_files(self, config_path: Path, weights_path: Path) -> Any:
+        """What upstream's `build_model_from_file` does (build, filter matching keys, load), reading safely."""
+        import yaml
+
+        model = self._build_from_config(yaml.safe_load(config_path.read_text()))
+        filter_state_dict = self._import_upstream("funcodec.torch_utils.load_pretrained_model").filter_state_dict
+        try:
+            state = model.state_dict()
+            state.update(filter_state_dict(state, self._load_checkpoint(weights_path)))
+            model.load_state_dict(state)
+        except UntrustedCheckpointError:
+            raise
+        except (RuntimeError, KeyError, OSError, TypeError, AttributeError, WeightsError) as err:
+            raise WeightsError(f"could not load FunCodec checkpoint {weights_path}: {err}") from err
+        self.checkpoint_paths = [config_path, weights_path]
+        return model
+
+    def save_local(self, folder: Path) -> Path:
+        """The layout of the alibaba-damo/audio_codec-* repositories (`config.yaml` + `model.pth`)."""
+        save_checkpoint(self.model, self.config, folder)
+        return folder
+
+    def _prepare_model(self, model: Any) -> None:
         """Refuses a checkpoint whose hop, codebook or rate differs from the card (wrong bitrate)."""
         quantizer = model.quantizer
         got = (int(quantizer.encoder_hop_length), int(quantizer.codebook_size), int(quantizer.sampling_rate))
@@ -344,46 +352,9 @@ class FunCodecCodec(Codec):
             )
             model.segment_dur = None
 
-    def _download(self) -> tuple[Path, Path]:
-        """Fetches config.yaml and model.pth into the Hugging Face cache (or reuses it)."""
-        import huggingface_hub  # a core dependency of ncst
-
-        repo_id = str(self.card.extra["hf_repo_id"])
-        config = huggingface_hub.hf_hub_download(repo_id=repo_id, filename=CONFIG_FILE)
-        weights = huggingface_hub.hf_hub_download(repo_id=repo_id, filename=WEIGHTS_FILE)
-        return Path(config), Path(weights)
-
-    def _seed_codebooks(self, model: Any, seed: int) -> None:
-        """Fills the all-zero k-means codebooks from (loudness-normalised) calibration latents."""
-        generator = torch.Generator().manual_seed(seed)
-        x = calibration_signal(self.card.sample_rate_hz, CALIBRATION_S, generator=generator)
-        with torch.inference_mode():
-            # upstream's own framing + RMS normalisation + encoder, exactly what inference sees
-            latents = model._encode(x)[0][0]  # [1, T', D]
-        latents = latents.clone().reshape(-1, latents.shape[-1])
-        rvq = model.quantizer.rq.model  # DistributedResidualVectorQuantization: buffers [n_q, K, D]
-
-        def setter(level: int) -> Any:
-            def set_codebook(book: torch.Tensor) -> None:
-                rvq.embed[level].copy_(book)
-                rvq.embed_avg[level].copy_(book)
-                rvq.cluster_size[level].fill_(1.0)
-                rvq.inited[level].fill_(1.0)
-
-            return set_codebook
-
-        with torch.no_grad():
-            seed_residual_codebooks(
-                latents,
-                [setter(i) for i in range(len(rvq.layers))],
-                self.card.codebook_size,
-                generator=generator,
-            )
-
     # -- coding --------------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
-        model = self._model()
-        out = model.inference_encoding(wav, need_recon=False, bit_width=self.bit_width)
+        out = self.model.inference_encoding(wav, need_recon=False, bit_width=self.bit_width)
         indices = out["code_indices"][0]  # [n_q, B, T']
         scale = out["code_embeddings"][0][1]  # [B, 1] RMS scale, or None without audio_normalize
         n_frames = int(indices.shape[-1])
@@ -400,15 +371,27 @@ class FunCodecCodec(Codec):
         )
 
     def _decode(self, codes: Codes) -> torch.Tensor:
-        model = self._model()
         indices = codes.levels[0].to(self.device)  # [B, n_q, T']
-        y = model.inference_decoding(indices.permute(0, 2, 1))["recon_speech"]  # [B, 1, T' * hop], unit RMS
+        y = self.model.inference_decoding(indices.permute(0, 2, 1))["recon_speech"]  # [B, 1, T' * hop], unit RMS
         scale = codes.extra.get("scale")
         if scale is not None:
             y = y * scale.to(y.device).reshape(-1, 1, 1)
         return y
 
-    def _model(self) -> Any:
-        if self.model is None:  # guarded by Codec._check_loaded; kept for type narrowing
-            raise WeightsError(f"{self.card.spec}: model is not built")
-        return self.model
+
+def _seed_codebooks(model: Any, card: CodecCard, seed: int) -> None:
+    """Fills the all-zero k-means codebooks from (loudness-normalised) calibration latents."""
+    rvq = model.quantizer.rq.model  # DistributedResidualVectorQuantization: buffers [n_q, K, D]
+
+    def latents_of(x: torch.Tensor) -> torch.Tensor:
+        latents = model._encode(x)[0][0]  # upstream's framing + RMS normalisation + encoder: [1, T', D]
+        return latents.reshape(-1, latents.shape[-1])
+
+    seed_codebooks_from(
+        latents_of,
+        [ema_codebook_setter(rvq, level) for level in range(len(rvq.layers))],
+        card.codebook_size,
+        sample_rate_hz=card.sample_rate_hz,
+        duration_s=CALIBRATION_S,
+        seed=seed,
+    )

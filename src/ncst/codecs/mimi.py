@@ -15,16 +15,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
+from ncst.classes import class_by_key
+from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import hub_file
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
-from ncst.errors import WeightsError
-
-if TYPE_CHECKING:
-    from moshi.models.compression import MimiModel
+from ncst.errors import UntrustedCheckpointError, WeightsError
 
 __all__ = ["CHECKPOINT_NAME", "DEFAULT_VARIANT", "HF_REPO", "VARIANTS", "MimiCodec"]
 
@@ -59,7 +58,10 @@ def _card(
         checkpoint=f"hf://{HF_REPO}/{CHECKPOINT_NAME}",
         checkpoint_sha256=None,  # e351c8d8 in the name is a training-run id, not a hash prefix
         upstream_package="moshi",
+        upstream_version="0.2.13",
+        upstream_repo="https://github.com/kyutai-labs/moshi",
         pip_extra="mimi",
+        pad_multiple=FRAME_SAMPLES,
         licence="code MIT (moshi Python package); weights CC-BY 4.0",
         quantizer="split RVQ (1 semantic codebook distilled from WavLM + acoustic codebooks, EMA k-means)",
         decoder_type="time domain (SEANet conv + Transformer)",
@@ -70,11 +72,15 @@ def _card(
 
 VARIANTS: dict[str, CodecCard] = {
     "8q": _card(
-        "8q", 8, 1, "mimi", 1100.0,
+        "8q",
+        8,
+        class_by_key("mimi").class_id,
+        "mimi",
+        1100.0,
         "ST-Codecfake class 1 (file prefix mimi_). Table 2 gives 1.1 kbps, 8 Q; the checkpoint is inferred "
         "(kyutai/mimi weights, here from the Moshi repo as moshi's loader does). The number of codebooks the "
-        "authors used is not stated; 8 is what Moshi uses and what 1.1 kbps implies. Mimi pads the input to "
-        "a multiple of 1920 samples; the base class crops the output back.",
+        "authors used is not stated; 8 is what Moshi uses and what 1.1 kbps implies. The base class crops "
+        "the output (padded to 1920 samples) back.",
     ),
 }
 DEFAULT_VARIANT = "8q"
@@ -86,46 +92,59 @@ class MimiCodec(Codec):
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
-    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
-        super().__init__(variant, device=device)
-        self.model: MimiModel | None = None
+    # -- load hooks ------------------------------------------------------------------------------------
+    @property
+    def _n_q(self) -> int:
+        return int(self.card.extra["num_codebooks"])
 
-    # -- build -----------------------------------------------------------------------------------------
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
+    def _build_random(self, seed: int) -> Any:
         loaders = self._import_upstream("moshi.models.loaders")
-        self.checkpoint_paths = []
-        n_q = int(self.card.extra["num_codebooks"])
-        if weights.mode == "random":
-            model = loaders.get_mimi(None, device=self.device, num_codebooks=n_q)
-            _seed_kmeans_codebooks(model, seed, self.device)
-        elif weights.mode == "pretrained":
-            from huggingface_hub import hf_hub_download
+        model = loaders.get_mimi(None, device=self.device, num_codebooks=self._n_q)
+        _seed_kmeans_codebooks(model, seed, self.device)
+        return model
 
-            file = Path(hf_hub_download(loaders.DEFAULT_REPO, loaders.MIMI_NAME))
-            model = self._load_file(loaders, file, n_q)
-        elif weights.mode == "path" and weights.path is not None:
-            file = weights.path / loaders.MIMI_NAME if weights.path.is_dir() else weights.path
-            if not file.is_file():
-                raise WeightsError(
-                    f"Mimi weights {str(weights.path)!r}: expected a .safetensors file, a torch file holding "
-                    f"{{'model': state_dict}}, or a folder holding {loaders.MIMI_NAME}"
-                )
-            model = self._load_file(loaders, file, n_q)
-        else:
-            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
-        self.model = model.to(self.device).eval()
+    def _load_pretrained(self) -> Any:
+        loaders = self._import_upstream("moshi.models.loaders")
+        return self._load_file(loaders, hub_file(loaders.DEFAULT_REPO, loaders.MIMI_NAME))
 
-    def _load_file(self, loaders: Any, file: Path, n_q: int) -> MimiModel:
+    def _load_local(self, path: Path) -> Any:
+        loaders = self._import_upstream("moshi.models.loaders")
+        file = path / loaders.MIMI_NAME if path.is_dir() else path
+        if not file.is_file():
+            raise WeightsError(
+                f"Mimi weights {str(path)!r}: expected a .safetensors file, a torch file holding "
+                f"{{'model': state_dict}}, or a folder holding {loaders.MIMI_NAME}"
+            )
+        return self._load_file(loaders, file)
+
+    def _load_file(self, loaders: Any, file: Path) -> Any:
+        """`loaders.get_mimi(file)`, except that a torch (non-safetensors) file is read with `_load_checkpoint`."""
         try:
-            model = loaders.get_mimi(file, device=self.device, num_codebooks=n_q)
+            if loaders._is_safetensors(file):
+                model = loaders.get_mimi(file, device=self.device, num_codebooks=self._n_q)
+            else:
+                package = self._load_checkpoint(file)
+                model = loaders.get_mimi(None, device=self.device, num_codebooks=self._n_q)
+                model.load_state_dict(package["model"])
+        except UntrustedCheckpointError:
+            raise
         except Exception as err:  # safetensors, unpickling and key-mismatch errors come in several types
             raise WeightsError(f"{file}: not a Mimi checkpoint ({type(err).__name__}: {err})") from err
         self.checkpoint_paths = [file]
         return model
 
+    def save_local(self, folder: Path) -> Path:
+        """The published layout: one safetensors file named like the hub's (`MIMI_NAME`)."""
+        from safetensors.torch import save_file
+
+        loaders = self._import_upstream("moshi.models.loaders")
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(folder / loaders.MIMI_NAME))
+        return folder
+
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
-        codes = self._model().encode(wav)  # [B, n_q, ceil(T / 1920)]
+        codes = self.model.encode(wav)  # [B, n_q, ceil(T / 1920)]
         return Codes(
             levels=(codes,),
             codebook_size=CODEBOOK_SIZE,
@@ -135,22 +154,11 @@ class MimiCodec(Codec):
         )
 
     def _decode(self, codes: Codes) -> torch.Tensor:
-        if len(codes.levels) != 1:
-            raise ValueError(f"{self.card.spec}: expected one code level, got {len(codes.levels)}")
-        level = codes.levels[0].to(self.device)
-        if level.shape[1] != self.card.n_quantizers:
-            raise ValueError(
-                f"{self.card.spec}: expected {self.card.n_quantizers} codebooks, got {level.shape[1]}"
-            )
-        return self._model().decode(level)
-
-    def _model(self) -> MimiModel:
-        if self.model is None:
-            raise WeightsError(f"{self.card.spec}: model not built")
-        return self.model
+        self._check_levels(codes, 1, self.card.n_quantizers)
+        return self.model.decode(codes.levels[0].to(self.device))
 
 
-def _seed_kmeans_codebooks(model: MimiModel, seed: int, device: torch.device) -> None:
+def _seed_kmeans_codebooks(model: Any, seed: int, device: torch.device) -> None:
     """Fills the all-zero k-means codebooks of both split RVQs from latents of a calibration clip.
 
     The semantic RVQ (1 codebook) and the acoustic RVQ (31 codebooks) each project the same encoder

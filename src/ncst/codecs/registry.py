@@ -101,9 +101,10 @@ def _entry_points() -> dict[str, metadata.EntryPoint]:
     return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def available_codecs() -> list[str]:
-    """Registry keys: built-ins, registered classes and installed entry points."""
-    return sorted(set(BUILTIN_CODECS) | set(_REGISTERED) | set(_entry_points()))
+def available_codecs(*, runtime: bool = True) -> list[str]:
+    """Registry keys: built-ins, installed entry points and (with `runtime`) classes registered at run time."""
+    names = set(BUILTIN_CODECS) | set(_entry_points())
+    return sorted(names | set(_REGISTERED) if runtime else names)
 
 
 def codec_class(name: str) -> type[Codec]:
@@ -147,10 +148,10 @@ def get_codec(spec: str | CodecSpec, *, device: str | torch.device = "cpu") -> C
     return codec_class(parsed.name)(parsed.variant, device=device)
 
 
-def list_cards() -> list[CodecCard]:
-    """Every variant of every codec whose adapter module imports."""
+def list_cards(*, runtime: bool = True) -> list[CodecCard]:
+    """Every variant of every codec whose adapter module imports (see `available_codecs` for `runtime`)."""
     cards: list[CodecCard] = []
-    for name in available_codecs():
+    for name in available_codecs(runtime=runtime):
         try:
             cls = codec_class(name)
         except (ImportError, UnknownCodecError) as err:

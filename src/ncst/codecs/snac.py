@@ -18,15 +18,14 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
-from ncst.errors import WeightsError
-
-if TYPE_CHECKING:
-    from snac import SNAC
+from ncst.classes import class_by_key
+from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import hub_file
+from ncst.errors import UntrustedCheckpointError, WeightsError
 
 __all__ = ["DEFAULT_VARIANT", "HF_REPO", "SNAC_24KHZ_CONFIG", "VARIANTS", "SnacCodec"]
 
@@ -62,7 +61,7 @@ VARIANTS: dict[str, CodecCard] = {
         name="snac",
         variant="24khz",
         family="SNAC",
-        class_id=6,
+        class_id=class_by_key("snac").class_id,
         file_prefix="snac",
         sample_rate_hz=SAMPLE_RATE_HZ,
         n_quantizers=len(VQ_STRIDES),
@@ -73,7 +72,10 @@ VARIANTS: dict[str, CodecCard] = {
         checkpoint=f"hf://{HF_REPO}",
         checkpoint_sha256=None,
         upstream_package="snac",
+        upstream_version="1.2.1",
+        upstream_repo="https://github.com/hubertsiuzdak/snac",
         pip_extra="snac",
+        pad_multiple=PAD_MULTIPLE,
         licence="MIT (code and weights)",
         quantizer="multi-scale RVQ (3 levels at strides 4/2/1, factorized L2-normalised codes, dim 8)",
         decoder_type="time domain (conv with noise blocks, depthwise conv)",
@@ -82,7 +84,7 @@ VARIANTS: dict[str, CodecCard] = {
             "Mini-Omni using snac_24khz. Multi-scale: n_quantizers counts the 3 levels and frame_rate_hz is "
             "the finest level's rate (46.875 Hz); level rates 11.72/23.44/46.88 Hz give 984.375 bps. The "
             "decoder adds Gaussian noise (noise blocks), so output is only reproducible under a seed (the base "
-            "class reseeds before every decode). Input is padded to a multiple of 2048 samples."
+            "class reseeds before every decode). The codec pads its input to a multiple of 2048 samples."
         ),
         extra={"level_rates_hz": list(LEVEL_RATES_HZ), "vq_strides": list(VQ_STRIDES)},
     ),
@@ -96,37 +98,27 @@ class SnacCodec(Codec):
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
-    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
-        super().__init__(variant, device=device)
-        self.model: SNAC | None = None
+    # -- load hooks ------------------------------------------------------------------------------------
+    def _build_random(self, seed: int) -> Any:
+        return self._import_upstream("snac").SNAC(**SNAC_24KHZ_CONFIG)
 
-    # -- build -----------------------------------------------------------------------------------------
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
+    def _load_pretrained(self) -> Any:
+        # What SNAC.from_pretrained(HF_REPO) does, keeping the cached file paths for provenance.
         snac_cls = self._import_upstream("snac").SNAC
-        self.checkpoint_paths = []
-        if weights.mode == "random":
-            model = snac_cls(**SNAC_24KHZ_CONFIG)
-        elif weights.mode == "pretrained":
-            # What SNAC.from_pretrained(HF_REPO) does, keeping the cached file paths for provenance.
-            from huggingface_hub import hf_hub_download
+        return self._load_files(snac_cls, hub_file(HF_REPO, CONFIG_NAME), hub_file(HF_REPO, WEIGHTS_NAME))
 
-            config = Path(hf_hub_download(repo_id=HF_REPO, filename=CONFIG_NAME))
-            state = Path(hf_hub_download(repo_id=HF_REPO, filename=WEIGHTS_NAME))
-            model = self._load_files(snac_cls, config, state)
-        elif weights.mode == "path" and weights.path is not None:
-            folder = weights.path if weights.path.is_dir() else weights.path.parent
-            config, state = folder / CONFIG_NAME, folder / WEIGHTS_NAME
-            if not (config.is_file() and state.is_file()):
-                raise WeightsError(
-                    f"SNAC weights {str(weights.path)!r}: expected a folder holding {CONFIG_NAME} and "
-                    f"{WEIGHTS_NAME} (the layout of {HF_REPO})"
-                )
-            model = self._load_files(snac_cls, config, state)
-        else:
-            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
-        self.model = model.to(self.device).eval()
+    def _load_local(self, path: Path) -> Any:
+        snac_cls = self._import_upstream("snac").SNAC
+        folder = path if path.is_dir() else path.parent
+        config, state = folder / CONFIG_NAME, folder / WEIGHTS_NAME
+        if not (config.is_file() and state.is_file()):
+            raise WeightsError(
+                f"SNAC weights {str(path)!r}: expected a folder holding {CONFIG_NAME} and "
+                f"{WEIGHTS_NAME} (the layout of {HF_REPO})"
+            )
+        return self._load_files(snac_cls, config, state)
 
-    def _load_files(self, snac_cls: type[SNAC], config: Path, state_file: Path) -> SNAC:
+    def _load_files(self, snac_cls: Any, config: Path, state_file: Path) -> Any:
         cfg = json.loads(config.read_text())
         if cfg.get("sampling_rate") != SAMPLE_RATE_HZ or list(cfg.get("vq_strides", [])) != list(VQ_STRIDES):
             raise WeightsError(
@@ -135,17 +127,24 @@ class SnacCodec(Codec):
             )
         model = snac_cls.from_config(str(config))
         try:
-            state = torch.load(state_file, map_location="cpu", weights_only=True)
-            model.load_state_dict(state)
-        except Exception as err:  # unpickling and key-mismatch errors come in several types
+            model.load_state_dict(self._load_checkpoint(state_file))
+        except UntrustedCheckpointError:
+            raise
+        except Exception as err:  # unreadable files and key-mismatch errors come in several types
             raise WeightsError(f"{state_file}: not a SNAC state dict ({type(err).__name__}: {err})") from err
         self.checkpoint_paths = [config, state_file]
         return model
 
+    def save_local(self, folder: Path) -> Path:
+        """The layout of hubertsiuzdak/snac_24khz: `config.json` + `pytorch_model.bin` (a state dict)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / CONFIG_NAME).write_text(json.dumps(SNAC_24KHZ_CONFIG))
+        torch.save(self.model.state_dict(), folder / WEIGHTS_NAME)
+        return folder
+
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
-        model = self._model()
-        codes = model.encode(wav)  # list of 3 LongTensors [B, T_i]; SNAC right-pads to 2048 samples
+        codes = self.model.encode(wav)  # list of 3 LongTensors [B, T_i]; SNAC right-pads to 2048 samples
         levels = tuple(c.unsqueeze(1) for c in codes)
         padded = int(levels[0].shape[-1]) * PAD_MULTIPLE
         return Codes(
@@ -157,12 +156,6 @@ class SnacCodec(Codec):
         )
 
     def _decode(self, codes: Codes) -> torch.Tensor:
-        if len(codes.levels) != len(VQ_STRIDES):
-            raise ValueError(f"{self.card.spec}: expected {len(VQ_STRIDES)} code levels, got {len(codes.levels)}")
+        self._check_levels(codes, len(VQ_STRIDES))
         levels = [level.to(self.device).reshape(level.shape[0], -1) for level in codes.levels]
-        return self._model().decode(levels)
-
-    def _model(self) -> SNAC:
-        if self.model is None:
-            raise WeightsError(f"{self.card.spec}: model not built")
-        return self.model
+        return self.model.decode(levels)

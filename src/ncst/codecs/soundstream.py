@@ -25,9 +25,10 @@ import torch
 from torch.nn import functional as F
 
 from ncst.classes import class_by_key
-from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
+from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import resolve_file, state_dict_of, url_file
 from ncst.codecs.ports.soundstream import HOP_SAMPLES, SAMPLE_RATE_HZ, SoundStream, plan_padding
-from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
+from ncst.codecs.random_init import seed_codebooks_from
 from ncst.errors import WeightsError
 
 __all__ = ["CHECKPOINT_NAME", "CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "SoundStreamCodec", "codec_state_dict"]
@@ -60,8 +61,12 @@ VARIANTS: dict[str, CodecCard] = {
         effective_bitrate_bps=FRAME_RATE_HZ * N_CODEBOOKS * 10,  # log2(1024) = 10 bit per code
         checkpoint=CHECKPOINT_URL,
         checkpoint_sha256=None,  # not published upstream
-        upstream_package="ncst",  # our port (ncst.codecs.ports.soundstream) of kaiidams/soundstream-pytorch
+        upstream_package="",  # our port (ncst.codecs.ports.soundstream) of kaiidams/soundstream-pytorch
         pip_extra="",
+        source="port",
+        upstream_repo="https://github.com/kaiidams/soundstream-pytorch",
+        upstream_commit=UPSTREAM_COMMIT,
+        pad_multiple=HOP_SAMPLES,
         licence="MIT (kaiidams/soundstream-pytorch code and weights); port: ncst's licence",
         quantizer="RVQ (8 x 1024 x 512, EMA codebooks)",
         decoder_type="time domain (SEANet-style conv, unpadded)",
@@ -89,23 +94,7 @@ class SoundStreamCodec(Codec):
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
-    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
-        super().__init__(variant, device=device)
-        self.model: SoundStream | None = None
-
-    # -- build -----------------------------------------------------------------------------------------
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
-        self.checkpoint_paths = []
-        if weights.mode == "random":
-            model = self._build_random(seed)
-        elif weights.mode == "pretrained":
-            model = self._load_pretrained()
-        elif weights.mode == "path" and weights.path is not None:
-            model = self._load_local(weights.path)
-        else:
-            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
-        self.model = model.to(self.device).eval()
-
+    # -- load hooks ------------------------------------------------------------------------------------
     def _build_random(self, seed: int) -> SoundStream:
         """Official architecture with seeded random weights (the base class seeds torch's RNG)."""
         model = _new_model()
@@ -114,22 +103,27 @@ class SoundStreamCodec(Codec):
 
     def _load_pretrained(self) -> SoundStream:
         """The v1.0 release, downloaded once into the torch hub cache."""
-        return self._load_local(_download_checkpoint())
+        return self._load_local(url_file(CHECKPOINT_URL))
 
     def _load_local(self, path: Path) -> SoundStream:
         """An upstream `.ckpt` (or plain state dict) file, or a folder holding `soundstream_16khz-20230425.ckpt`."""
-        file = _resolve_checkpoint_file(path)
+        file = resolve_file(path, CHECKPOINT_NAME, "SoundStream")
         model = _model_from_checkpoint(self._load_checkpoint(file), file)
         self.checkpoint_paths = [file]
         return model
 
+    def save_local(self, folder: Path) -> Path:
+        """Upstream's Lightning layout: `{'state_dict': ...}` in a folder, under the release file name."""
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": self.model.state_dict()}, folder / CHECKPOINT_NAME)
+        return folder
+
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
-        model = self._model()
         n_samples = int(wav.shape[-1])
         plan = plan_padding(n_samples)
         x = F.pad(wav[:, 0], (plan.left, plan.right))
-        codes = model.encode(x).transpose(1, 2)  # [B, F, 8] -> [B, 8, F]
+        codes = self.model.encode(x).transpose(1, 2)  # [B, F, 8] -> [B, 8, F]
         return Codes(
             levels=(codes,),
             codebook_size=CODEBOOK_SIZE,
@@ -139,18 +133,9 @@ class SoundStreamCodec(Codec):
         )
 
     def _decode(self, codes: Codes) -> torch.Tensor:
-        model = self._model()
-        if len(codes.levels) != 1:
-            raise ValueError(f"{self.card.spec}: expected one code level, got {len(codes.levels)}")
+        self._check_levels(codes, 1, N_CODEBOOKS)
         level = codes.levels[0].to(self.device)
-        if level.shape[1] != N_CODEBOOKS:
-            raise ValueError(f"{self.card.spec}: expected {N_CODEBOOKS} codebooks, got {level.shape[1]}")
-        return model.decode(level.transpose(1, 2)).unsqueeze(1)  # output j lines up with input j
-
-    def _model(self) -> SoundStream:
-        if self.model is None:
-            raise WeightsError(f"{self.card.spec}: model not built")
-        return self.model
+        return self.model.decode(level.transpose(1, 2)).unsqueeze(1)  # output j lines up with input j
 
 
 def _seed_codebooks(model: SoundStream, seed: int) -> None:
@@ -159,10 +144,6 @@ def _seed_codebooks(model: SoundStream, seed: int) -> None:
     Upstream initialises codebooks uniformly in [0, 1), far from the random encoder's latents, which would
     map every frame to a handful of codes.
     """
-    g = torch.Generator().manual_seed(seed)
-    calib = calibration_signal(SAMPLE_RATE_HZ, CALIBRATION_S, generator=g).reshape(1, -1)
-    with torch.no_grad():
-        latents = model.embed(calib)[0]  # [F, 512]
     quantizer = model.quantizer
 
     def setter(q: int) -> Any:
@@ -172,27 +153,14 @@ def _seed_codebooks(model: SoundStream, seed: int) -> None:
 
         return set_codebook
 
-    seed_residual_codebooks(latents, [setter(q) for q in range(N_CODEBOOKS)], CODEBOOK_SIZE, generator=g)
-
-
-def _download_checkpoint() -> Path:
-    """The v1.0 checkpoint in the torch hub cache (downloaded once, where `torch.hub` would put it)."""
-    file = Path(torch.hub.get_dir()) / "checkpoints" / CHECKPOINT_NAME
-    if not file.is_file():
-        log.info("downloading %s to %s", CHECKPOINT_URL, file)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(CHECKPOINT_URL, str(file), progress=False)
-    return file
-
-
-def _resolve_checkpoint_file(path: Path) -> Path:
-    """A checkpoint file, or a folder holding `soundstream_16khz-20230425.ckpt`."""
-    file = path / CHECKPOINT_NAME if path.is_dir() else path
-    if not file.is_file():
-        raise WeightsError(
-            f"SoundStream weights {str(path)!r}: expected a checkpoint file or a folder holding {CHECKPOINT_NAME}"
-        )
-    return file
+    seed_codebooks_from(
+        lambda calib: model.embed(calib.reshape(1, -1))[0],  # [F, 512]
+        [setter(q) for q in range(N_CODEBOOKS)],
+        CODEBOOK_SIZE,
+        sample_rate_hz=SAMPLE_RATE_HZ,
+        duration_s=CALIBRATION_S,
+        seed=seed,
+    )
 
 
 def _new_model() -> SoundStream:
@@ -217,11 +185,7 @@ def codec_state_dict(checkpoint: Any, file: Path) -> dict[str, torch.Tensor]:
     entries with `strict=False`, skipping the discriminators). The file itself is read by
     `ncst.io.load_checkpoint`, which never unpickles code without `--trust-checkpoint`.
     """
-    state = checkpoint
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise WeightsError(f"{file}: expected a Lightning checkpoint or a state dict, got {type(state).__name__}")
+    state = state_dict_of(checkpoint, file)
     model_state = {k: v for k, v in state.items() if isinstance(k, str) and k.startswith(MODEL_PREFIXES)}
     if not model_state:
         raise WeightsError(f"{file}: no encoder./decoder./quantizer. entries; is this a SoundStream checkpoint?")

@@ -20,16 +20,16 @@ from __future__ import annotations
 import json
 import logging
 import math
-import pickle
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
-from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
-from ncst.errors import WeightsError
+from ncst.classes import class_by_key
+from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import hub_file, resolve_config_and_weights
+from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
+from ncst.errors import UntrustedCheckpointError, WeightsError
 
 __all__ = ["DEFAULT_VARIANT", "HF_REPO_ID", "HUBERT_AVG_CONFIG", "VARIANTS", "SpeechTokenizerCodec"]
 
@@ -66,7 +66,7 @@ VARIANTS: dict[str, CodecCard] = {
         name="speechtokenizer",
         variant="hubert_avg",
         family="SpeechTokenizer",
-        class_id=2,
+        class_id=class_by_key("speechtokenizer").class_id,
         file_prefix="speechtokenizer",
         sample_rate_hz=16000,
         n_quantizers=8,
@@ -76,7 +76,10 @@ VARIANTS: dict[str, CodecCard] = {
         effective_bitrate_bps=50.0 * 8 * 10,
         checkpoint=f"hf://{HF_REPO_ID}/speechtokenizer_hubert_avg/{WEIGHTS_FILE}",
         upstream_package="speechtokenizer",
+        upstream_version="1.0.1",
+        upstream_repo="https://github.com/ZhangXInFD/SpeechTokenizer",
         pip_extra="speechtokenizer",
+        pad_multiple=320,
         licence="Apache-2.0 (code and weights)",
         quantizer="RVQ (8 x 1024, k-means/EMA codebooks; level 1 distilled from HuBERT)",
         decoder_type="time-domain SEANet (conv + LSTM)",
@@ -84,7 +87,7 @@ VARIANTS: dict[str, CodecCard] = {
             "Only public 16 kHz SpeechTokenizer checkpoint; 50 Hz x 8 x 10 bit = 4000 bps matches Table 2 "
             "(inferred, not confirmed by the authors; the Codecfake paper says its codecs were trained on "
             "LibriTTS by the authors, so their weights may differ). Same files as Codec-SUPERB's "
-            "speech_tokenizer_16k. Input is padded to a multiple of 320 samples by the encoder."
+            "speech_tokenizer_16k. The encoder pads its input to a multiple of 320 samples."
         ),
         extra={
             "hf_repo_id": HF_REPO_ID,
@@ -105,24 +108,9 @@ def resolve_checkpoint_dir(path: Path) -> tuple[Path, Path]:
     A folder must hold `config.json` and `SpeechTokenizer.pt` (or exactly one other `*.pt`); a file
     is the weights, with `config.json` beside it.
     """
-    if path.is_dir():
-        config = path / CONFIG_FILE
-        weights = path / WEIGHTS_FILE
-        if not weights.is_file():
-            candidates = sorted(path.glob("*.pt"))
-            if len(candidates) != 1:
-                raise WeightsError(
-                    f"{path} holds {len(candidates)} *.pt files; expected {WEIGHTS_FILE} (or exactly one "
-                    "*.pt) next to config.json, as in fnlp/SpeechTokenizer/speechtokenizer_hubert_avg"
-                )
-            weights = candidates[0]
-    else:
-        weights, config = path, path.parent / CONFIG_FILE
-    if not config.is_file():
-        raise WeightsError(
-            f"no {CONFIG_FILE} next to {weights}; a SpeechTokenizer checkpoint needs both files"
-        )
-    return config, weights
+    return resolve_config_and_weights(
+        path, CONFIG_FILE, WEIGHTS_FILE, f"{HF_REPO_ID}/speechtokenizer_hubert_avg (SpeechTokenizer)"
+    )
 
 
 def save_checkpoint(model: Any, config: dict[str, Any], folder: Path) -> tuple[Path, Path]:
@@ -145,38 +133,54 @@ class SpeechTokenizerCodec(Codec):
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
-    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
-        super().__init__(variant, device=device)
-        self.model: Any = None  # upstream SpeechTokenizer (untyped)
-        #: The architecture config the model was built from (the loaded config.json for real weights).
-        self.config: dict[str, Any] = {}
-        self._hop: int = int(self.card.extra["hop_length"])
+    #: The architecture config the model was built from (the loaded config.json for real weights).
+    config: dict[str, Any]
 
-    # -- building ------------------------------------------------------------------------------------
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
+    # -- load hooks ----------------------------------------------------------------------------------
+    def _build_random(self, seed: int) -> Any:
         model_cls = self._import_upstream("speechtokenizer").SpeechTokenizer
+        self.config = dict(HUBERT_AVG_CONFIG)
+        model = model_cls(self.config).eval()
+        seed_codebooks_from(
+            lambda x: model.encoder(x).squeeze(0).transpose(0, 1),  # [1, D, T'] -> [T', D]
+            [ema_codebook_setter(layer._codebook) for layer in model.quantizer.vq.layers],
+            self.card.codebook_size,
+            sample_rate_hz=self.card.sample_rate_hz,
+            duration_s=CALIBRATION_S,
+            seed=seed,
+        )
+        return model
+
+    def _load_pretrained(self) -> Any:
         extra = self.card.extra
-        if weights.mode == "random":
-            self.config = dict(HUBERT_AVG_CONFIG)
-            model = model_cls(self.config).eval()
-            self._seed_codebooks(model, seed)
-            self.checkpoint_paths = []
-        else:
-            if weights.mode == "pretrained":
-                config_path, weights_path = self._download()
-            else:
-                if weights.path is None:
-                    raise WeightsError(f"{self.card.spec}: weights mode 'path' needs a path")
-                config_path, weights_path = resolve_checkpoint_dir(weights.path)
-            self.config = json.loads(config_path.read_text())
-            self._check_config()
-            try:
-                model = model_cls.load_from_checkpoint(str(config_path), str(weights_path)).eval()
-            except (RuntimeError, KeyError, OSError, pickle.UnpicklingError) as err:
-                raise WeightsError(f"could not load SpeechTokenizer weights {weights_path}: {err}") from err
-            self.checkpoint_paths = [config_path, weights_path]
-        self._hop = math.prod(int(s) for s in self.config.get("strides", [extra["hop_length"]]))
-        self.model = model.to(self.device)
+        config_path, weights_path = (
+            hub_file(str(extra["hf_repo_id"]), f"{extra['hf_subfolder']}/{name}")
+            for name in (extra["config_file"], extra["weights_file"])
+        )
+        return self._load_files(config_path, weights_path)
+
+    def _load_local(self, path: Path) -> Any:
+        return self._load_files(*resolve_checkpoint_dir(path))
+
+    def _load_files(self, config_path: Path, weights_path: Path) -> Any:
+        """What upstream's `SpeechTokenizer.load_from_checkpoint` does, reading the weights safely."""
+        model_cls = self._import_upstream("speechtokenizer").SpeechTokenizer
+        self.config = json.loads(config_path.read_text())
+        self._check_config()
+        try:
+            model = model_cls(self.config)
+            model.load_state_dict(self._load_checkpoint(weights_path))
+        except UntrustedCheckpointError:
+            raise
+        except (RuntimeError, KeyError, OSError, TypeError, WeightsError) as err:
+            raise WeightsError(f"could not load SpeechTokenizer weights {weights_path}: {err}") from err
+        self.checkpoint_paths = [config_path, weights_path]
+        return model.eval()
+
+    def save_local(self, folder: Path) -> Path:
+        """The layout of fnlp/SpeechTokenizer (`config.json` + `SpeechTokenizer.pt`)."""
+        save_checkpoint(self.model, self.config, folder)
+        return folder
 
     def _check_config(self) -> None:
         """Refuses a config.json whose rate or code layout differs from the card (before building)."""
@@ -192,47 +196,13 @@ class SpeechTokenizerCodec(Codec):
                     "load it with a matching variant"
                 )
 
-    def _download(self) -> tuple[Path, Path]:
-        """Fetches config.json and SpeechTokenizer.pt into the Hugging Face cache (or reuses it)."""
-        import huggingface_hub  # a core dependency of ncst
-
-        extra = self.card.extra
-        paths = [
-            Path(
-                huggingface_hub.hf_hub_download(
-                    repo_id=extra["hf_repo_id"], filename=f"{extra['hf_subfolder']}/{name}"
-                )
-            )
-            for name in (extra["config_file"], extra["weights_file"])
-        ]
-        return paths[0], paths[1]
-
-    def _seed_codebooks(self, model: Any, seed: int) -> None:
-        """Fills the all-zero k-means codebooks from encoder latents of a calibration clip."""
-        generator = torch.Generator().manual_seed(seed)
-        rate = self.card.sample_rate_hz
-        x = calibration_signal(rate, CALIBRATION_S, generator=generator)
-        with torch.inference_mode():
-            latents = model.encoder(x)  # [1, D, T']
-        latents = latents.clone().squeeze(0).transpose(0, 1)  # [T', D]
-        setters = [self._codebook_setter(layer._codebook) for layer in model.quantizer.vq.layers]
-        with torch.no_grad():
-            seed_residual_codebooks(latents, setters, self.card.codebook_size, generator=generator)
-
-    @staticmethod
-    def _codebook_setter(codebook: Any) -> Callable[[torch.Tensor], None]:
-        def set_codebook(book: torch.Tensor) -> None:
-            codebook.embed.copy_(book)
-            codebook.embed_avg.copy_(book)
-            codebook.cluster_size.fill_(1.0)
-            codebook.inited.fill_(1.0)
-
-        return set_codebook
+    @property
+    def _hop(self) -> int:
+        return math.prod(int(s) for s in self.config.get("strides", [self.card.extra["hop_length"]]))
 
     # -- coding --------------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
-        model = self._model()
-        codes = model.encode(wav)  # [n_q, B, T']
+        codes = self.model.encode(wav)  # [n_q, B, T']
         n_frames = int(codes.shape[-1])
         return Codes(
             levels=(codes.permute(1, 0, 2).contiguous(),),
@@ -243,11 +213,5 @@ class SpeechTokenizerCodec(Codec):
         )
 
     def _decode(self, codes: Codes) -> torch.Tensor:
-        model = self._model()
         indices = codes.levels[0].to(self.device).permute(1, 0, 2)  # [n_q, B, T']
-        return model.decode(indices)  # [B, 1, T' * hop]
-
-    def _model(self) -> Any:
-        if self.model is None:  # guarded by Codec._check_loaded; kept for type narrowing
-            raise WeightsError(f"{self.card.spec}: model is not built")
-        return self.model
+        return self.model.decode(indices)  # [B, 1, T' * hop]
