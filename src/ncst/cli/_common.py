@@ -7,8 +7,9 @@ import warnings
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.table import Table
 
-__all__ = ["console", "setup_logging", "set_threads"]
+__all__ = ["console", "print_table", "setup_logging", "set_threads"]
 
 console = Console(stderr=True)
 
@@ -36,3 +37,9 @@ def set_threads(threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def print_table(table: Table) -> None:
+    """Prints a wide table without truncating cells when the output is a pipe (rich assumes 80 columns)."""
+    wide = Console(file=console.file, width=max(console.width, 140), force_terminal=console.is_terminal)
+    wide.print(table)

@@ -151,5 +151,6 @@ def build_dataset(
         raise typer.Exit(1)
 
 
+
 def main() -> None:
     app()

@@ -126,5 +126,6 @@ def _print_summary(result: ProtocolResult) -> None:
     console.print(table)
 
 
+
 def main(argv: Optional[List[str]] = None) -> None:
     app(argv)

@@ -1,0 +1,108 @@
+"""`ncst codecs list` and `ncst codecs check`: inspect and check codec adapters."""
+
+from __future__ import annotations
+
+import json
+from typing import List
+
+import typer
+from rich.table import Table
+
+from ncst.cli._common import console, print_table, set_threads
+
+group = typer.Typer(add_completion=False, no_args_is_help=True, help="Inspect and check codec adapters.")
+
+
+@group.command("list")
+def codecs_list(
+    as_json: bool = typer.Option(False, "--json", help="Print the cards as JSON instead of a table."),
+    as_markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown table the docs use."),
+) -> None:
+    """List every codec variant with its card (rate, quantizers, bitrates, class id, checkpoint)."""
+    from ncst.codecs import list_cards
+
+    cards = list_cards()
+    if as_json:
+        typer.echo(json.dumps([c.to_dict() for c in cards], indent=2))
+        return
+    if as_markdown:
+        from ncst.codecs.tables import codec_table
+
+        typer.echo(codec_table(cards), nl=False)
+        return
+    table = Table(title="ncst codecs")
+    table.add_column("spec", no_wrap=True)
+    for col in ("class", "prefix", "SR (Hz)", "n_q", "frames/s", "K", "nominal bps", "effective bps", "checkpoint"):
+        table.add_column(col)
+    for c in cards:
+        table.add_row(
+            c.spec,
+            "-" if c.class_id is None else str(c.class_id),
+            c.file_prefix,
+            str(c.sample_rate_hz),
+            str(c.n_quantizers),
+            f"{c.frame_rate_hz:g}",
+            str(c.codebook_size),
+            f"{c.nominal_bitrate_bps:g}",
+            f"{c.effective_bitrate_bps:g}",
+            c.checkpoint,
+        )
+    print_table(table)
+
+
+@group.command("check")
+def codecs_check(
+    specs: List[str] = typer.Argument(..., help="Codec specs, e.g. encodec encodec@3kbps snac."),
+    weights: str = typer.Option("random", help="'random' (offline), 'pretrained' or a local checkpoint path."),
+    duration_s: float = typer.Option(0.5, "--duration", help="Test clip length in seconds."),
+    seed: int = typer.Option(0, help="Seed of random weights and decoder sampling."),
+    device: str = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0."),
+    threads: int = typer.Option(0, min=0, help="Torch CPU threads (0 = torch default)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per codec."),
+    trust_checkpoint: bool = typer.Option(
+        False, "--trust-checkpoint", help="Allow checkpoints that hold pickled Python objects (can run code)."
+    ),
+) -> None:
+    """Build each codec, run a short clip and report length, determinism and measured bitrate."""
+    from ncst.codecs.conformance import check_codec
+
+    set_threads(threads)
+    from ncst.errors import NcstError
+
+    try:
+        reports = [
+            check_codec(
+                s, weights=weights, duration_s=duration_s, seed=seed, device=device, trust_checkpoint=trust_checkpoint
+            )
+            for s in specs
+        ]
+    except NcstError as err:
+        console.print(f"[red]error:[/] {err}")
+        raise typer.Exit(2) from err
+    if as_json:
+        payload = [r.to_dict() for r in reports]
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
+    else:
+        table = Table(title=f"codec conformance ({weights} weights)")
+        table.add_column("spec", no_wrap=True)
+        for col in ("SR", "len", "finite", "determ.", "codes", "measured bps", "card bps", "ok"):
+            table.add_column(col)
+        for r in reports:
+            table.add_row(
+                r.spec,
+                str(r.sample_rate_hz),
+                _mark(r.length_ok),
+                _mark(r.finite_ok),
+                _mark(r.deterministic),
+                str(r.distinct_codes),
+                f"{r.measured_bitrate_bps:.1f}",
+                f"{r.card_bitrate_bps:.1f}",
+                _mark(r.ok),
+            )
+        print_table(table)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
+
+
+def _mark(ok: bool) -> str:
+    return "[green]yes[/]" if ok else "[red]NO[/]"
