@@ -77,8 +77,12 @@ VARIANTS: dict[str, CodecCard] = {
         effective_bitrate_bps=FRAME_RATE_HZ * N_QUANTIZERS * 10,  # 80 x 8 x log2(1024) = 6400
         checkpoint=RELEASE_URL,
         checkpoint_sha256=None,  # upstream publishes no hashes
-        upstream_package="ncst",  # no upstream package: our port ncst.codecs.ports.audiodec
+        upstream_package="",  # no upstream package: our port ncst.codecs.ports.audiodec
         pip_extra="",
+        source="port",
+        upstream_repo="https://github.com/facebookresearch/AudioDec",
+        upstream_commit="e451e62580a66fe74426db51d92a6d0d468b70b3",
+        pad_multiple=HOP_SAMPLES,
         licence="CC BY-NC 4.0 (upstream code and weights; non-commercial use only)",
         quantizer="RVQ, 8 x 1024 (EMA codebooks)",
         decoder_type="time domain (causal HiFi-GAN vocoder on the quantised codes)",

@@ -101,8 +101,12 @@ def _card(variant: str, timbre_norm: bool, n_q: int, notes: str) -> CodecCard:
         effective_bitrate_bps=FRAME_RATE_HZ * n_q * 10,  # log2(1024) = 10 bit per code
         checkpoint=f"hf://{HF_REPO}/{CHECKPOINT_NAME}",
         checkpoint_sha256=None,
-        upstream_package="ncst",
+        upstream_package="",
         pip_extra="",
+        source="port",
+        upstream_repo="https://github.com/Plachtaa/FAcodec",
+        upstream_commit="01ccfa99d1a973e9d56bcd0dbbd3d1c366165209",
+        pad_multiple=HOP_SAMPLES,
         licence="port: MIT (ncst); upstream code Plachtaa/FAcodec (no licence file), Amphion copy MIT; "
         "weights: no licence stated",
         quantizer="factorised RVQ (prosody/content/timbre/residual, L2-normalised factorised codes, dim 8)",
@@ -136,6 +140,9 @@ VARIANTS: dict[str, CodecCard] = {
 VARIANTS["ns3"] = replace(
     VARIANTS["timbre_norm"],
     variant="ns3",
+    upstream_repo="https://github.com/open-mmlab/Amphion",
+    upstream_commit="d3de90f02e7f1c7dbc24b04d52fe1b8ef438effe",
+    pad_multiple=NS3_HOP_SAMPLES,
     sample_rate_hz=NS3_SAMPLE_RATE_HZ,
     frame_rate_hz=NS3_SAMPLE_RATE_HZ / NS3_HOP_SAMPLES,
     checkpoint=f"hf://{NS3_HF_REPO}/{NS3_FILES[0]} + {NS3_FILES[1]}",

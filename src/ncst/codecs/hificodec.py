@@ -63,8 +63,12 @@ VARIANTS: dict[str, CodecCard] = {
         effective_bitrate_bps=FRAME_RATE_HZ * N_CODEBOOKS * 10,  # log2(1024) = 10 bit per code
         checkpoint=f"hf://{HF_REPO_ID}/{CHECKPOINT_FILE}",
         checkpoint_sha256=None,  # not published upstream
-        upstream_package="ncst",  # our port (ncst.codecs.ports.hificodec) of yangdongchao/AcademiCodec
+        upstream_package="",  # our port (ncst.codecs.ports.hificodec) of yangdongchao/AcademiCodec
         pip_extra="",
+        source="port",
+        upstream_repo="https://github.com/yangdongchao/AcademiCodec",
+        upstream_commit=UPSTREAM_COMMIT,
+        pad_multiple=HOP_SAMPLES,
         licence="MIT (AcademiCodec code and weights); port: ncst's licence",
         quantizer="GRVQ (2 groups x 2 residual stages, 1024 x 256 codebooks)",
         decoder_type="time domain (HiFi-GAN V1 generator)",

@@ -78,8 +78,12 @@ def _card(variant: str, prefix: str, checkpoint_file: str, config_file: str, not
         effective_bitrate_bps=config.frame_rate_hz * 12,  # log2(4096) = 12 bit per token
         checkpoint=f"hf://{HF_REPO}/{checkpoint_file}",
         checkpoint_sha256=None,  # not published
-        upstream_package="ncst",
+        upstream_package="",
         pip_extra="",
+        source="port",
+        upstream_repo=UPSTREAM_REPO,
+        upstream_commit=UPSTREAM_COMMIT,
+        pad_multiple=config.hop_samples,
         licence="MIT (upstream code and weights)",
         quantizer="single VQ codebook (4096 x 512, EMA k-means)",
         decoder_type="frequency domain (Vocos ConvNeXt backbone with attention + iSTFT head)",
