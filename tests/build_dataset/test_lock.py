@@ -77,8 +77,8 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path: Path, caplog: pytest.L
 
 BUILD = """
 import sys
-sys.path.insert(0, {here!r})
-import fake_codec
+
+import ncst.testing  # registers fakecodec
 from ncst.cli.build_dataset import main
 sys.argv = ["build-dataset", "--codec", "fakecodec", "--corpus", {manifest!r}, "--out", {out!r}, "--weights", "random"]
 main()
@@ -92,7 +92,7 @@ def test_second_build_of_a_running_shard_is_refused_and_nothing_is_doubled(tiny_
     from ncst.cli.build_dataset import app
 
     out = tmp_path / "out"
-    code = BUILD.format(here=str(Path(__file__).parent), manifest=str(tiny_corpus), out=str(out))
+    code = BUILD.format(manifest=str(tiny_corpus), out=str(out))
     env = dict(os.environ, NCST_FAKE_DELAY="1.0", OMP_NUM_THREADS="1")
     first = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
     try:
