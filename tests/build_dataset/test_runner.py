@@ -295,3 +295,25 @@ def test_out_pointing_at_a_file_is_a_clear_error(tiny_corpus: Path, tmp_path: Pa
         build(_config(tiny_corpus, tmp_path / "afile"))
     with pytest.raises(NcstError, match=r"--out .*sub is inside .*afile, which is a file"):
         build(_config(tiny_corpus, tmp_path / "afile" / "sub"))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_bad_weights_of_a_later_codec_stop_the_build_before_any_file(
+    tiny_corpus: Path, tmp_path: Path, workers: int
+) -> None:
+    pytest.importorskip("encodec")
+    import torch
+
+    torch.save({"foo": torch.zeros(1)}, tmp_path / "bad.pt")
+    out = tmp_path / "out"
+    # fakecodec ignores --weights and its jobs come first; encodec's load fails
+    config = BuildConfig(
+        codecs=("fakecodec", "encodec"),
+        corpus=str(tiny_corpus),
+        out_dir=out,
+        weights=str(tmp_path / "bad.pt"),
+        workers=workers,
+    )
+    with pytest.raises(WeightsError, match="cannot load encodec@6kbps"):
+        build(config)
+    assert not list((out / "wav").glob("*.wav"))

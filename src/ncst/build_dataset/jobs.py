@@ -228,8 +228,13 @@ class JobRunner:
 _WORKER: JobRunner | None = None
 
 
-def init_worker(settings: JobSettings, threads: int, codec_modules: tuple[str, ...] = ()) -> None:
+def init_worker(
+    settings: JobSettings, threads: int, codec_modules: tuple[str, ...] = (), specs: tuple[str, ...] = ()
+) -> None:
     """Pool initializer: one JobRunner (and so one model per codec) per worker process.
+
+    `specs` are loaded by the worker's first job, before it writes anything, so bad weights of any codec
+    stop the build before the first file (an initializer must not raise: the pool would respawn it).
 
     `codec_modules` are imported first, so codecs registered at run time with `register_codec` (in a
     user's script or a test) exist in spawned workers too.
@@ -241,9 +246,17 @@ def init_worker(settings: JobSettings, threads: int, codec_modules: tuple[str, .
         importlib.import_module(module)
     torch.set_num_threads(max(1, threads))
     _WORKER = JobRunner(settings)
+    _PRELOAD[:] = specs
+
+
+#: Codec specs the worker loads before its first job (set by `init_worker`, emptied once loaded).
+_PRELOAD: list[str] = []
 
 
 def run_in_worker(job: Job) -> ProvenanceRow | JobFailure:
     if _WORKER is None:
         raise RuntimeError("worker not initialised")
+    while _PRELOAD:
+        _WORKER.codec(_PRELOAD[0])  # raises WeightsError before any file is written
+        _PRELOAD.pop(0)
     return _WORKER.try_run(job)

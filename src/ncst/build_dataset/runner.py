@@ -210,7 +210,8 @@ def _execute(todo: Sequence[Job], settings: JobSettings, workers: int):  # type:
     threads = max(1, (os.cpu_count() or 1) // workers)
     modules = tuple(sorted({codec_class(job.card.name).__module__ for job in todo}))
     ctx = mp.get_context("spawn")  # CUDA and torch threads are not fork-safe
-    with ctx.Pool(workers, initializer=init_worker, initargs=(settings, threads, modules)) as pool:
+    specs = tuple(dict.fromkeys(job.card.spec for job in todo))
+    with ctx.Pool(workers, initializer=init_worker, initargs=(settings, threads, modules, specs)) as pool:
         yield from pool.imap_unordered(run_in_worker, todo, chunksize=1)
 
 
