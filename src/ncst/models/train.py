@@ -136,7 +136,7 @@ def _resume(
     opt: torch.optim.Optimizer,
     gens: tuple[torch.Generator, torch.Generator],
 ) -> tuple[int, float, list[dict[str, Any]]]:
-    ckpt = read_checkpoint(last, map_location=config.device)
+    ckpt = read_checkpoint(last, map_location="cpu")  # RNG states must stay CPU tensors
     saved = ckpt["train_config"]
     now = json.loads(json.dumps(config.to_dict()))
     changed = [k for k in _FIXED if saved.get(k) != now.get(k)]
