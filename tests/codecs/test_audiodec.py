@@ -22,7 +22,7 @@ from ncst.codecs.audiodec import (
 )
 from ncst.codecs.base import Codec
 from ncst.codecs.conformance import check_codec
-from ncst.codecs.ports.audiodec import AudioDec, AutoencoderConfig, VocoderConfig, recording_context
+from ncst.codecs.ports.audiodec import AudioDec, recording_context
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_card, get_codec
 from ncst.errors import UntrustedCheckpointError, WeightsError
@@ -128,63 +128,12 @@ def test_audiodec_seed_controls_weights(codec: Codec) -> None:
 # -- files in upstream's layout ----------------------------------------------------------------------------
 
 
-def _upstream_configs() -> tuple[dict[str, Any], dict[str, Any]]:
-    """Config dicts shaped like upstream's config.yml files (only the fields inference reads, plus a few)."""
-    enc, voc = AutoencoderConfig(), VocoderConfig()
-    enc_params: dict[str, Any] = {
-        "input_channels": enc.input_channels,
-        "output_channels": enc.output_channels,
-        "encode_channels": enc.encode_channels,
-        "decode_channels": enc.decode_channels,
-        "code_dim": enc.code_dim,
-        "codebook_num": enc.codebook_num,
-        "codebook_size": enc.codebook_size,
-        "bias": True,
-        "enc_ratios": list(enc.enc_ratios),
-        "dec_ratios": list(enc.dec_ratios),
-        "enc_strides": list(enc.enc_strides),
-        "dec_strides": list(enc.dec_strides),
-        "mode": "causal",
-        "codec": "audiodec",
-        "projector": "conv1d",
-        "quantier": "residual_vq",
-    }
-    voc_params: dict[str, Any] = {
-        "in_channels": 64,
-        "out_channels": 1,
-        "channels": 512,
-        "kernel_size": 7,
-        "upsample_scales": list(voc.upsample_scales),
-        "upsample_kernel_sizes": list(voc.upsample_kernel_sizes),
-        "resblock_kernel_sizes": [11],
-        "resblock_dilations": [[1, 3, 5]],
-        "groups": 3,
-        "bias": True,
-        "use_additional_convs": True,
-        "nonlinear_activation": "LeakyReLU",
-        "nonlinear_activation_params": {"negative_slope": 0.1},
-        "use_weight_norm": True,
-        "stats": "stats/symAD_libritts_24000_hop300_clean.npy",
-    }
-    common = {"sampling_rate": 24000, "data": {"subset": {"train": "train-clean-450"}}, "batch_size": 16}
-    return (
-        {**common, "model_type": "symAudioDec", "train_mode": "autoencoder", "generator_params": enc_params},
-        {**common, "model_type": "HiFiGAN", "train_mode": "vocoder", "generator_params": voc_params},
-    )
-
-
 def _write_upstream_layout(root: Path, codec: Codec) -> Path:
-    """`root/exp/{autoencoder,vocoder}/.../{config.yml,checkpoint-500000steps.pkl}` as upstream's trainer writes."""
+    """`codec.save_local(root)`, with checkpoints of the full structure upstream's trainer writes."""
+    codec.save_local(root)
     model = _model(codec)
-    enc_config, voc_config = _upstream_configs()
-    for sub, config, module in [
-        (AUTOENCODER_DIR, enc_config, model.autoencoder),
-        (VOCODER_DIR, voc_config, model.vocoder),
-    ]:
-        folder = root / "exp" / sub
-        folder.mkdir(parents=True)
-        (folder / "config.yml").write_text(yaml.safe_dump(config))
-        torch.save(_trainer_checkpoint(module), folder / CHECKPOINT_NAME)
+    for sub, module in [(AUTOENCODER_DIR, model.autoencoder), (VOCODER_DIR, model.vocoder)]:
+        torch.save(_trainer_checkpoint(module), root / "exp" / sub / CHECKPOINT_NAME)
     return root
 
 
@@ -219,6 +168,19 @@ def test_audiodec_loads_upstream_layout(codec: Codec, tmp_path: Path) -> None:
             exp / VOCODER_DIR / "config.yml",
             exp / VOCODER_DIR / CHECKPOINT_NAME,
         ]
+
+
+def test_audiodec_save_local_writes_upstream_layout(codec: Codec, tmp_path: Path) -> None:
+    root = codec.save_local(tmp_path / "saved")
+    for sub, model_type in [(AUTOENCODER_DIR, "symAudioDec"), (VOCODER_DIR, "HiFiGAN")]:
+        config = yaml.safe_load((root / "exp" / sub / "config.yml").read_text())
+        assert (config["model_type"], config["sampling_rate"]) == (model_type, 24000)
+        checkpoint = torch.load(root / "exp" / sub / CHECKPOINT_NAME, weights_only=True)
+        assert set(checkpoint) == {"model"} and set(checkpoint["model"]) == {"generator"}
+    with zipfile.ZipFile(root / "exp.zip") as zf:
+        assert sorted(zf.namelist()) == sorted(
+            f"exp/{sub}/{name}" for sub in (AUTOENCODER_DIR, VOCODER_DIR) for name in ("config.yml", CHECKPOINT_NAME)
+        )
 
 
 def test_audiodec_rejects_incomplete_folder(codec: Codec, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import torch
 
+from ncst.codecs.audiodec import upstream_configs
 from ncst.codecs.ports.audiodec import AudioDec, HiFiGANVocoder, SymAudioDec, build_libritts_v1, flatten_codes
 from ncst.codecs.random_init import calibration_signal
 
@@ -112,6 +113,15 @@ def test_audiodec_state_dicts_have_upstream_keys_and_shapes(upstream: SimpleName
         state = mine.state_dict()
         assert list(state) == list(theirs) or set(state) == set(theirs)
         assert {k: tuple(v.shape) for k, v in state.items()} == {k: tuple(v.shape) for k, v in theirs.items()}
+
+
+def test_audiodec_saved_configs_match_upstream_generator_params(upstream: SimpleNamespace) -> None:
+    enc_config, voc_config = upstream_configs(build_libritts_v1())
+    root = Path(str(UPSTREAM))
+    voc_params = {**upstream.voc_params, "stats": voc_config["generator_params"]["stats"]}
+    assert enc_config["generator_params"] == upstream.enc_params
+    assert voc_config["generator_params"] == voc_params
+    assert (root / voc_params["stats"]).is_file()
 
 
 def upstream_forward(up: SimpleNamespace, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

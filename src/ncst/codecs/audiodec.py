@@ -28,9 +28,9 @@ import torch
 import yaml
 
 from ncst.classes import class_by_key
-from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
+from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.ports.audiodec import AudioDec, AutoencoderConfig, VocoderConfig, build_libritts_v1
-from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
+from ncst.codecs.random_init import seed_codebooks_from
 from ncst.errors import WeightsError
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "VOCODER_DIR",
     "AudioDecCodec",
     "find_checkpoints",
+    "upstream_configs",
 ]
 
 log = logging.getLogger(__name__)
@@ -112,38 +113,20 @@ class AudioDecCodec(Codec):
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
-    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
-        super().__init__(variant, device=device)
-        self.model: AudioDec | None = None
+    model: AudioDec
 
-    # -- build -----------------------------------------------------------------------------------------
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
-        self.checkpoint_paths = []
-        if weights.mode == "random":
-            model = self._build_random(seed)
-        elif weights.mode == "pretrained":
-            model = self._load_pretrained()
-        elif weights.mode == "path" and weights.path is not None:
-            model = self._load_local(weights.path)
-        else:
-            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
-        model = model.to(self.device).eval()
-        self._prepare_model(model)
-        self.model = model
-
-    def _prepare_model(self, model: AudioDec) -> None:
-        """Replays upstream's streaming warm-up (load_transmitter/load_receiver); it depends on the weights."""
-        model.prime()
-
+    # -- load hooks ------------------------------------------------------------------------------------
     def _build_random(self, seed: int) -> AudioDec:
         """Official architecture with seeded random weights (the base class seeds torch's RNG)."""
         model = build_libritts_v1()
-        g = torch.Generator().manual_seed(seed)
-        calib = calibration_signal(SAMPLE_RATE_HZ, CALIBRATION_S, generator=g)
-        with torch.no_grad():
-            latents = model.autoencoder.embed(calib)[0].T  # [F, 64] in the codebooks' space
-        setters = [_codebook_setter(layer) for layer in model.autoencoder.quantizer.codebook.levels]
-        seed_residual_codebooks(latents, setters, CODEBOOK_SIZE, generator=g)
+        seed_codebooks_from(
+            lambda calib: model.autoencoder.embed(calib)[0].T,  # [F, 64] in the codebooks' space
+            [_codebook_setter(layer) for layer in model.autoencoder.quantizer.codebook.levels],
+            CODEBOOK_SIZE,
+            sample_rate_hz=SAMPLE_RATE_HZ,
+            duration_s=CALIBRATION_S,
+            seed=seed,
+        )
         return model
 
     def _load_pretrained(self) -> AudioDec:
@@ -176,9 +159,35 @@ class AudioDecCodec(Codec):
         except (KeyError, TypeError, RuntimeError) as err:
             raise WeightsError(f"{file}: no matching ['model']['generator'] state dict ({err})") from err
 
+    def _prepare_model(self, model: AudioDec) -> None:
+        """Replays upstream's streaming warm-up (load_transmitter/load_receiver); it depends on the weights."""
+        model.prime()
+
+    def save_local(self, folder: Path) -> Path:
+        """Writes upstream's layout: `exp/{autoencoder,vocoder}/<name>/{config.yml,checkpoint-500000steps.pkl}`.
+
+        The checkpoints hold `{"model": {"generator": state_dict}}` as upstream's trainer saves them, the
+        configs upstream's `model_type`, `sampling_rate` and `generator_params`. `folder` also gets
+        `exp.zip`, the same two folders packed as upstream's release archive. Returns `folder`.
+        """
+        enc_config, voc_config = upstream_configs(self.model)
+        exp = folder / "exp"
+        for sub, config, module in [
+            (AUTOENCODER_DIR, enc_config, self.model.autoencoder),
+            (VOCODER_DIR, voc_config, self.model.vocoder),
+        ]:
+            (exp / sub).mkdir(parents=True, exist_ok=True)
+            (exp / sub / CONFIG_NAME).write_text(yaml.safe_dump(config, sort_keys=False))
+            torch.save({"model": {"generator": module.state_dict()}}, exp / sub / CHECKPOINT_NAME)
+        with zipfile.ZipFile(folder / "exp.zip", "w") as zf:
+            for sub in (AUTOENCODER_DIR, VOCODER_DIR):
+                for name in (CONFIG_NAME, CHECKPOINT_NAME):
+                    zf.write(exp / sub / name, f"exp/{sub}/{name}")
+        return folder
+
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
-        codes = self._model().encode(wav)  # [B, 8, ceil(T / 300)]
+        codes = self.model.encode(wav)  # [B, 8, ceil(T / 300)]
         return Codes(
             levels=(codes,),
             codebook_size=CODEBOOK_SIZE,
@@ -188,17 +197,57 @@ class AudioDecCodec(Codec):
         )
 
     def _decode(self, codes: Codes) -> torch.Tensor:
-        if len(codes.levels) != 1:
-            raise ValueError(f"{self.card.spec}: expected one code level, got {len(codes.levels)}")
-        level = codes.levels[0].to(self.device)
-        if level.ndim != 3 or level.shape[1] != N_QUANTIZERS:
-            raise ValueError(f"{self.card.spec}: expected codes [B, {N_QUANTIZERS}, F], got {tuple(level.shape)}")
-        return self._model().decode(level)
+        self._check_levels(codes, 1, N_QUANTIZERS)
+        return self.model.decode(codes.levels[0].to(self.device))
 
-    def _model(self) -> AudioDec:
-        if self.model is None:
-            raise WeightsError(f"{self.card.spec}: model not built")
-        return self.model
+
+def upstream_configs(model: AudioDec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The `config.yml` contents upstream would write for `model` (autoencoder, vocoder).
+
+    Only what inference reads: `model_type`, `train_mode`, `sampling_rate` and `generator_params`
+    (training settings such as losses and optimisers are left out).
+    """
+    enc, voc = model.autoencoder.config, model.vocoder.config
+    enc_params: dict[str, Any] = {
+        "input_channels": enc.input_channels,
+        "output_channels": enc.output_channels,
+        "encode_channels": enc.encode_channels,
+        "decode_channels": enc.decode_channels,
+        "code_dim": enc.code_dim,
+        "codebook_num": enc.codebook_num,
+        "codebook_size": enc.codebook_size,
+        "bias": enc.bias,
+        "enc_ratios": list(enc.enc_ratios),
+        "dec_ratios": list(enc.dec_ratios),
+        "enc_strides": list(enc.enc_strides),
+        "dec_strides": list(enc.dec_strides),
+        "mode": "causal",
+        "codec": "audiodec",
+        "projector": "conv1d",
+        "quantier": "residual_vq",
+    }
+    voc_params: dict[str, Any] = {
+        "in_channels": voc.in_channels,
+        "out_channels": voc.out_channels,
+        "channels": voc.channels,
+        "kernel_size": voc.kernel_size,
+        "upsample_scales": list(voc.upsample_scales),
+        "upsample_kernel_sizes": list(voc.upsample_kernel_sizes),
+        "resblock_kernel_sizes": list(voc.resblock_kernel_sizes),
+        "resblock_dilations": [list(d) for d in voc.resblock_dilations],
+        "groups": voc.groups,
+        "bias": voc.bias,
+        "use_additional_convs": voc.use_additional_convs,
+        "nonlinear_activation": "LeakyReLU",
+        "nonlinear_activation_params": {"negative_slope": voc.negative_slope},
+        "use_weight_norm": voc.use_weight_norm,
+        "stats": voc.stats,
+    }
+    common = {"sampling_rate": SAMPLE_RATE_HZ}
+    return (
+        {**common, "model_type": "symAudioDec", "train_mode": "autoencoder", "generator_params": enc_params},
+        {**common, "model_type": "HiFiGAN", "train_mode": "vocoder", "generator_params": voc_params},
+    )
 
 
 def find_checkpoints(path: Path) -> tuple[tuple[Path, Path], tuple[Path, Path]]:
