@@ -18,8 +18,11 @@ def demo(
     """Build a miniature ST-Codecfake (random-weight codecs), train Mel-LCNN, score the four protocols.
 
     Fully offline. The numbers show the pipeline working, not the paper's accuracy."""
+    import os
     import time
 
+    # Codec worker processes are spawned: hide upstream weight_norm/jit deprecation noise there too.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning,ignore::DeprecationWarning")
     from ncst.errors import NcstError
     from ncst.models.demo import DemoConfig, run_demo
 
