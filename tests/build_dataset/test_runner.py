@@ -304,14 +304,14 @@ def test_bad_weights_of_a_later_codec_stop_the_build_before_any_file(
     pytest.importorskip("encodec")
     import torch
 
-    torch.save({"foo": torch.zeros(1)}, tmp_path / "bad.pt")
+    torch.save({"gain": torch.tensor(1.0)}, tmp_path / "fake.pt")
     out = tmp_path / "out"
-    # fakecodec ignores --weights and its jobs come first; encodec's load fails
+    # fakecodec loads this state dict and its jobs come first; encodec's load of the same file fails
     config = BuildConfig(
         codecs=("fakecodec", "encodec"),
         corpus=str(tiny_corpus),
         out_dir=out,
-        weights=str(tmp_path / "bad.pt"),
+        weights=str(tmp_path / "fake.pt"),
         workers=workers,
     )
     with pytest.raises(WeightsError, match="cannot load encodec@6kbps"):
