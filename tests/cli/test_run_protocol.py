@@ -169,3 +169,12 @@ def test_run_protocol_bad_inputs_exit_2_with_one_clear_line(tmp_path: Path, case
     assert expected in result.output and result.output.count("\n") == 1
     assert result.output.startswith("error:") and "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_run_protocol_checkpoint_errors_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "c.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "data").mkdir()
+    args = ["id_robustness", "--checkpoint", str(tmp_path / "c.pt"), "--data", str(tmp_path / "data")]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error:") and "holds none of the sets" in result.output

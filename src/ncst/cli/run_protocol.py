@@ -104,8 +104,8 @@ def _checkpoint_dumps(
     try:
         write_dumps(checkpoint, data, dumps_dir, sets=protocol_sets([name]), model_name=model, device=device)
     except NcstError as err:
-        console.print(f"[red]error:[/] {err}")
-        raise typer.Exit(1) from err
+        console.print(f"[red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from err
     return dumps_dir
 
 
@@ -124,7 +124,6 @@ def _print_summary(result: ProtocolResult) -> None:
         row = [result.cells.get(f"{cond}/{det}") for cond in conditions]
         table.add_row(det, *("-" if c is None else f"{c['AUC']:.2f}" for c in row))
     console.print(table)
-
 
 
 def main(argv: Optional[List[str]] = None) -> None:
