@@ -217,6 +217,10 @@ class Codec(ABC):
 
     VARIANTS: ClassVar[dict[str, CodecCard]] = {}
     DEFAULT_VARIANT: ClassVar[str] = ""
+    #: True when each item's output ignores the other items of a batch and the zeros padded after it
+    #: (causal codecs), so `ncst.codecs.batching` may pad items of different lengths into one batch.
+    #: Set it only with a test that batched and unbatched outputs agree (tests/codecs/test_batching.py).
+    batch_safe: ClassVar[bool] = False
 
     def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
         from ncst.errors import UnknownCodecError

@@ -113,6 +113,7 @@ class EncodecCodec(Codec):
     """EnCodec 24 kHz at a fixed bandwidth; codes are one level `[B, n_q, ceil(T / 320)]`."""
 
     VARIANTS = VARIANTS
+    batch_safe = True  # causal SEANet convolutions and LSTM: right padding never reaches earlier samples
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
     # -- load hooks ------------------------------------------------------------------------------------

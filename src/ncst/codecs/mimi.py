@@ -90,6 +90,7 @@ class MimiCodec(Codec):
     """Mimi at a fixed number of codebooks; codes are one level `[B, n_q, ceil(T / 1920)]`."""
 
     VARIANTS = VARIANTS
+    batch_safe = True  # causal convolutions and causal attention: right padding never reaches earlier samples
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
     # -- load hooks ------------------------------------------------------------------------------------
