@@ -24,7 +24,8 @@ import torch
 from torch.nn import functional as F
 
 from ncst.classes import class_by_key
-from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
+from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import hub_file, resolve_file
 from ncst.codecs.ports.hificodec import CHECKPOINT_PARTS, HiFiCodec, HiFiCodecConfig
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
 from ncst.errors import WeightsError
@@ -102,23 +103,7 @@ class HiFiCodecCodec(Codec):
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
-    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
-        super().__init__(variant, device=device)
-        self.model: HiFiCodec | None = None
-
-    # -- build -----------------------------------------------------------------------------------------
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
-        self.checkpoint_paths = []
-        if weights.mode == "random":
-            model = self._build_random(seed)
-        elif weights.mode == "pretrained":
-            model = self._load_pretrained()
-        elif weights.mode == "path" and weights.path is not None:
-            model = self._load_local(weights.path)
-        else:
-            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
-        self.model = model.to(self.device).eval()
-
+    # -- load hooks ------------------------------------------------------------------------------------
     def _build_random(self, seed: int) -> HiFiCodec:
         """Official architecture with seeded random weights (the base class seeds torch's RNG)."""
         model = HiFiCodec(CONFIG)
@@ -127,29 +112,35 @@ class HiFiCodecCodec(Codec):
 
     def _load_pretrained(self) -> HiFiCodec:
         """`HiFi-Codec-24k-320d` from the Hugging Face repo, through the huggingface_hub cache."""
-        import huggingface_hub  # a core dependency of ncst
-
-        file = Path(huggingface_hub.hf_hub_download(repo_id=HF_REPO_ID, filename=CHECKPOINT_FILE))
+        file = hub_file(HF_REPO_ID, CHECKPOINT_FILE)
         model = _model_from_checkpoint(self._load_checkpoint(file), file)
         self.checkpoint_paths = [file]
         return model
 
     def _load_local(self, path: Path) -> HiFiCodec:
         """A checkpoint file, or a folder holding `HiFi-Codec-24k-320d` (and optionally its config)."""
-        file = _resolve_checkpoint_file(path)
+        file = resolve_file(path, CHECKPOINT_FILE, "HiFi-Codec")
+        config_file = file.parent / CONFIG_FILE
+        if config_file.is_file():
+            _check_config(config_file)
         model = _model_from_checkpoint(self._load_checkpoint(file), file)
         self.checkpoint_paths = [file]
         return model
 
+    def save_local(self, folder: Path) -> Path:
+        """Upstream's layout: the `{'encoder', 'quantizer', 'generator'}` dict under the release file name."""
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(self.model.parts_state_dict(), folder / CHECKPOINT_FILE)
+        return folder
+
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
-        model = self._model()
         x = wav[:, 0]
         n_samples = int(x.shape[-1])
         peak = peak_of(x)
         x = x / peak[:, None] * PEAK_LEVEL  # librosa.util.normalize(x) * 0.95, in upstream's order
         x = F.pad(x, (0, -n_samples % HOP_SAMPLES))
-        codes = model.encode(x).transpose(1, 2)  # [B, F, 4] -> [B, 4, F]
+        codes = self.model.encode(x).transpose(1, 2)  # [B, F, 4] -> [B, 4, F]
         return Codes(
             levels=(codes,),
             codebook_size=CODEBOOK_SIZE,
@@ -159,22 +150,13 @@ class HiFiCodecCodec(Codec):
         )
 
     def _decode(self, codes: Codes) -> torch.Tensor:
-        model = self._model()
-        if len(codes.levels) != 1:
-            raise ValueError(f"{self.card.spec}: expected one code level, got {len(codes.levels)}")
+        self._check_levels(codes, 1, N_CODEBOOKS)
         level = codes.levels[0].to(self.device)
-        if level.shape[1] != N_CODEBOOKS:
-            raise ValueError(f"{self.card.spec}: expected {N_CODEBOOKS} codebooks, got {level.shape[1]}")
-        y = model.decode(level.transpose(1, 2))  # [B, 1, 320 F] at peak level ~0.95
+        y = self.model.decode(level.transpose(1, 2))  # [B, 1, 320 F] at peak level ~0.95
         peak = codes.extra.get("peak")
         if self.card.extra["restore_level"] and peak is not None:
             y = y * (peak.to(y.device)[:, None, None] / PEAK_LEVEL)
         return y
-
-    def _model(self) -> HiFiCodec:
-        if self.model is None:
-            raise WeightsError(f"{self.card.spec}: model not built")
-        return self.model
 
 
 def peak_of(x: torch.Tensor) -> torch.Tensor:
@@ -205,19 +187,6 @@ def _setter(weight: torch.Tensor) -> Callable[[torch.Tensor], None]:
             weight.copy_(book)
 
     return set_codebook
-
-
-def _resolve_checkpoint_file(path: Path) -> Path:
-    """A checkpoint file, or a folder holding `HiFi-Codec-24k-320d` (and optionally `config_24k_320d.json`)."""
-    file = path / CHECKPOINT_FILE if path.is_dir() else path
-    if not file.is_file():
-        raise WeightsError(
-            f"HiFi-Codec weights {str(path)!r}: expected a checkpoint file or a folder holding {CHECKPOINT_FILE}"
-        )
-    config_file = file.parent / CONFIG_FILE
-    if config_file.is_file():
-        _check_config(config_file)
-    return file
 
 
 def _check_config(config_file: Path) -> None:
