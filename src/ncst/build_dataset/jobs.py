@@ -30,12 +30,13 @@ from ncst.audio import (
     validate_audio,
 )
 from ncst.build_dataset.plan import Job
-from ncst.build_dataset.provenance import ProvenanceRow, ncst_git_commit
+from ncst.build_dataset.provenance import ncst_git_commit
+from ncst.build_dataset.records import JobFailure, ProvenanceRow
 from ncst.codecs import Codec, get_codec
-from ncst.errors import AudioError, NcstError, WeightsError
+from ncst.errors import AudioError, MissingDependencyError, NcstError, NotFittedError, UnknownCodecError, WeightsError
 from ncst.io import atomic_write_bytes, sha256_file
 
-__all__ = ["JobSettings", "JobRunner", "JobFailure", "Rendered"]
+__all__ = ["BUILD_ERRORS", "PER_FILE_ERRORS", "JobSettings", "JobRunner", "JobFailure", "Rendered"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,14 @@ _LOAD_ERRORS = (
 )
 
 
+#: Errors that concern one file (unreadable, empty, NaN or clipped input; a codec error on that input):
+#: the build records them in failures.csv and goes on.
+PER_FILE_ERRORS: tuple[type[Exception], ...] = (AudioError, RuntimeError, ValueError)
+#: Errors that would hit every file (missing package, bad weights, an adapter used before load, an
+#: unknown codec): they stop the build. Checked first, since some subclass `PER_FILE_ERRORS`.
+BUILD_ERRORS: tuple[type[Exception], ...] = (MissingDependencyError, WeightsError, NotFittedError, UnknownCodecError)
+
+
 @dataclass(frozen=True, slots=True)
 class JobSettings:
     """What every job of a build shares."""
@@ -63,28 +72,6 @@ class JobSettings:
     device: str = "cpu"
     seed: int = 0
     trust_checkpoint: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class JobFailure:
-    """A job that could not be done, and why (written to `failures.csv`)."""
-
-    file: str
-    utt_id: str
-    source_path: str
-    codec_spec: str
-    error: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "file": self.file,
-            "utt_id": self.utt_id,
-            "source_path": self.source_path,
-            "codec_spec": self.codec_spec,
-            "error": self.error,
-            "message": self.message,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +195,9 @@ class JobRunner:
     def _per_file(self, job: Job, step: Callable[[Job], _T]) -> _T | JobFailure:
         try:
             return step(job)
-        except (AudioError, RuntimeError, ValueError) as err:
-            from ncst.errors import MissingDependencyError, WeightsError
-
-            if isinstance(err, (MissingDependencyError, WeightsError)):
-                raise
+        except BUILD_ERRORS:
+            raise
+        except PER_FILE_ERRORS as err:
             log.warning("failed %s: %s", job.rel_path, err)
             return JobFailure(
                 file=job.rel_path,

@@ -13,8 +13,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ncst.build_dataset.jobs import JobFailure
-from ncst.build_dataset.provenance import ProvenanceRow
+from ncst.build_dataset.records import FAILURE_COLUMNS, JobFailure, ProvenanceRow
 from ncst.corpora import Utterance
 from ncst.io import atomic_write_text
 
@@ -45,7 +44,6 @@ MANIFEST_COLUMNS = [
     "language",
     "source_path",
 ]
-FAILURE_COLUMNS = ["file", "utt_id", "source_path", "codec_spec", "error", "message"]
 
 
 #: Manifest columns filled from the provenance row alone (the others come from the corpus); `verify` checks these.

@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing as mp
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ncst.build_dataset.jobs import JobFailure, JobRunner, JobSettings, init_worker, run_in_worker
+from ncst.build_dataset.executors import make_executor
+from ncst.build_dataset.jobs import JobSettings
 from ncst.build_dataset.labels import write_failures, write_labels_and_manifest
 from ncst.build_dataset.lock import BuildLock
 from ncst.build_dataset.plan import WAV_DIR, Job, Shard, plan_jobs
-from ncst.build_dataset.provenance import ProvenanceLog, ProvenanceRow, read_provenance
-from ncst.codecs import codec_class, get_card, parse_weights
+from ncst.build_dataset.provenance import ProvenanceLog, read_provenance
+from ncst.build_dataset.records import JobFailure, ProvenanceRow
+from ncst.codecs import get_card, parse_weights
 from ncst.corpora import load_corpus
 from ncst.errors import NcstError
 from ncst.io import atomic_write_text, parse_temp_name, sha256_file
@@ -182,7 +183,7 @@ def _run_jobs_locked(
         progress(0, total, 0)
     with ProvenanceLog(prov_path) as prov:
         try:
-            for outcome in _execute(todo, settings, workers):
+            for outcome in make_executor(workers, len(todo)).run(todo, settings):
                 if isinstance(outcome, ProvenanceRow):
                     prov.append(outcome)
                     result.done += 1
@@ -197,22 +198,6 @@ def _run_jobs_locked(
                 finish(list(read_provenance(sorted(out.glob("provenance*.jsonl"))).values()))
     log.info("done: %d written, %d skipped, %d failed -> %s", result.done, result.skipped, len(result.failures), out)
     return result
-
-
-def _execute(todo: Sequence[Job], settings: JobSettings, workers: int):  # type: ignore[no-untyped-def]
-    if workers <= 1 or len(todo) <= 1:
-        runner = JobRunner(settings)
-        for spec in dict.fromkeys(job.card.spec for job in todo):
-            runner.codec(spec)  # load every model first: bad weights stop the build before the first file
-        for job in todo:
-            yield runner.try_run(job)
-        return
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    modules = tuple(sorted({codec_class(job.card.name).__module__ for job in todo}))
-    ctx = mp.get_context("spawn")  # CUDA and torch threads are not fork-safe
-    specs = tuple(dict.fromkeys(job.card.spec for job in todo))
-    with ctx.Pool(workers, initializer=init_worker, initargs=(settings, threads, modules, specs)) as pool:
-        yield from pool.imap_unordered(run_in_worker, todo, chunksize=1)
 
 
 def _is_done(out: Path, job: Job, row: ProvenanceRow | None, weights_label: str, seed: int) -> bool:
