@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ncst.codecs import Codec, CodecCard, Codes, get_codec, register_codec
-from ncst.errors import MissingDependencyError, UntrustedCheckpointError, WeightsError
+from ncst.errors import MissingDependencyError, UntrustedCheckpointError
 
 __all__ = [
     "CodeOnLoad",
@@ -123,9 +123,9 @@ class FakeCodec(Codec):
     """A tiny DSP "codec": 8-bit mu-law per sample, registered as `fakecodec`.
 
     It is a real encode/decode pair (lossy, deterministic, any length), so builder tests exercise
-    resampling, lengths, hashing and resume without a neural model. Its "weights" are one seeded gain,
-    saved as a torch file by `save_local`. `NCST_FAKE_DELAY` (seconds) slows each encode down for
-    kill-and-resume tests.
+    resampling, lengths, hashing and resume without a neural model. Its only "weight" is one seeded gain,
+    and it ignores `--weights` (every mode gives the seeded model). `NCST_FAKE_DELAY` (seconds) slows
+    each encode down for kill-and-resume tests.
     """
 
     VARIANTS = {
@@ -140,21 +140,10 @@ class FakeCodec(Codec):
         return model
 
     def _load_pretrained(self) -> torch.nn.Module:
-        raise WeightsError("fakecodec has no pretrained weights; use --weights random or a local path")
+        return self._build_random(self.seed)  # no real weights: every mode gives the seeded model
 
     def _load_local(self, path: Path) -> torch.nn.Module:
-        from ncst.codecs.checkpoints import resolve_file, state_dict_of
-
-        file = resolve_file(path, "fake.pt", "Fake")
-        model = self._build_random(0)
-        model.load_state_dict(state_dict_of(self._load_checkpoint(file), file))
-        self.checkpoint_paths = [file]
-        return model
-
-    def save_local(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        torch.save(self.model.state_dict(), folder / "fake.pt")
-        return folder
+        return self._build_random(self.seed)
 
     def _encode(self, wav: torch.Tensor) -> Codes:
         delay = float(os.environ.get("NCST_FAKE_DELAY", "0"))
