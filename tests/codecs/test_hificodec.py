@@ -202,3 +202,13 @@ def test_hificodec_pretrained_uses_hf_hub(codec: Codec, tmp_path: Path, monkeypa
     assert calls == [(HF_REPO_ID, CHECKPOINT_FILE)] and loaded.checkpoint_paths == [file]
     x = _clip(0.1)
     assert torch.equal(loaded.resynthesize(x), codec.resynthesize(x))
+
+
+def test_hificodec_is_not_batch_safe(codec: Codec) -> None:
+    """GroupNorm over time: right padding changes the codes, so batches may only hold equal lengths."""
+    assert not codec.batch_safe
+    x = _clip(0.1)[:, :2240]  # 7 frames
+    alone = codec.encode(x).levels[0]
+    in_padded_batch = codec.encode(torch.nn.functional.pad(x, (0, 3200))).levels[0][..., :7]
+    assert alone.shape == in_padded_batch.shape == (1, 4, 7)
+    assert not torch.equal(alone, in_padded_batch)

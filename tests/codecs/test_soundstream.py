@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ncst.codecs.base import Codec
+from ncst.codecs.batching import BatchLimits, resynthesize_many
 from ncst.codecs.conformance import check_codec
 from ncst.codecs.ports.soundstream import (
     ALIGNMENT_DELAY,
@@ -190,3 +191,14 @@ def test_soundstream_pretrained_uses_torch_hub_cache(
     assert urls == [CHECKPOINT_URL] and again.checkpoint_paths == [cached]
     x = _clip(0.2)
     assert torch.equal(loaded.resynthesize(x), codec.resynthesize(x))
+
+
+def test_soundstream_is_batch_safe(codec: Codec) -> None:
+    assert codec.batch_safe
+    g = torch.Generator().manual_seed(3)
+    clips = [0.2 * torch.randn(n, generator=g) for n in (4007, 5123, 7200)]
+    batched = resynthesize_many(codec, clips, BatchLimits(max_items=8, max_pad_ratio=2.0))
+    for got, clip in zip(batched, clips):
+        want = codec.resynthesize(clip[None])[0]
+        assert got.shape == want.shape
+        assert (got - want).abs().max().item() < 1e-4

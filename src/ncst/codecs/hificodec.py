@@ -83,7 +83,10 @@ VARIANTS: dict[str, CodecCard] = {
             "the output keeps the input's level: every other ncst codec preserves level, and a fixed 0.95 peak "
             "would be a class cue unrelated to the codec's artefacts. (Upstream's copy-synthesis script "
             "vqvae_copy_syn.py does not normalise at all; its notebook normalises before tokenising.) "
-            "Input is zero-padded to a multiple of 320 samples; the base class crops the output. "
+            "Input is zero-padded to a multiple of 320 samples and the base class crops the output (upstream "
+            "instead drops the last T mod 320 samples). The encoder's GroupNorm normalises over the whole "
+            "utterance, so codes depend on its length and on that padding (for lengths that are not a multiple "
+            "of 320 they can differ slightly from upstream's), and batches must not mix lengths. "
             f"Port verified against upstream commit {UPSTREAM_COMMIT[:7]} (docs/codecs.md)."
         ),
         extra={
@@ -102,6 +105,9 @@ class HiFiCodecCodec(Codec):
 
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
+    #: Not batch-safe: the encoder's GroupNorm normalises over the whole time axis, so right padding
+    #: changes every frame's latents (batches are built from items of equal length only).
+    batch_safe = False
 
     # -- load hooks ------------------------------------------------------------------------------------
     def _build_random(self, seed: int) -> HiFiCodec:

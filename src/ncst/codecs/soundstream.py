@@ -93,6 +93,9 @@ class SoundStreamCodec(Codec):
 
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
+    #: Each output sample sees a fixed window of the zero-padded input: extra zeros on the right (batch
+    #: padding) fall where the adapter's own right padding already puts zeros, on the same frame grid.
+    batch_safe = True
 
     # -- load hooks ------------------------------------------------------------------------------------
     def _build_random(self, seed: int) -> SoundStream:
