@@ -25,6 +25,7 @@ from ncst.codecs.ports.facodec import FAcodec, FAcodecConfig, NS3FACodec
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_card, get_codec
 from ncst.errors import WeightsError
+from ncst.testing import check_crafted_checkpoint_refused, check_local_round_trip, check_mocked_pretrained
 
 torch.set_num_threads(1)
 
@@ -80,6 +81,7 @@ def test_facodec_variant_cards(variant: str, n_q: int, bitrate_bps: float, rate_
     assert (card.sample_rate_hz, card.frame_rate_hz, card.codebook_size) == (rate_hz, 80.0, 1024)
     assert card.effective_bitrate_bps == bitrate_bps == card.nominal_bitrate_bps
     assert "never name" in card.notes
+    assert (card.source, bool(card.checkpoint)) == ("port", variant != "24k")  # no public 8-codebook weights
     assert get_card("facodec").spec == "facodec@24k"
 
 
@@ -301,3 +303,10 @@ def test_facodec_ns3_pretrained_uses_hub(ns3_folder: Path, monkeypatch: pytest.M
     assert calls == [(NS3_HF_REPO, name) for name in NS3_FILES]
     with pytest.raises(WeightsError, match=NS3_FILES[0]):
         get_codec("facodec@ns3").load(tmp_path)
+
+
+def test_facodec_ns3_common_checkpoint_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter-contract checks (run there on the default variant only) on the NS3 variant."""
+    check_local_round_trip("facodec@ns3", tmp_path / "local")
+    check_crafted_checkpoint_refused("facodec@ns3", tmp_path / "crafted")
+    check_mocked_pretrained("facodec@ns3", tmp_path / "hub", monkeypatch)

@@ -40,7 +40,7 @@ from typing import Any
 import torch
 
 from ncst.classes import class_by_key
-from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
+from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.ports.facodec import FAcodec, FAcodecConfig, NS3FACodec, detect_timbre_norm, split_checkpoint
 from ncst.errors import WeightsError
 
@@ -86,7 +86,7 @@ _COMMON = (
 )
 
 
-def _card(variant: str, timbre_norm: bool, n_q: int, notes: str) -> CodecCard:
+def _card(variant: str, timbre_norm: bool, n_q: int, notes: str, checkpoint: str) -> CodecCard:
     return CodecCard(
         name=_CLASS.key,
         variant=variant,
@@ -99,7 +99,7 @@ def _card(variant: str, timbre_norm: bool, n_q: int, notes: str) -> CodecCard:
         codebook_size=CODEBOOK_SIZE,
         nominal_bitrate_bps=6400.0 if not timbre_norm else 4800.0,
         effective_bitrate_bps=FRAME_RATE_HZ * n_q * 10,  # log2(1024) = 10 bit per code
-        checkpoint=f"hf://{HF_REPO}/{CHECKPOINT_NAME}",
+        checkpoint=checkpoint,
         checkpoint_sha256=None,
         upstream_package="",
         pip_extra="",
@@ -124,7 +124,8 @@ VARIANTS: dict[str, CodecCard] = {
         "ST-Codecfake class 5 (file prefix facodec_), the Table 2 row: prosody 1 + content 2 + timbre 2 + "
         "residual 3 codebooks of 1024 at 80 frames/s = 6400 bps. Reading inferred from the bitrate arithmetic "
         "(specs/codecs.md part B, ID5b). 'pretrained' is refused: the public hub weights are the timbre-norm "
-        "configuration; load a checkpoint of this configuration from a local path.",
+        "configuration; load a checkpoint of this configuration from a local path (card checkpoint: none).",
+        "",
     ),
     "timbre_norm": _card(
         "timbre_norm",
@@ -135,6 +136,7 @@ VARIANTS: dict[str, CodecCard] = {
         "(Codes.extra['timbre'], side information, not counted). Evidence that the hub weights are this "
         "configuration: the repo's configs/config.yml (timbre_norm: True) and reconstruct.py's call signature; "
         "the adapter also checks the checkpoint keys.",
+        f"hf://{HF_REPO}/{CHECKPOINT_NAME}",
     ),
 }
 VARIANTS["ns3"] = replace(
@@ -173,10 +175,6 @@ class FacodecCodec(Codec):
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
-    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
-        super().__init__(variant, device=device)
-        self.model: FAcodec | NS3FACodec | None = None
-
     @property
     def timbre_norm(self) -> bool:
         return bool(self.card.extra["timbre_norm"])
@@ -190,19 +188,6 @@ class FacodecCodec(Codec):
         return NS3_HOP_SAMPLES if self.is_ns3 else HOP_SAMPLES
 
     # -- build -----------------------------------------------------------------------------------------
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
-        self.checkpoint_paths = []
-        model: FAcodec | NS3FACodec
-        if weights.mode == "random":
-            model = self._build_random(seed)
-        elif weights.mode == "pretrained":
-            model = self._load_pretrained()
-        elif weights.mode == "path" and weights.path is not None:
-            model = self._load_local(weights.path)
-        else:
-            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
-        self.model = model.to(self.device).eval()
-
     def _build_random(self, seed: int) -> FAcodec | NS3FACodec:
         """Official architecture with random weights (the base class seeds torch's RNG with `seed`).
 
@@ -240,6 +225,22 @@ class FacodecCodec(Codec):
                 f"(from {NS3_HF_REPO})"
             )
         return self._load_ns3(files)
+
+    def save_local(self, folder: Path) -> Path:
+        """Upstream's layout: `pytorch_model.bin` (`{'net': {encoder, quantizer, decoder}}`) + `config.yml`,
+        or for NS3 the two `.bin` state dicts; returns the folder (what `load` takes)."""
+        import yaml
+
+        model = self._model()
+        folder.mkdir(parents=True, exist_ok=True)
+        if isinstance(model, NS3FACodec):
+            torch.save(model.encoder.state_dict(), folder / NS3_FILES[0])
+            torch.save(model.decoder.state_dict(), folder / NS3_FILES[1])
+            return folder
+        net = {name: getattr(model, name).state_dict() for name in ("encoder", "quantizer", "decoder")}
+        torch.save({"net": net}, folder / CHECKPOINT_NAME)
+        (folder / CONFIG_NAME).write_text(yaml.safe_dump({"model_params": model.config.to_model_params()}))
+        return folder
 
     def _load_ns3(self, files: list[Path]) -> NS3FACodec:
         model = NS3FACodec()
@@ -350,7 +351,7 @@ class FacodecCodec(Codec):
         return model.decode(level, side)
 
     def _model(self) -> FAcodec | NS3FACodec:
-        if self.model is None:
+        if not isinstance(self.model, (FAcodec, NS3FACodec)):
             raise WeightsError(f"{self.card.spec}: model not built")
         return self.model
 

@@ -68,6 +68,23 @@ class FAcodecConfig:
             sample_rate_hz=int(dac.get("sr", d.sample_rate_hz)),
         )
 
+    def to_model_params(self) -> dict[str, Any]:
+        """The upstream `model_params` mapping (`config.yml`) of this configuration."""
+        return {
+            "causal": self.causal,
+            "lstm": self.lstm,
+            "n_c_codebooks": self.n_c_codebooks,
+            "timbre_norm": self.timbre_norm,
+            "separate_prosody_encoder": self.separate_prosody_encoder,
+            "DAC": {
+                "encoder_dim": self.encoder_dim,
+                "encoder_rates": list(self.encoder_rates),
+                "decoder_dim": self.decoder_dim,
+                "decoder_rates": list(self.decoder_rates),
+                "sr": self.sample_rate_hz,
+            },
+        }
+
 
 class FAcodec(nn.Module):
     """Waveform `[B, 1, T]` (T a multiple of the hop) -> codes `[B, n, T / hop]` -> waveform `[B, 1, T]`."""
