@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from ncst.classes import class_by_key
-from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
+from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.ports.wavtokenizer import (
     FRAME40,
     FRAME75,
@@ -127,27 +127,11 @@ class WavTokenizerCodec(Codec):
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
-    def __init__(self, variant: str | None = None, *, device: str | torch.device = "cpu") -> None:
-        super().__init__(variant, device=device)
-        self.model: WavTokenizer | None = None
-
     @property
     def config(self) -> WavTokenizerConfig:
         return _CONFIGS[self.card.variant]
 
-    # -- build -----------------------------------------------------------------------------------------
-    def _build(self, weights: WeightsSpec, seed: int) -> None:
-        self.checkpoint_paths = []
-        if weights.mode == "random":
-            model = self._build_random(seed)
-        elif weights.mode == "pretrained":
-            model = self._load_pretrained()
-        elif weights.mode == "path" and weights.path is not None:
-            model = self._load_local(weights.path)
-        else:
-            raise WeightsError(f"unsupported weights {weights!r}; use 'pretrained', 'random' or a path")
-        self.model = model.to(self.device).eval()
-
+    # -- load hooks ------------------------------------------------------------------------------------
     def _build_random(self, seed: int) -> WavTokenizer:
         """Official architecture with seeded random weights and a codebook filled from encoder latents."""
         model = WavTokenizer(self.config)
@@ -223,7 +207,7 @@ class WavTokenizerCodec(Codec):
 
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
-        codes = self._model().encode(wav[:, 0]).transpose(0, 1)  # [1, B, T'] -> [B, 1, T']
+        codes = self.model.encode(wav[:, 0]).transpose(0, 1)  # [1, B, T'] -> [B, 1, T']
         return Codes(
             levels=(codes,),
             codebook_size=CODEBOOK_SIZE,
@@ -237,12 +221,7 @@ class WavTokenizerCodec(Codec):
             shapes = [tuple(level.shape) for level in codes.levels]
             raise ValueError(f"{self.card.spec}: expected one code level [B, 1, T'], got {shapes}")
         level = codes.levels[0].to(self.device).transpose(0, 1)  # [1, B, T']
-        return self._model().decode_codes(level, BANDWIDTH_ID).unsqueeze(1)
-
-    def _model(self) -> WavTokenizer:
-        if self.model is None:
-            raise WeightsError(f"{self.card.spec}: model not built")
-        return self.model
+        return self.model.decode_codes(level, BANDWIDTH_ID).unsqueeze(1)
 
 
 def _seed_codebook(model: WavTokenizer, seed: int) -> None:

@@ -17,39 +17,29 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import nn
 
 from ncst.errors import NcstError, WeightsError
+from ncst.io import PathLike, atomic_open
 from ncst.models.registry import build_model
 
 __all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "read_checkpoint", "load_model"]
 
 log = logging.getLogger(__name__)
 
-PathLike = Union[str, Path]
 CHECKPOINT_FORMAT = "ncst-checkpoint/1"
 
 
 def save_checkpoint(path: PathLike, payload: dict[str, Any]) -> Path:
     """Writes a checkpoint atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     json.dumps(payload.get("config", {}))  # fails early on a config that is not JSON-able
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save({"format": CHECKPOINT_FORMAT, **payload}, fh)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as fh:
+        torch.save({"format": CHECKPOINT_FORMAT, **payload}, fh)
     return path
 
 

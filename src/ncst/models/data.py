@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -22,6 +21,7 @@ from torch.utils.data import Dataset
 
 from ncst.audio import read_audio, resample
 from ncst.errors import CorpusLayoutError
+from ncst.io import PathLike
 from ncst.models.base import N_SAMPLES, SAMPLE_RATE_HZ
 
 __all__ = [
@@ -39,7 +39,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PathLike = Union[str, Path]
 _AUDIO_SUFFIXES = (".wav", ".flac")
 
 #: Label-file sets: dump name -> (audio folder, label file), relative to the dataset root.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Callable, Iterable, Union
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 from ncst.audio import sha256_file
 from ncst.benchmark.dumps import dump_path, save_dump
 from ncst.errors import NcstError
+from ncst.io import PathLike
 from ncst.models.base import N_SAMPLES
 from ncst.models.checkpoint import load_model
 from ncst.models.data import Item, WaveformDataset, list_sets, read_set
@@ -30,7 +31,6 @@ __all__ = ["predict", "write_dumps", "protocol_sets"]
 
 log = logging.getLogger(__name__)
 
-PathLike = Union[str, Path]
 #: Called with (set name, utterances done, utterances in the set).
 InferProgress = Callable[[str, int, int], None]
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Union
+from typing import Any, Mapping
 
 from ncst.errors import ProtocolError
+from ncst.io import PathLike
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,7 +35,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PathLike = Union[str, Path]
 
 #: The four protocols of the paper, in table order.
 PROTOCOL_NAMES: tuple[str, ...] = ("id_closed_set", "id_robustness", "ood_open_set", "alm_backend")
