@@ -188,13 +188,7 @@ class AudioDecCodec(Codec):
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
         codes = self.model.encode(wav)  # [B, 8, ceil(T / 300)]
-        return Codes(
-            levels=(codes,),
-            codebook_size=CODEBOOK_SIZE,
-            covered_samples=int(codes.shape[-1]) * HOP_SAMPLES,
-            sample_rate_hz=SAMPLE_RATE_HZ,
-            extra={"input_samples": int(wav.shape[-1])},
-        )
+        return self._frame_codes(codes, HOP_SAMPLES, wav.shape[-1])
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         self._check_levels(codes, 1, N_QUANTIZERS)

@@ -392,6 +392,20 @@ class Codec(ABC):
         """Reads a torch checkpoint file safely (`ncst.io.load_checkpoint`, honouring `trust_checkpoint`)."""
         return load_checkpoint(path, trust=self.trust_checkpoint)
 
+    def _frame_codes(self, codes: torch.Tensor, hop_samples: int, input_samples: int, **extra: Any) -> Codes:
+        """Wraps one code level `[B, n_q, F]` of a codec with `hop_samples` samples per frame as `Codes`.
+
+        `covered_samples` is `F * hop_samples` (the input after the codec's own padding); `extra` gets
+        `input_samples` plus any side information given.
+        """
+        return Codes(
+            levels=(codes,),
+            codebook_size=self.card.codebook_size,
+            covered_samples=int(codes.shape[-1]) * hop_samples,
+            sample_rate_hz=self.card.sample_rate_hz,
+            extra={"input_samples": int(input_samples), **extra},
+        )
+
     def _check_levels(self, codes: Codes, n_levels: int = 1, n_quantizers: int | None = None) -> None:
         """Raises `ValueError` unless `codes` has `n_levels` levels (and `n_quantizers` codebooks in level 0)."""
         if len(codes.levels) != n_levels:

@@ -136,13 +136,7 @@ class DacCodec(Codec):
     def _encode(self, wav: torch.Tensor) -> Codes:
         x = self.model.preprocess(wav, SAMPLE_RATE_HZ)  # right-pads to a multiple of 512
         _, codes, _, _, _ = self.model.encode(x)  # codes [B, 9, T / 512]
-        return Codes(
-            levels=(codes,),
-            codebook_size=CODEBOOK_SIZE,
-            covered_samples=int(codes.shape[-1]) * HOP_SAMPLES,
-            sample_rate_hz=SAMPLE_RATE_HZ,
-            extra={"input_samples": int(wav.shape[-1])},
-        )
+        return self._frame_codes(codes, HOP_SAMPLES, wav.shape[-1])
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         self._check_levels(codes, 1, N_CODEBOOKS)

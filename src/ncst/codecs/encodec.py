@@ -166,13 +166,7 @@ class EncodecCodec(Codec):
     def _encode(self, wav: torch.Tensor) -> Codes:
         frames = self.model.encode(wav)  # one frame (segment=None): [(codes [B, n_q, T'], scale=None)]
         codes = torch.cat([codes for codes, _ in frames], dim=-1)
-        return Codes(
-            levels=(codes,),
-            codebook_size=CODEBOOK_SIZE,
-            covered_samples=int(codes.shape[-1]) * HOP_SAMPLES,
-            sample_rate_hz=SAMPLE_RATE_HZ,
-            extra={"bandwidth_kbps": self.model.bandwidth, "input_samples": int(wav.shape[-1])},
-        )
+        return self._frame_codes(codes, HOP_SAMPLES, wav.shape[-1], bandwidth_kbps=self.model.bandwidth)
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         self._check_levels(codes, 1, self.card.n_quantizers)

@@ -147,13 +147,7 @@ class HiFiCodecCodec(Codec):
         x = x / peak[:, None] * PEAK_LEVEL  # librosa.util.normalize(x) * 0.95, in upstream's order
         x = F.pad(x, (0, -n_samples % HOP_SAMPLES))
         codes = self.model.encode(x).transpose(1, 2)  # [B, F, 4] -> [B, 4, F]
-        return Codes(
-            levels=(codes,),
-            codebook_size=CODEBOOK_SIZE,
-            covered_samples=int(codes.shape[-1]) * HOP_SAMPLES,
-            sample_rate_hz=SAMPLE_RATE_HZ,
-            extra={"input_samples": n_samples, "peak": peak.cpu()},
-        )
+        return self._frame_codes(codes, HOP_SAMPLES, n_samples, peak=peak.cpu())
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         self._check_levels(codes, 1, N_CODEBOOKS)

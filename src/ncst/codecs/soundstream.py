@@ -127,13 +127,7 @@ class SoundStreamCodec(Codec):
         plan = plan_padding(n_samples)
         x = F.pad(wav[:, 0], (plan.left, plan.right))
         codes = self.model.encode(x).transpose(1, 2)  # [B, F, 8] -> [B, 8, F]
-        return Codes(
-            levels=(codes,),
-            codebook_size=CODEBOOK_SIZE,
-            covered_samples=int(codes.shape[-1]) * HOP_SAMPLES,
-            sample_rate_hz=SAMPLE_RATE_HZ,
-            extra={"input_samples": n_samples, "pad_left": plan.left, "pad_right": plan.right},
-        )
+        return self._frame_codes(codes, HOP_SAMPLES, n_samples, pad_left=plan.left, pad_right=plan.right)
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         self._check_levels(codes, 1, N_CODEBOOKS)

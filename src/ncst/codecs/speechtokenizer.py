@@ -203,14 +203,7 @@ class SpeechTokenizerCodec(Codec):
     # -- coding --------------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
         codes = self.model.encode(wav)  # [n_q, B, T']
-        n_frames = int(codes.shape[-1])
-        return Codes(
-            levels=(codes.permute(1, 0, 2).contiguous(),),
-            codebook_size=self.card.codebook_size,
-            covered_samples=n_frames * self._hop,
-            sample_rate_hz=self.card.sample_rate_hz,
-            extra={"input_samples": int(wav.shape[-1])},
-        )
+        return self._frame_codes(codes.permute(1, 0, 2).contiguous(), self._hop, wav.shape[-1])
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         indices = codes.levels[0].to(self.device).permute(1, 0, 2)  # [n_q, B, T']

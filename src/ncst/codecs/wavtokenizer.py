@@ -208,13 +208,7 @@ class WavTokenizerCodec(Codec):
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
         codes = self.model.encode(wav[:, 0]).transpose(0, 1)  # [1, B, T'] -> [B, 1, T']
-        return Codes(
-            levels=(codes,),
-            codebook_size=CODEBOOK_SIZE,
-            covered_samples=int(codes.shape[-1]) * self.config.hop_samples,
-            sample_rate_hz=SAMPLE_RATE_HZ,
-            extra={"bandwidth_id": BANDWIDTH_ID, "input_samples": int(wav.shape[-1])},
-        )
+        return self._frame_codes(codes, self.config.hop_samples, wav.shape[-1], bandwidth_id=BANDWIDTH_ID)
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         if len(codes.levels) != 1 or codes.levels[0].ndim != 3 or codes.levels[0].shape[1] != 1:
