@@ -22,6 +22,7 @@ from ncst.io import (
     sha256_file,
     temp_name,
 )
+from ncst.testing import CodeOnLoad, write_crafted_checkpoint
 
 
 @pytest.fixture
@@ -71,27 +72,11 @@ def test_sha256_file(tmp_path: Path) -> None:
     assert sha256_file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 
-class _Payload:
-    """Unpickling this runs `Path.touch(marker)`: a stand-in for arbitrary code in a crafted checkpoint."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        return (Path.touch, (self.marker,))
-
-
-def write_crafted_checkpoint(path: Path, marker: Path) -> Path:
-    """A torch file whose unpickling creates `marker`."""
-    torch.save({"state_dict": {"w": torch.zeros(2)}, "payload": _Payload(marker)}, path)
-    return path
-
-
 @pytest.mark.parametrize("legacy", [False, True])
 def test_load_checkpoint_refuses_code_without_trust(tmp_path: Path, legacy: bool) -> None:
     marker = tmp_path / "pwned"
     file = tmp_path / "model.pth"
-    payload = {"payload": _Payload(marker)}
+    payload = {"payload": CodeOnLoad(marker)}
     if legacy:
         with open(file, "wb") as fh:
             pickle.dump(payload, fh)
@@ -107,7 +92,7 @@ def test_load_checkpoint_trust_allows_full_unpickling(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     file = write_crafted_checkpoint(tmp_path / "model.pth", marker)
     state = load_checkpoint(file, trust=True)
-    assert marker.exists() and torch.equal(state["state_dict"]["w"], torch.zeros(2))
+    assert marker.exists() and torch.equal(state["state_dict"]["weight"], torch.zeros(1))
 
 
 def test_load_checkpoint_reads_plain_state_dicts_and_rejects_junk(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from ncst.cli.build_dataset import app as build_app
 from ncst.cli.main import app as ncst_app
 from ncst.corpora import read_demo
+from ncst.testing import CodeOnLoad
 
 runner = CliRunner()
 
@@ -66,23 +67,13 @@ def test_demo_build_with_random_encodec_matches_source_lengths(tmp_path: Path) -
     assert again.exit_code == 0 and f"0 written, {len(utterances)} already present" in again.output
 
 
-class _CodeOnLoad:
-    """Unpickling this creates a file: a stand-in for code hidden in a crafted checkpoint."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        return (Path.touch, (self.marker,))
-
-
 def test_crafted_checkpoint_is_refused_without_trust_flag(tmp_path: Path) -> None:
     pytest.importorskip("encodec")
     import torch
 
     marker = tmp_path / "code-ran"
     crafted = tmp_path / "weights.th"
-    torch.save({"encoder.weight": torch.zeros(1), "x": _CodeOnLoad(marker)}, crafted)
+    torch.save({"encoder.weight": torch.zeros(1), "x": CodeOnLoad(marker)}, crafted)
     args = ["--codec", "encodec", "--weights", str(crafted), "--limit", "1", "--out", str(tmp_path / "o")]
     result = runner.invoke(build_app, args)
     assert result.exit_code == 2, result.output
