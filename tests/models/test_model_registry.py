@@ -57,3 +57,10 @@ def test_checkpoint_that_needs_unpickling_is_refused(tmp_path: Path) -> None:
     torch.save([1, 2], tmp_path / "junk.pt")
     with pytest.raises(WeightsError, match="not an ncst checkpoint"):
         read_checkpoint(tmp_path / "junk.pt")
+
+
+def test_models_lists_an_entry_point_that_needs_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    ep = metadata.EntryPoint(name="needy", value="tiny_data:NeedyModel", group=registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry, "_entry_points", lambda: {"needy": ep})
+    rows = {r.name: r for r in registry.describe_models()}
+    assert rows["needy"].trainable_parameters == 0 and "default arguments" in rows["needy"].note

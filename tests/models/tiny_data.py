@@ -77,3 +77,10 @@ class ToyModel(SourceTracingModel):
         frames = wave[:, : wave.shape[1] // self.frame * self.frame].reshape(wave.shape[0], -1, self.frame)
         embedding = torch.tanh(self.proj(frames.abs())).mean(dim=1)
         return embedding, self.head(embedding)
+
+
+class NeedyModel(ToyModel):
+    """An entry-point model whose constructor needs an argument."""
+
+    def __init__(self, weights_path: str, **extra: object) -> None:
+        super().__init__(weights_path=weights_path, **extra)

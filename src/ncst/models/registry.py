@@ -131,12 +131,15 @@ def describe_models(*, build_w2v2_frontend: bool = False) -> list[ModelInfo]:
                           "front end not built; frozen count from the XLS-R 300M config")
             )  # fmt: skip
             continue
-        model = cls()
+        info = (name, _target(name), str(getattr(cls, "input_description", "")), int(getattr(cls, "embedding_dim", 0)))
+        try:
+            model = cls()
+        except Exception as err:  # a third-party model may need arguments or weights: list it anyway
+            log.warning("model %s cannot be built with default arguments: %s", name, err)
+            rows.append(ModelInfo(*info, 0, 0, f"not built with default arguments: {type(err).__name__}: {err}"))
+            continue
         params = list(model.parameters())
         n_train = sum(p.numel() for p in params if p.requires_grad)
         n_frozen = sum(p.numel() for p in params if not p.requires_grad)
-        rows.append(
-            ModelInfo(name, _target(name), str(getattr(cls, "input_description", "")),
-                      int(getattr(cls, "embedding_dim", 0)), n_train, n_frozen)
-        )  # fmt: skip
+        rows.append(ModelInfo(*info, n_train, n_frozen))
     return rows
