@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ncst.build_dataset.executors import InProcessExecutor, ProcessPoolExecutor, make_executor
+from ncst.build_dataset.executors import ExecutorSpec, InProcessExecutor, ProcessPoolExecutor, make_executor
 from ncst.build_dataset.jobs import BUILD_ERRORS, PER_FILE_ERRORS, JobRunner, JobSettings
 from ncst.build_dataset.plan import plan_jobs
 from ncst.build_dataset.records import JobFailure
@@ -67,9 +67,9 @@ def test_errors_that_hit_every_file_stop_the_build(
 
 
 def test_make_executor_picks_in_process_or_pool() -> None:
-    assert isinstance(make_executor(0, 10), InProcessExecutor)
-    assert isinstance(make_executor(4, 1), InProcessExecutor)
-    pool = make_executor(3, 10)
+    assert isinstance(make_executor(ExecutorSpec(workers=0), 10), InProcessExecutor)
+    assert isinstance(make_executor(ExecutorSpec(workers=4), 1), InProcessExecutor)
+    pool = make_executor(ExecutorSpec(workers=3), 10)
     assert isinstance(pool, ProcessPoolExecutor) and pool.workers == 3
     with pytest.raises(ValueError, match="at least 2"):
         ProcessPoolExecutor(1)

@@ -1,8 +1,12 @@
-"""Where a build's jobs run: in this process, or in a pool of worker processes (Ray plugs in the same way).
+"""Where a build's jobs run: in this process (one file or one batch per codec call), in a pool of worker
+processes, or on Ray actors (`ncst.build_dataset.ray_executor`).
 
 An executor takes the jobs still to do and the settings they share, and yields one outcome per job (a
 `ProvenanceRow` for a written file, a `JobFailure` for a file that failed) in any order. Errors that
 would hit every file (missing package, bad weights) propagate out of it and stop the build.
+
+`run` starts the work before it returns (the process pool forks its workers then), so a caller can
+start a progress bar, whose refresh thread would make forking unsafe, only afterwards.
 """
 
 from __future__ import annotations
@@ -10,19 +14,67 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
-from typing import Iterator, Protocol, Sequence, Union
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol, Sequence, Union
 
 from ncst.build_dataset.jobs import JobRunner, JobSettings, init_worker, run_in_worker
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.records import JobFailure, ProvenanceRow
 from ncst.codecs import codec_class
+from ncst.errors import NcstError
+from ncst.io import atomic_write_bytes
 
-__all__ = ["Executor", "InProcessExecutor", "Outcome", "ProcessPoolExecutor", "make_executor"]
+__all__ = [
+    "EXECUTOR_KINDS",
+    "Executor",
+    "ExecutorSpec",
+    "InProcessExecutor",
+    "Outcome",
+    "ProcessPoolExecutor",
+    "make_executor",
+]
 
 log = logging.getLogger(__name__)
 
 #: What an executor yields per job.
 Outcome = Union[ProvenanceRow, JobFailure]
+
+#: Names accepted by `--executor`.
+EXECUTOR_KINDS = ("local", "ray")
+
+#: Jobs handed to the batching code at a time (it sorts them by length into batches); bounds memory.
+_BATCH_WINDOW = 256
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorSpec:
+    """How to run a build's jobs (`build-dataset --executor/--workers/--address/--batch-size`).
+
+    Attributes:
+        kind: `local` (this machine) or `ray` (a Ray cluster).
+        workers: Local: 0 or 1 = in this process, N > 1 = N worker processes. Ray: actors (0 = one per CPU,
+            or per GPU for a CUDA device).
+        address: Ray cluster address (`auto`, `ray://host:10001`); None starts a local Ray instance.
+        batch_size: Files per codec call in this process: 1 (the default), N, or 0 = as many as fit the
+            device's memory (CUDA; on a CPU this means 1). See `ncst.codecs.batching`.
+    """
+
+    kind: str = "local"
+    workers: int = 0
+    address: str | None = None
+    batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXECUTOR_KINDS:
+            raise NcstError(f"unknown executor {self.kind!r}; choose one of {list(EXECUTOR_KINDS)}")
+        if self.workers < 0 or self.batch_size < 0:
+            raise NcstError(f"--workers and --batch-size must be >= 0, got {self.workers} and {self.batch_size}")
+        if self.kind == "local" and self.workers > 1 and self.batch_size != 1:
+            raise NcstError("--batch-size batches in one process; use it without --workers (or with --workers 1)")
+        if self.address is not None and self.kind != "ray":
+            raise NcstError("--address is for --executor ray")
 
 
 class Executor(Protocol):
@@ -34,22 +86,39 @@ class Executor(Protocol):
 
 
 class InProcessExecutor:
-    """Runs jobs one after the other in this process, each codec loaded once."""
+    """Runs jobs in this process, each codec loaded once: one file per codec call, or batches of them."""
+
+    def __init__(self, batch_size: int = 1) -> None:
+        self.batch_size = batch_size
 
     def run(self, jobs: Sequence[Job], settings: JobSettings) -> Iterator[Outcome]:
         runner = JobRunner(settings)
         for spec in dict.fromkeys(job.card.spec for job in jobs):
             runner.codec(spec)  # load every model first: bad weights stop the build before the first file
-        for job in jobs:
-            yield runner.try_run(job)
+        if self.batch_size == 1:
+            return (runner.try_run(job) for job in jobs)
+        return self._batched(runner, jobs, settings)
+
+    def _batched(self, runner: JobRunner, jobs: Sequence[Job], settings: JobSettings) -> Iterator[Outcome]:
+        ordered = sorted(jobs, key=lambda job: job.card.spec)  # windows of one codec batch best
+        for start in range(0, len(ordered), _BATCH_WINDOW):
+            window = ordered[start : start + _BATCH_WINDOW]
+            for outcome in runner.try_render_batch(window, max_items=self.batch_size):
+                if isinstance(outcome, JobFailure):
+                    yield outcome
+                else:
+                    atomic_write_bytes(settings.out_dir / outcome.row.file, outcome.wav_bytes)
+                    yield outcome.row
 
 
 class ProcessPoolExecutor:
-    """Runs jobs in `workers` spawned processes, one model per codec per worker.
+    """Runs jobs in `workers` processes, one model per codec per worker.
 
-    Torch threads are split evenly over the workers. The module of every codec the jobs use is imported
-    in each worker first, so codecs registered at run time (a user's script, a test) exist there too, and
-    each worker loads every codec before its first job, so bad weights stop the build before any file.
+    Torch threads are split evenly over the workers. On Linux with a CPU device the workers are forked
+    from this process, so they start with its imports done (a spawned worker re-imports torch and the
+    codec packages, seconds each); elsewhere, for CUDA, or once other threads run here, they are spawned.
+    The module of every codec the jobs use is imported in each worker first, so codecs registered at run
+    time (a user's script, a test) exist there too.
     """
 
     def __init__(self, workers: int) -> None:
@@ -60,15 +129,33 @@ class ProcessPoolExecutor:
     def run(self, jobs: Sequence[Job], settings: JobSettings) -> Iterator[Outcome]:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         modules = tuple(sorted({codec_class(job.card.name).__module__ for job in jobs}))
-        specs = tuple(dict.fromkeys(job.card.spec for job in jobs))  # each worker loads them all before its first job
-        ctx = mp.get_context("spawn")  # CUDA and torch threads are not fork-safe
-        initargs = (settings, threads, modules, specs)
-        with ctx.Pool(self.workers, initializer=init_worker, initargs=initargs) as pool:
-            yield from pool.imap_unordered(run_in_worker, jobs, chunksize=1)
+        specs = tuple(dict.fromkeys(job.card.spec for job in jobs))
+        ctx = mp.get_context(pool_start_method(settings.device))
+        pool = ctx.Pool(self.workers, initializer=init_worker, initargs=(settings, threads, modules, specs))
+        return _drain(pool, jobs)
 
 
-def make_executor(workers: int, n_jobs: int) -> Executor:
-    """The in-process executor for `workers <= 1` or a single job, else a process pool."""
-    if workers <= 1 or n_jobs <= 1:
-        return InProcessExecutor()
-    return ProcessPoolExecutor(workers)
+def _drain(pool: Any, jobs: Sequence[Job]) -> Iterator[Outcome]:
+    with pool:
+        yield from pool.imap_unordered(run_in_worker, jobs, chunksize=1)
+
+
+def pool_start_method(device: str) -> str:
+    """`fork` where it is safe and saves each worker the imports (Linux, CPU, no other thread), else `spawn`.
+
+    Forking is unsafe after CUDA is initialised and while other threads may hold locks.
+    """
+    if sys.platform.startswith("linux") and device == "cpu" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def make_executor(spec: ExecutorSpec, n_jobs: int) -> Executor:
+    """The executor `spec` asks for: Ray, a process pool for `workers > 1`, else this process."""
+    if spec.kind == "ray":
+        from ncst.build_dataset.ray_executor import RayExecutor
+
+        return RayExecutor(address=spec.address, actors=spec.workers)
+    if spec.workers <= 1 or n_jobs <= 1:
+        return InProcessExecutor(batch_size=spec.batch_size)
+    return ProcessPoolExecutor(spec.workers)

@@ -6,6 +6,7 @@ the same object serves the in-process loop and each pool worker.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import pickle
@@ -13,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ from ncst.build_dataset.plan import Job
 from ncst.build_dataset.provenance import ncst_git_commit
 from ncst.build_dataset.records import JobFailure, ProvenanceRow
 from ncst.codecs import Codec, get_codec
+from ncst.codecs.batching import BatchLimits, choose_batch_limits, encode_decode_many
 from ncst.errors import AudioError, MissingDependencyError, NcstError, NotFittedError, UnknownCodecError, WeightsError
 from ncst.io import atomic_write_bytes, sha256_file
 
@@ -75,6 +77,18 @@ class JobSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class _Source:
+    """A job's source read, checked and resampled to the codec rate (`x`, float32 `[T]`)."""
+
+    x: np.ndarray
+    source_rate: int
+    source_samples: int
+    size_bytes: int
+    mtime_ns: int
+    resampling: str
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
     """A generated file still in memory: the bytes to write at `row.file` and its provenance row."""
 
@@ -92,6 +106,7 @@ class JobRunner:
         self.settings = settings
         self._codecs: dict[str, Codec] = {}
         self._checkpoint_sha: dict[str, dict[str, str]] = {}
+        self._auto_limits: dict[str, BatchLimits] = {}
 
     def codec(self, spec: str) -> Codec:
         """The loaded codec of `spec` (loaded on first use).
@@ -129,22 +144,91 @@ class JobRunner:
         `run` writes these bytes here; the Ray executor returns them to the driver, which writes them.
         """
         start = time.perf_counter()
+        source = self._prepare(job)
+        codec = self.codec(job.card.spec)
+        wav = torch.from_numpy(source.x).unsqueeze(0)
+        codes = codec.encode(wav)  # what resynthesize does, keeping the codes for the measured bitrate
+        y = codec.decode(codes, length=int(wav.shape[-1]))[0].cpu().numpy()
+        return self._finish(job, source, y, codes.bitrate_bps(), time.perf_counter() - start)
+
+    def render_batch(self, jobs: Sequence[Job], *, max_items: int) -> list[Rendered | JobFailure]:
+        """Renders jobs of one codec spec through batched codec calls (`ncst.codecs.batching`).
+
+        Args:
+            jobs: Jobs that all use the same codec spec.
+            max_items: Files per codec call; 0 = as many as fit the device's memory.
+
+        Returns:
+            One outcome per job, in order. A source that cannot be read is a `JobFailure`; if a batch
+            fails in the codec, its files are retried one by one so that one bad file fails alone.
+        """
+        if len({job.card.spec for job in jobs}) > 1:
+            raise ValueError("render_batch takes jobs of one codec spec")
+        outcomes: dict[int, Rendered | JobFailure] = {}
+        ready: list[tuple[int, Job, _Source]] = []
+        for index, job in enumerate(jobs):
+            source = self._per_file(job, self._prepare)
+            if isinstance(source, JobFailure):
+                outcomes[index] = source
+            else:
+                ready.append((index, job, source))
+        if ready:
+            codec = self.codec(jobs[0].card.spec)
+            limits = self._batch_limits(codec, max_items, max(src.x.shape[-1] for _, _, src in ready))
+            start = time.perf_counter()
+            try:
+                results = encode_decode_many(codec, [torch.from_numpy(src.x) for _, _, src in ready], limits)
+            except BUILD_ERRORS:
+                raise
+            except PER_FILE_ERRORS as err:
+                log.warning("batch of %d failed (%s); running its files one by one", len(ready), err)
+                for index, job, _ in ready:
+                    outcomes[index] = self._per_file(job, self.render)
+            else:
+                share = (time.perf_counter() - start) / len(ready)
+                for (index, job, src), (y, bitrate) in zip(ready, results):
+                    finish = functools.partial(
+                        self._finish, source=src, y=y.numpy(), bitrate_bps=bitrate, seconds=share
+                    )
+                    outcomes[index] = self._per_file(job, finish)
+        return [outcomes[i] for i in range(len(jobs))]
+
+    def _batch_limits(self, codec: Codec, max_items: int, longest_samples: int) -> BatchLimits:
+        if max_items > 0:
+            return BatchLimits(max_items=max_items)
+        key = codec.card.spec
+        if key not in self._auto_limits:
+            self._auto_limits[key] = choose_batch_limits(codec, longest_samples=longest_samples)
+        return self._auto_limits[key]
+
+    def _prepare(self, job: Job) -> _Source:
+        """Reads, checks and resamples `job`'s source to the codec rate."""
         card = job.card
-        codec = self.codec(card.spec)
         src = job.utterance.path
         audio, source_rate = read_audio(src, mono=False)  # clipping is checked per channel, at the format's scale
         source_stat = src.stat()
         validate_audio(audio, source_rate, name=str(src), full_scale=full_scale_of(src))
         audio = to_mono(audio)
-        x = resample(audio, source_rate, card.sample_rate_hz)
         chain = (
             "none"
             if source_rate == card.sample_rate_hz
             else f"soxr {SOXR_QUALITY} {source_rate}->{card.sample_rate_hz}"
         )
-        wav = torch.from_numpy(x).unsqueeze(0)
-        codes = codec.encode(wav)  # what resynthesize does, keeping the codes for the measured bitrate
-        y = codec.decode(codes, length=int(wav.shape[-1]))[0].cpu().numpy()
+        return _Source(
+            x=resample(audio, source_rate, card.sample_rate_hz),
+            source_rate=source_rate,
+            source_samples=int(audio.shape[-1]),
+            size_bytes=source_stat.st_size,
+            mtime_ns=source_stat.st_mtime_ns,
+            resampling=chain,
+        )
+
+    def _finish(self, job: Job, source: _Source, y: np.ndarray, bitrate_bps: float, seconds: float) -> Rendered:
+        """Checks the codec output, encodes the file and describes it."""
+        card = job.card
+        src = job.utterance.path
+        codec = self.codec(card.spec)
+        x = source.x
         if y.shape[-1] != x.shape[-1]:
             raise RuntimeError(f"{card.spec} returned {y.shape[-1]} samples for {x.shape[-1]}: adapter bug")
         if not np.isfinite(y).all():
@@ -155,17 +239,17 @@ class JobRunner:
             utt_id=job.utterance.utt_id,
             source_path=str(src),
             source_sha256=sha256_file(src),
-            source_size_bytes=source_stat.st_size,
-            source_mtime_ns=source_stat.st_mtime_ns,
-            source_sample_rate_hz=source_rate,
-            source_samples=int(audio.shape[-1]),
+            source_size_bytes=source.size_bytes,
+            source_mtime_ns=source.mtime_ns,
+            source_sample_rate_hz=source.source_rate,
+            source_samples=source.source_samples,
             codec_spec=card.spec,
             class_id=job.class_id,
             weights=codec.weights.describe() if codec.weights else self.settings.weights,
             checkpoint=card.checkpoint,
             checkpoint_sha256=self._checkpoint_sha.get(card.spec, {}),
             upstream_versions=codec.upstream_versions(),
-            resampling=chain,
+            resampling=source.resampling,
             sample_rate_hz=card.sample_rate_hz,
             input_samples=int(x.shape[-1]),
             output_samples=int(y.shape[-1]),
@@ -175,8 +259,8 @@ class JobRunner:
             ncst_version=ncst.__version__,
             git_commit=ncst_git_commit(),
             created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            seconds=round(time.perf_counter() - start, 4),
-            extra={"measured_bitrate_bps": round(codes.bitrate_bps(), 3)},
+            seconds=round(seconds, 4),
+            extra={"measured_bitrate_bps": round(bitrate_bps, 3)},
         )
         return Rendered(row=row, wav_bytes=wav_bytes)
 
@@ -191,6 +275,17 @@ class JobRunner:
     def try_render(self, job: Job) -> Rendered | JobFailure:
         """`render`, turning per-file problems into a `JobFailure` like `try_run`."""
         return self._per_file(job, self.render)
+
+    def try_render_batch(self, jobs: Sequence[Job], *, max_items: int) -> list[Rendered | JobFailure]:
+        """`render_batch` over jobs of any codec specs (grouped here), outcomes in the order of `jobs`."""
+        by_spec: dict[str, list[int]] = {}
+        for index, job in enumerate(jobs):
+            by_spec.setdefault(job.card.spec, []).append(index)
+        outcomes: dict[int, Rendered | JobFailure] = {}
+        for indices in by_spec.values():
+            for index, outcome in zip(indices, self.render_batch([jobs[i] for i in indices], max_items=max_items)):
+                outcomes[index] = outcome
+        return [outcomes[i] for i in range(len(jobs))]
 
     def _per_file(self, job: Job, step: Callable[[Job], _T]) -> _T | JobFailure:
         try:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ncst.build_dataset.executors import make_executor
+from ncst.build_dataset.executors import ExecutorSpec, make_executor
 from ncst.build_dataset.jobs import JobSettings
 from ncst.build_dataset.labels import write_failures, write_labels_and_manifest
 from ncst.build_dataset.lock import BuildLock
@@ -53,11 +53,14 @@ class BuildConfig:
         out_dir: Build folder (created).
         weights: `pretrained`, `random` or a local checkpoint path.
         device: Torch device.
-        workers: 0 or 1 = in this process; N > 1 = a pool of N processes, one model each.
+        workers: 0 or 1 = in this process; N > 1 = a pool of N processes, one model each (Ray: actors).
         shard: Part of the jobs this run does.
         limit: Use only the first N utterances of the corpus.
         seed: Seed of random weights and decoder sampling.
         trust_checkpoint: Allow full unpickling of checkpoints that hold more than tensors (can run code).
+        executor: `local` or `ray` (see `ncst.build_dataset.executors.ExecutorSpec`).
+        address: Ray cluster address for `executor="ray"` (None starts a local Ray instance).
+        batch_size: Files per codec call in this process (1; N; 0 = as many as fit the device).
     """
 
     codecs: tuple[str, ...]
@@ -70,6 +73,13 @@ class BuildConfig:
     limit: int | None = None
     seed: int = 0
     trust_checkpoint: bool = False
+    executor: str = "local"
+    address: str | None = None
+    batch_size: int = 1
+
+    @property
+    def executor_spec(self) -> ExecutorSpec:
+        return ExecutorSpec(kind=self.executor, workers=self.workers, address=self.address, batch_size=self.batch_size)
 
 
 @dataclass(slots=True)
@@ -95,6 +105,7 @@ def build(config: BuildConfig, *, progress: ProgressCallback | None = None) -> B
     """
     if not config.codecs:
         raise NcstError("no codec given; pass at least one --codec, e.g. --codec encodec")
+    config.executor_spec  # noqa: B018 - checks the executor options before any work
     weights_label = parse_weights(config.weights).describe()
     cards = [get_card(spec) for spec in config.codecs]
     utterances = load_corpus(config.corpus)
@@ -115,7 +126,7 @@ def build(config: BuildConfig, *, progress: ProgressCallback | None = None) -> B
     return run_jobs(
         jobs,
         settings,
-        workers=config.workers,
+        executor=config.executor_spec,
         shard=config.shard,
         progress=progress,
         finish=lambda rows: write_labels_and_manifest(out, rows, by_id),
@@ -127,6 +138,7 @@ def run_jobs(
     settings: JobSettings,
     *,
     workers: int = 0,
+    executor: ExecutorSpec | None = None,
     shard: Shard = Shard(),
     progress: ProgressCallback | None = None,
     finish: Callable[[list[ProvenanceRow]], object] | None = None,
@@ -138,6 +150,7 @@ def run_jobs(
     shards) once this run ends, even when it is interrupted by an exception, to rewrite label files.
 
     Only one run at a time may run the jobs of a given folder and shard: the run holds `BuildLock`.
+    `executor` says where the jobs run (default: `workers` local processes, see `ExecutorSpec`).
 
     Raises:
         BuildLockedError: Another live run holds this folder and shard (the message names it).
@@ -146,13 +159,13 @@ def run_jobs(
     """
     _make_out_dir(settings.out_dir)
     with BuildLock(settings.out_dir, shard.suffix, str(shard)):
-        return _run_jobs_locked(jobs, settings, workers, shard, progress, finish)
+        return _run_jobs_locked(jobs, settings, executor or ExecutorSpec(workers=workers), shard, progress, finish)
 
 
 def _run_jobs_locked(
     jobs: Sequence[Job],
     settings: JobSettings,
-    workers: int,
+    executor: ExecutorSpec,
     shard: Shard,
     progress: ProgressCallback | None,
     finish: Callable[[list[ProvenanceRow]], object] | None,
@@ -179,11 +192,13 @@ def _run_jobs_locked(
     )
     failures_path = out / f"failures{shard.suffix}.csv"
     total = len(todo)
-    if progress:
-        progress(0, total, 0)
     with ProvenanceLog(prov_path) as prov:
         try:
-            for outcome in make_executor(workers, len(todo)).run(todo, settings):
+            # started before the progress bar: a pool forks only while this process has no other thread
+            outcomes = make_executor(executor, len(todo)).run(todo, settings) if todo else iter(())
+            if progress:
+                progress(0, total, 0)
+            for outcome in outcomes:
                 if isinstance(outcome, ProvenanceRow):
                     prov.append(outcome)
                     result.done += 1

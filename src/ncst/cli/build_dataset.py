@@ -46,7 +46,20 @@ def build_dataset(
         "or a local checkpoint path.",
     ),
     device: str = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0."),
-    workers: int = typer.Option(0, min=0, help="Worker processes (0 = run in this process); each loads its own model."),
+    workers: int = typer.Option(
+        0,
+        min=0,
+        help="Worker processes (0 = run in this process); each loads its own model. Ray: actors (0 = one per CPU/GPU).",
+    ),
+    executor: str = typer.Option(
+        "local", help="'local' (this machine) or 'ray' (pip install ncst[ray]; see docs/scaling.md)."
+    ),
+    address: Optional[str] = typer.Option(
+        None, help="--executor ray: cluster address ('auto', 'ray://host:10001'); default starts a local Ray instance."
+    ),
+    batch_size: int = typer.Option(
+        1, min=0, help="Files per codec call in this process (0 = as many as fit the GPU's memory); for GPUs."
+    ),
     shard: str = typer.Option(
         "0/1", help="Do only shard I of N (0-based), e.g. 0/4; shards can run on different machines."
     ),
@@ -100,7 +113,7 @@ def build_dataset(
         run_recipe_build(
             recipe=recipe, vctk=vctk, aishell3=aishell3, ncssd=ncssd, labels=labels, out=out, subsets=subsets,
             per_class_limit=per_class_limit, add_codec=add_codec, weights=weights, device=device, workers=workers,
-            shard=shard, seed=None if seed == 0 else seed,
+            shard=shard, seed=None if seed == 0 else seed, executor=executor, address=address, batch_size=batch_size,
         )  # fmt: skip
         return
     from ncst.build_dataset import BuildConfig, build, parse_shard
@@ -118,6 +131,9 @@ def build_dataset(
             limit=limit,
             seed=seed,
             trust_checkpoint=trust_checkpoint,
+            executor=executor,
+            address=address,
+            batch_size=batch_size,
         )
         bar = Progress(
             TextColumn("[bold]build[/]"),
@@ -149,7 +165,6 @@ def build_dataset(
     if result.failures:
         console.print(f"[yellow]see {result.out_dir}/failures{config.shard.suffix}.csv for the failed inputs[/]")
         raise typer.Exit(1)
-
 
 
 def main() -> None:

@@ -35,9 +35,13 @@ def run_recipe_build(
     workers: int,
     shard: str,
     seed: Optional[int],
+    executor: str = "local",
+    address: Optional[str] = None,
+    batch_size: int = 1,
 ) -> None:
     """Parses the recipe options, runs `ncst.recipes.build_recipe` with a progress bar, prints a summary."""
     from ncst.build_dataset import parse_shard
+    from ncst.build_dataset.executors import ExecutorSpec
     from ncst.errors import NcstError
     from ncst.recipes import RecipeBuildConfig, build_recipe
 
@@ -55,6 +59,7 @@ def run_recipe_build(
             workers=workers,
             shard=parse_shard(shard),
             seed=seed,
+            executor=ExecutorSpec(kind=executor, workers=workers, address=address, batch_size=batch_size),
         )
         bar = Progress(
             TextColumn(f"[bold]{recipe}[/]"),

@@ -23,7 +23,14 @@ import torch
 
 from ncst.codecs.base import Codec
 
-__all__ = ["BatchLimits", "plan_batches", "resynthesize_many", "choose_batch_limits", "is_out_of_memory"]
+__all__ = [
+    "BatchLimits",
+    "choose_batch_limits",
+    "encode_decode_many",
+    "is_out_of_memory",
+    "plan_batches",
+    "resynthesize_many",
+]
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +101,18 @@ def resynthesize_many(codec: Codec, wavs: Sequence[torch.Tensor], limits: BatchL
         ValueError: An item is not one-dimensional or is empty.
         RuntimeError: A single item does not fit in memory (or the codec failed).
     """
+    return [audio for audio, _ in encode_decode_many(codec, wavs, limits)]
+
+
+def encode_decode_many(
+    codec: Codec, wavs: Sequence[torch.Tensor], limits: BatchLimits
+) -> list[tuple[torch.Tensor, float]]:
+    """`resynthesize_many`, also giving each item's measured bitrate (that of the padded batch it ran in)."""
     for i, wav in enumerate(wavs):
         if wav.ndim != 1 or wav.numel() == 0:
             raise ValueError(f"item {i}: expected a non-empty mono [T] tensor, got shape {tuple(wav.shape)}")
     lengths = [int(w.shape[0]) for w in wavs]
-    outputs: list[torch.Tensor | None] = [None] * len(wavs)
+    outputs: list[tuple[torch.Tensor, float] | None] = [None] * len(wavs)
     pending = plan_batches(lengths, limits, exact_lengths=not codec.batch_safe)
     while pending:
         batch = pending.pop(0)
@@ -125,13 +139,15 @@ def resynthesize_many(codec: Codec, wavs: Sequence[torch.Tensor], limits: BatchL
     return [o for o in outputs if o is not None]
 
 
-def _run_batch(codec: Codec, items: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+def _run_batch(codec: Codec, items: Sequence[torch.Tensor]) -> list[tuple[torch.Tensor, float]]:
     lengths = [int(x.shape[0]) for x in items]
     padded = torch.zeros(len(items), max(lengths), dtype=torch.float32)
     for row, x in enumerate(items):
         padded[row, : lengths[row]] = x
-    out = codec.resynthesize(padded)
-    return [out[row, :n].clone() for row, n in enumerate(lengths)]
+    codes = codec.encode(padded)
+    out = codec.decode(codes, length=max(lengths)).cpu()
+    bitrate = codes.bitrate_bps()
+    return [(out[row, :n].clone(), bitrate) for row, n in enumerate(lengths)]
 
 
 def _release_cached_memory(codec: Codec) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ncst.build_dataset.executors import ExecutorSpec
 from ncst.build_dataset.jobs import JobSettings
 from ncst.build_dataset.plan import Shard
 from ncst.build_dataset.provenance import ProvenanceRow
@@ -55,6 +56,7 @@ class RecipeBuildConfig:
         per_class_limit: N files per (folder, class): a miniature of the whole layout.
         add_codecs: `(spec, "ID"|"OOD")` pairs added as new classes (next free ids).
         weights, device, workers, shard, seed: As for `build-dataset`; `seed` None = the recipe's seed.
+        executor: Where the jobs run (`--executor/--address/--batch-size`); None = `workers` local processes.
     """
 
     recipe: str = "st-codecfake"
@@ -69,6 +71,7 @@ class RecipeBuildConfig:
     workers: int = 0
     shard: Shard = field(default_factory=Shard)
     seed: int | None = None
+    executor: ExecutorSpec | None = None
 
 
 @dataclass(slots=True)
@@ -131,7 +134,15 @@ def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None
         except (OSError, ValueError, RuntimeError) as err:  # the card must never lose a build
             log.warning("could not write DATASET.md: %s", err)
 
-    run = run_jobs(jobs, settings, workers=config.workers, shard=config.shard, progress=progress, finish=finish)
+    run = run_jobs(
+        jobs,
+        settings,
+        workers=config.workers,
+        executor=config.executor,
+        shard=config.shard,
+        progress=progress,
+        finish=finish,
+    )
     return RecipeBuildResult(run=run, plan=plan)
 
 
