@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
@@ -14,10 +13,17 @@ import yaml
 from ncst.codecs import wavtokenizer as wt
 from ncst.codecs.base import Codec, Codes
 from ncst.codecs.conformance import check_codec
-from ncst.codecs.ports.wavtokenizer import FRAME40, FRAME75, WavTokenizer, WavTokenizerConfig, config_from_hparams
+from ncst.codecs.ports.wavtokenizer import (
+    FRAME40,
+    FRAME75,
+    WavTokenizer,
+    WavTokenizerConfig,
+    config_from_hparams,
+    config_to_hparams,
+)
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_card, get_codec
-from ncst.errors import WeightsError
+from ncst.errors import UntrustedCheckpointError, WeightsError
 
 torch.set_num_threads(1)
 
@@ -28,38 +34,6 @@ TINY = replace(FRAME75, dim=64, intermediate_dim=96, num_layers=1)
 def _clip(duration_s: float = 0.3, seed: int = 7) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return calibration_signal(24000, duration_s, generator=g).reshape(1, -1)
-
-
-def _hparams(config: WavTokenizerConfig) -> dict[str, Any]:
-    """The `model:` part of an upstream training YAML describing `config`."""
-    return {
-        "model": {
-            "class_path": "decoder.experiment.WavTokenizer",
-            "init_args": {
-                "sample_rate": config.sample_rate_hz,
-                "feature_extractor": {
-                    "class_path": "decoder.feature_extractors.EncodecFeatures",
-                    "init_args": {
-                        "encodec_model": "encodec_24khz", "bandwidths": list(config.bandwidths),
-                        "train_codebooks": True, "num_quantizers": config.num_quantizers,
-                        "dowmsamples": list(config.downsamples), "vq_bins": config.codebook_size, "vq_kmeans": 200,
-                    },
-                },
-                "backbone": {
-                    "class_path": "decoder.models.VocosBackbone",
-                    "init_args": {
-                        "input_channels": 512, "dim": config.dim, "intermediate_dim": config.intermediate_dim,
-                        "num_layers": config.num_layers, "adanorm_num_embeddings": config.adanorm_num_embeddings,
-                    },
-                },
-                "head": {
-                    "class_path": "decoder.heads.ISTFTHead",
-                    "init_args": {"dim": config.dim, "n_fft": config.n_fft, "hop_length": config.hop_length,
-                                  "padding": "same"},
-                },
-            },
-        }
-    }  # fmt: skip
 
 
 @pytest.fixture
@@ -159,16 +133,16 @@ def test_wavtokenizer_unfilled_codebook_raises() -> None:
 # -- configs -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("config", [FRAME75, FRAME40, TINY])
 def test_wavtokenizer_config_from_upstream_yaml(config: WavTokenizerConfig) -> None:
-    parsed = config_from_hparams(yaml.safe_load(yaml.safe_dump(_hparams(config))))
+    parsed = config_from_hparams(yaml.safe_load(yaml.safe_dump(config_to_hparams(config))))
     assert parsed == config
 
 
 def test_wavtokenizer_config_rejects_other_architectures() -> None:
-    bad_head = _hparams(FRAME75)
+    bad_head = config_to_hparams(FRAME75)
     bad_head["model"]["init_args"]["head"]["init_args"]["hop_length"] = 256
     with pytest.raises(ValueError, match="hop"):
         config_from_hparams(bad_head)
-    bad_class = _hparams(FRAME75)
+    bad_class = config_to_hparams(FRAME75)
     bad_class["model"]["init_args"]["backbone"]["class_path"] = "decoder.models.VocosResNetBackbone"
     with pytest.raises(ValueError, match="VocosBackbone"):
         config_from_hparams(bad_class)
@@ -191,12 +165,12 @@ def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
         "epoch": 3, "global_step": 1000, "pytorch-lightning_version": "1.8.6",
         "state_dict": {**state, "multiperioddisc.discriminators.0.convs.0.weight": torch.zeros(2),
                        "melspec_loss.mel_spec.spectrogram.window": torch.ones(4)},
-        "callbacks": {"ModelCheckpoint{'monitor': 'val_loss'}": {"best_model_path": Path("/tmp/x.ckpt"),
+        "callbacks": {"ModelCheckpoint{'monitor': 'val_loss'}": {"best_model_path": "/tmp/x.ckpt",
                                                                 "kth_value": torch.tensor(0.5)}},
         "hyper_parameters": {"sample_rate": 24000, "mel_loss_coeff": 45},
     }  # fmt: skip
     torch.save(lightning, folder / wt.VARIANTS["small75"].extra["checkpoint_file"])
-    (folder / str(wt.VARIANTS["small75"].extra["config_file"])).write_text(yaml.safe_dump(_hparams(TINY)))
+    (folder / str(wt.VARIANTS["small75"].extra["config_file"])).write_text(yaml.safe_dump(config_to_hparams(TINY)))
     return folder, state
 
 
@@ -212,7 +186,8 @@ def test_wavtokenizer_loads_lightning_folder_and_file(
     folder, state = tiny_ckpt
     from_folder = get_codec("wavtokenizer").load(folder)
     file = folder / wt.VARIANTS["small75"].extra["checkpoint_file"]
-    assert _same_state(from_folder, state) and from_folder.checkpoint_paths == [file]
+    config_file = folder / wt.VARIANTS["small75"].extra["config_file"]
+    assert _same_state(from_folder, state) and from_folder.checkpoint_paths == [file, config_file]
     alone = tmp_path / "renamed.ckpt"  # a lone file: no YAML beside it, the built-in config is used
     os.link(file, alone)
     from_file = get_codec("wavtokenizer").load(alone)
@@ -221,20 +196,15 @@ def test_wavtokenizer_loads_lightning_folder_and_file(
     assert torch.equal(from_folder.resynthesize(x), from_file.resynthesize(x))
 
 
-def test_wavtokenizer_checkpoint_objects_are_never_executed(
+def test_wavtokenizer_checkpoint_objects_need_trust(
     tmp_path: Path, tiny_variant: None, tiny_ckpt: tuple[Path, dict[str, torch.Tensor]]
 ) -> None:
-    marker = tmp_path / "executed"
-
-    class Payload:
-        def __reduce__(self) -> tuple[Any, tuple[str]]:
-            return (marker.write_text, ("pwned",))
-
     _, state = tiny_ckpt
     file = tmp_path / "with_object.ckpt"
-    torch.save({"state_dict": state, "hyper_parameters": Payload()}, file)
-    loaded = get_codec("wavtokenizer").load(file)
-    assert _same_state(loaded, state) and not marker.exists()
+    torch.save({"state_dict": state, "hyper_parameters": {"save_dir": Path("/runs")}}, file)  # a pickled object
+    with pytest.raises(UntrustedCheckpointError, match="--trust-checkpoint"):
+        get_codec("wavtokenizer").load(file)
+    assert _same_state(get_codec("wavtokenizer").load(file, trust_checkpoint=True), state)
 
 
 def test_wavtokenizer_refuses_yaml_of_other_variant(
@@ -243,7 +213,7 @@ def test_wavtokenizer_refuses_yaml_of_other_variant(
     folder, _ = tiny_ckpt
     ckpt_name = str(wt.VARIANTS["small75"].extra["checkpoint_file"])
     os.link(folder / ckpt_name, tmp_path / ckpt_name)
-    (tmp_path / str(wt.VARIANTS["small75"].extra["config_file"])).write_text(yaml.safe_dump(_hparams(FRAME40)))
+    (tmp_path / str(wt.VARIANTS["small75"].extra["config_file"])).write_text(yaml.safe_dump(config_to_hparams(FRAME40)))
     with pytest.raises(WeightsError, match="40 tokens/s"):
         get_codec("wavtokenizer").load(tmp_path)
 
@@ -253,7 +223,7 @@ def test_wavtokenizer_rejects_bad_checkpoints(tmp_path: Path, tiny_variant: None
         get_codec("wavtokenizer").load(tmp_path)  # a folder without a checkpoint
     junk = tmp_path / "junk.ckpt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(WeightsError, match="zip"):
+    with pytest.raises(WeightsError, match="not a torch checkpoint"):
         get_codec("wavtokenizer").load(junk)
     partial = tmp_path / "partial.ckpt"
     torch.save({"state_dict": {"backbone.embed.weight": torch.zeros(1)}}, partial)

@@ -3,7 +3,7 @@
 Codec: WavTokenizer, Ji et al., "WavTokenizer: an Efficient Acoustic Discrete Codec Tokenizer for Audio
 Language Modeling", arXiv 2408.16532 (ICLR 2025). Upstream: github.com/jishengpeng/WavTokenizer (MIT
 licence; no package on the index), read at commit 5cf440d91ac420ca338f117b7003a77450d64730. The network
-is ncst's own port, `ncst.codecs.ports.wavtokenizer`, checked against upstream to 1.5e-7 (docs/codecs.md).
+is ncst's own port, `ncst.codecs.ports.wavtokenizer`, checked against upstream (codes identical, audio within 1.6e-7; docs/codecs.md).
 Weights: the Lightning checkpoints `WavTokenizer_small_320_24k_4096.ckpt` (75 tokens/s) and
 `WavTokenizer_small_600_24k_4096.ckpt` (40 tokens/s) in the Hugging Face repo `novateur/WavTokenizer`,
 fetched with `huggingface_hub.hf_hub_download` into the HF cache; the hyperparameters are those of the
@@ -16,22 +16,22 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import hub_file, state_dict_of
 from ncst.codecs.ports.wavtokenizer import (
     FRAME40,
     FRAME75,
     WavTokenizer,
     WavTokenizerConfig,
     config_from_hparams,
+    config_to_hparams,
     select_model_state,
 )
-from ncst.codecs.ports.wavtokenizer.checkpoint import CheckpointFormatError, read_tensor_state, state_dict_of
-from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
+from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
 from ncst.errors import WeightsError
 
 __all__ = ["DEFAULT_VARIANT", "HF_REPO", "UPSTREAM_COMMIT", "VARIANTS", "WavTokenizerCodec", "convert_audio"]
@@ -131,7 +131,7 @@ class WavTokenizerCodec(Codec):
     def config(self) -> WavTokenizerConfig:
         return _CONFIGS[self.card.variant]
 
-    # -- load hooks ------------------------------------------------------------------------------------
+    # -- build -----------------------------------------------------------------------------------------
     def _build_random(self, seed: int) -> WavTokenizer:
         """Official architecture with seeded random weights and a codebook filled from encoder latents."""
         model = WavTokenizer(self.config)
@@ -140,16 +140,27 @@ class WavTokenizerCodec(Codec):
 
     def _load_pretrained(self) -> WavTokenizer:
         """The card's checkpoint from the Hugging Face repo `novateur/WavTokenizer` (HF cache)."""
-        from huggingface_hub import hf_hub_download
-
-        return self._load_weights_file(Path(hf_hub_download(HF_REPO, str(self.card.extra["checkpoint_file"]))))
+        return self._load_weights_file(hub_file(HF_REPO, str(self.card.extra["checkpoint_file"])))
 
     def _load_local(self, path: Path) -> WavTokenizer:
         """A `.ckpt` file, or a folder holding one; an upstream config YAML beside it is checked first."""
         file, yaml_file = self._resolve_local(path)
         if yaml_file is not None:
             self._check_yaml(yaml_file)
-        return self._load_weights_file(file)
+        model = self._load_weights_file(file)
+        if yaml_file is not None:
+            self.checkpoint_paths.append(yaml_file)
+        return model
+
+    def save_local(self, folder: Path) -> Path:
+        """Upstream's layout: `{'state_dict': ...}` under the release file name, next to the config YAML."""
+        import yaml
+
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": self.model.state_dict()}, folder / str(self.card.extra["checkpoint_file"]))
+        hparams = yaml.safe_dump(config_to_hparams(self.config), sort_keys=False)
+        (folder / str(self.card.extra["config_file"])).write_text(hparams, encoding="utf-8")
+        return folder
 
     def _resolve_local(self, path: Path) -> tuple[Path, Path | None]:
         """`(checkpoint, yaml or None)` for a checkpoint file or a folder holding the card's file names."""
@@ -185,22 +196,15 @@ class WavTokenizerCodec(Codec):
     def _load_weights_file(self, file: Path) -> WavTokenizer:
         """Builds the variant's network and loads the model entries of a Lightning (or bare) state dict.
 
-        The file is read with `torch.load(weights_only=True)`; a Lightning checkpoint whose callback or
-        hyperparameter entries are pickled objects is read by the restricted unpickler of
-        `ports.wavtokenizer.checkpoint` instead, which rebuilds tensors and never calls anything stored
-        in the file, so `trust_checkpoint` is never needed.
+        The file is read by `Codec._load_checkpoint` (weights only; a checkpoint holding pickled objects
+        is refused unless `trust_checkpoint`). Discriminator and loss entries are dropped, as upstream's
+        `from_pretrained0802` does; the rest must fit exactly.
         """
-        try:
-            checkpoint, replaced = read_tensor_state(file)
-            state = select_model_state(state_dict_of(checkpoint))
-        except CheckpointFormatError as err:
-            raise WeightsError(f"{file}: not a WavTokenizer checkpoint ({err})") from err
-        if replaced:
-            log.info("%s: non-tensor objects not loaded (read without executing them): %s", file, ", ".join(replaced))
+        state = select_model_state(state_dict_of(self._load_checkpoint(file), file))
         model = WavTokenizer(self.config)
         try:
             model.load_state_dict(state, strict=True)
-        except RuntimeError as err:
+        except (RuntimeError, TypeError) as err:
             raise WeightsError(f"{file}: state dict does not fit {self.card.spec}: {err}") from err
         self.checkpoint_paths = [file]
         return model
@@ -208,7 +212,13 @@ class WavTokenizerCodec(Codec):
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
         codes = self.model.encode(wav[:, 0]).transpose(0, 1)  # [1, B, T'] -> [B, 1, T']
-        return self._frame_codes(codes, self.config.hop_samples, wav.shape[-1], bandwidth_id=BANDWIDTH_ID)
+        return Codes(
+            levels=(codes,),
+            codebook_size=CODEBOOK_SIZE,
+            covered_samples=int(codes.shape[-1]) * self.config.hop_samples,
+            sample_rate_hz=SAMPLE_RATE_HZ,
+            extra={"bandwidth_id": BANDWIDTH_ID, "input_samples": int(wav.shape[-1])},
+        )
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         if len(codes.levels) != 1 or codes.levels[0].ndim != 3 or codes.levels[0].shape[1] != 1:
@@ -220,23 +230,15 @@ class WavTokenizerCodec(Codec):
 
 def _seed_codebook(model: WavTokenizer, seed: int) -> None:
     """Fills the all-zero codebook(s) from encoder latents of a calibration clip and marks them initialised."""
-    g = torch.Generator().manual_seed(seed)
-    calib = calibration_signal(SAMPLE_RATE_HZ, CALIBRATION_S, generator=g)
-    with torch.no_grad():
-        latents = model.feature_extractor.latents(calib[:, 0])  # [1, 512, T']
-    quantizer = model.feature_extractor.quantizer
-    setters = [_codebook_setter(stage.codebook) for stage in quantizer.stages()]
-    seed_residual_codebooks(latents[0].T, setters, CODEBOOK_SIZE, generator=g)
-
-
-def _codebook_setter(codebook: Any) -> Any:
-    def set_codebook(book: torch.Tensor) -> None:
-        codebook.embed.copy_(book)
-        codebook.embed_avg.copy_(book)
-        codebook.cluster_size.fill_(1.0)
-        codebook.inited.fill_(1.0)
-
-    return set_codebook
+    tokenizer = model.feature_extractor
+    seed_codebooks_from(
+        lambda clip: tokenizer.latents(clip[:, 0])[0].T,  # [1, 1, T] -> [T', 512]
+        [ema_codebook_setter(stage.codebook) for stage in tokenizer.quantizer.stages()],
+        CODEBOOK_SIZE,
+        sample_rate_hz=SAMPLE_RATE_HZ,
+        duration_s=CALIBRATION_S,
+        seed=seed,
+    )
 
 
 def convert_audio(wav: torch.Tensor, sample_rate_hz: int) -> torch.Tensor:

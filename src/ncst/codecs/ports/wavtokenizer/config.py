@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-__all__ = ["WavTokenizerConfig", "FRAME75", "FRAME40", "config_from_hparams"]
+__all__ = ["WavTokenizerConfig", "FRAME75", "FRAME40", "config_from_hparams", "config_to_hparams"]
 
 _FEATURE_EXTRACTOR = "decoder.feature_extractors.EncodecFeatures"
 _BACKBONE = "decoder.models.VocosBackbone"
@@ -136,3 +136,39 @@ def config_from_hparams(hparams: Mapping[str, Any]) -> WavTokenizerConfig:
         raise ValueError(f"not a WavTokenizer training config: missing field {err}") from err
     config.validate()
     return config
+
+
+def config_to_hparams(config: WavTokenizerConfig) -> dict[str, Any]:
+    """The `model:` part of an upstream training YAML that describes `config` (inverse of `config_from_hparams`).
+
+    Only the fields that shape the network are written (plus upstream's `vq_kmeans` and `train_codebooks`,
+    which `from_hparams0802` passes on); the training and data sections are left out.
+    """
+    feature_extractor = {
+        "encodec_model": "encodec_24khz",
+        "bandwidths": list(config.bandwidths),
+        "train_codebooks": True,
+        "num_quantizers": config.num_quantizers,
+        "dowmsamples": list(config.downsamples),
+        "vq_bins": config.codebook_size,
+        "vq_kmeans": 200,
+    }
+    backbone = {
+        "input_channels": config.latent_dim,
+        "dim": config.dim,
+        "intermediate_dim": config.intermediate_dim,
+        "num_layers": config.num_layers,
+        "adanorm_num_embeddings": config.adanorm_num_embeddings,
+    }
+    head = {"dim": config.dim, "n_fft": config.n_fft, "hop_length": config.hop_length, "padding": "same"}
+    return {
+        "model": {
+            "class_path": "decoder.experiment.WavTokenizer",
+            "init_args": {
+                "sample_rate": config.sample_rate_hz,
+                "feature_extractor": {"class_path": _FEATURE_EXTRACTOR, "init_args": feature_extractor},
+                "backbone": {"class_path": _BACKBONE, "init_args": backbone},
+                "head": {"class_path": _HEAD, "init_args": head},
+            },
+        }
+    }
