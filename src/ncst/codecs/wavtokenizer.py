@@ -3,7 +3,8 @@
 Codec: WavTokenizer, Ji et al., "WavTokenizer: an Efficient Acoustic Discrete Codec Tokenizer for Audio
 Language Modeling", arXiv 2408.16532 (ICLR 2025). Upstream: github.com/jishengpeng/WavTokenizer (MIT
 licence; no package on the index), read at commit 5cf440d91ac420ca338f117b7003a77450d64730. The network
-is ncst's own port, `ncst.codecs.ports.wavtokenizer`, checked against upstream (codes identical, audio within 1.6e-7; docs/codecs.md).
+is ncst's own port, `ncst.codecs.ports.wavtokenizer`, checked against upstream (codes identical, audio
+within 1.6e-7; docs/codecs.md).
 Weights: the Lightning checkpoints `WavTokenizer_small_320_24k_4096.ckpt` (75 tokens/s) and
 `WavTokenizer_small_600_24k_4096.ckpt` (40 tokens/s) in the Hugging Face repo `novateur/WavTokenizer`,
 fetched with `huggingface_hub.hf_hub_download` into the HF cache; the hyperparameters are those of the
