@@ -165,3 +165,26 @@ def test_corpus_download_extracts_and_finds_the_root(server: _Server, tmp_path: 
     assert root.name == "VCTK-Corpus-0.92" and (root / "speaker-info.txt").is_file()
     server.ranges.clear()
     assert download_vctk(tmp_path / "vctk", url="http://127.0.0.1:9/none.zip") == root  # .completed: no request
+
+
+def test_tar_archive_extracts_and_refuses_escaping_members(tmp_path: Path) -> None:
+    import tarfile
+
+    from ncst.corpora.download import extract_archive
+    from ncst.errors import NcstError
+
+    good = tmp_path / "good.tar.gz"
+    with tarfile.open(good, "w:gz") as tf:
+        data = b"x" * 64
+        info = tarfile.TarInfo("data_aishell3/train/content.txt")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    assert [p.name for p in extract_archive(good, tmp_path / "out")] == ["content.txt"]
+    bad = tmp_path / "bad.tar"
+    with tarfile.open(bad, "w") as tf:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 1
+        tf.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(NcstError, match="outside"):
+        extract_archive(bad, tmp_path / "out2")
+    assert not (tmp_path / "escape.txt").exists()

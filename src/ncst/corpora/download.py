@@ -174,7 +174,10 @@ def extract_archive(archive: PathLike, dest_dir: PathLike) -> list[Path]:
                         expected[target] = member.size
                     elif not member.isdir():
                         raise NcstError(f"{path}: member {member.name!r} is a link or device; refusing to extract")
-                tf.extractall(out, members=members)
+                if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: refuse unsafe members
+                    tf.extractall(out, members=members, filter="data")
+                else:  # pragma: no cover - older patch releases; members were checked above
+                    tf.extractall(out, members=members)
         except (tarfile.TarError, EOFError) as err:
             raise ChecksumError(f"{path}: truncated or corrupt tar archive ({err}); download it again") from err
     else:
