@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from fake_trees import write_aishell3
 
 from ncst.corpora.aishell3 import read_aishell3
+from ncst.corpora.fakes import write_aishell3
 from ncst.errors import CorpusLayoutError
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_trees import write_ncssd
 
+from ncst.corpora.fakes import write_ncssd
 from ncst.corpora.ncssd import flat_ncssd_id, read_ncssd
 from ncst.errors import CorpusLayoutError
 

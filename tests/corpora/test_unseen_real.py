@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_trees import write_asvspoof2019_la, write_in_the_wild
 
 from ncst.corpora.asvspoof2019 import read_asvspoof2019_la
+from ncst.corpora.fakes import write_asvspoof2019_la, write_in_the_wild
 from ncst.corpora.in_the_wild import read_in_the_wild
 from ncst.errors import CorpusLayoutError
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_trees import write_vctk_080, write_vctk_092
 
+from ncst.corpora.fakes import write_vctk_080, write_vctk_092
 from ncst.corpora.vctk import find_vctk_root, read_vctk
 from ncst.errors import CorpusLayoutError
 

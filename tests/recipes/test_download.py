@@ -150,8 +150,7 @@ def test_offline_message_and_exit_code(tmp_path: Path) -> None:
 
 
 def test_corpus_download_extracts_and_finds_the_root(server: _Server, tmp_path: Path) -> None:
-    from fake_trees import write_vctk_092
-
+    from ncst.corpora.fakes import write_vctk_092
     from ncst.corpora.vctk import download_vctk
 
     src = write_vctk_092(tmp_path / "src", {"p225": 1})

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from fake_trees import write_asvspoof2019_la
 from typer.testing import CliRunner
 
 from ncst.build_dataset import verify_build
 from ncst.cli.main import app
+from ncst.corpora.fakes import write_asvspoof2019_la
 
 
 def _official_root(tmp_path: Path) -> Path:

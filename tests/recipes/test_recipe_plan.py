@@ -123,7 +123,7 @@ def test_add_codec_as_new_ood_and_id_class() -> None:
 
 
 def test_user_recipe_extends_and_builds(tmp_path: Path) -> None:
-    from fake_trees import write_aishell3, write_vctk_092
+    from ncst.corpora.fakes import write_aishell3, write_vctk_092
 
     write_vctk_092(tmp_path / "vctk", {"p225": 3})
     write_aishell3(tmp_path / "aishell3", {"train": {"SSB0005": 2}, "test": {"SSB0011": 1}})
@@ -146,7 +146,7 @@ def test_user_recipe_extends_and_builds(tmp_path: Path) -> None:
 
 
 def test_recipe_build_in_shards_is_missing_files_until_every_shard_ran(tmp_path: Path) -> None:
-    from fake_trees import write_aishell3, write_vctk_092
+    from ncst.corpora.fakes import write_aishell3, write_vctk_092
 
     write_vctk_092(tmp_path / "vctk", {"p225": 4})
     write_aishell3(tmp_path / "aishell3", {"train": {"SSB0005": 3}, "test": {"SSB0011": 2}})

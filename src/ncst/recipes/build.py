@@ -27,7 +27,7 @@ import pandas as pd
 from ncst.build_dataset.executors import ExecutorSpec
 from ncst.build_dataset.jobs import JobSettings
 from ncst.build_dataset.plan import Shard
-from ncst.build_dataset.provenance import ProvenanceRow
+from ncst.build_dataset.records import ProvenanceRow
 from ncst.build_dataset.runner import BuildResult, ProgressCallback, run_jobs
 from ncst.codecs import parse_weights
 from ncst.io import atomic_write_text

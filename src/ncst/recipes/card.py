@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ncst.build_dataset.provenance import ProvenanceRow
+from ncst.build_dataset.records import ProvenanceRow
 from ncst.io import atomic_write_text
 from ncst.recipes.plan import RecipePlan
 

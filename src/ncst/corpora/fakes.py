@@ -1,5 +1,6 @@
 """Tiny fake corpora in the real on-disk layouts of VCTK 0.92/0.80, AISHELL-3, NCSSD, ASVspoof 2019 LA and
-In-the-Wild, for reader and recipe tests. Clips are short noisy sines at each corpus's real rate."""
+In-the-Wild, for tests and offline demos of the readers and recipes. Clips are short noisy sines at each
+corpus's real rate; nothing is real speech."""
 
 from __future__ import annotations
 
