@@ -7,8 +7,10 @@ what a user would write by hand: read, resample, encode + decode, write, one fil
 thread (the same thread count each build worker gets).
 
 The files are the bundled demo clips (1.1 to 5.3 s of real speech), repeated under new ids until there
-are `--files` of them. The last line printed is ``ratio=<workers-2 throughput / naive throughput>``;
-2.0 is the limit on a 2-core machine.
+are `--files` of them. A fourth job, `naive_pair`, runs two naive loops at once, each on half of the files:
+what two independent processes get out of this machine (shared caches and memory bandwidth make each a
+little slower than alone), the practical ceiling for `--workers 2`. The last line printed is
+``ratio=<workers-2 throughput / naive throughput>``; 2.0 is the limit on a 2-core machine.
 
 Run: ``python benchmarks/cpu_workers.py [--codec encodec] [--files 117] [--repeats 1]``.
 """
@@ -69,13 +71,25 @@ def make_corpus(folder: Path, n_files: int) -> tuple[Path, float]:
     return manifest, seconds
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
+def timed(*cmds: list[str], env: dict[str, str]) -> float:
+    """Runs the commands at once; returns the wall time until the last one ends."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return wall
+    procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for c in cmds]
+    for cmd, proc in zip(cmds, procs):
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
+    return time.perf_counter() - start
+
+
+def split_manifest(manifest: Path) -> tuple[Path, Path]:
+    """Writes the first and second half of `manifest` as two manifests next to it."""
+    header, *rows = manifest.read_text().splitlines(keepends=True)
+    halves = (rows[: len(rows) // 2], rows[len(rows) // 2 :])
+    paths = (manifest.with_name("half0.csv"), manifest.with_name("half1.csv"))
+    for path, part in zip(paths, halves):
+        path.write_text(header + "".join(part))
+    return paths
 
 
 def main() -> None:
@@ -90,28 +104,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ncst-bench-") as tmp:
         root = Path(tmp)
         manifest, audio_s = make_corpus(root / "corpus", args.files)
+        halves = split_manifest(manifest)
         print(f"codec={args.codec} files={args.files} audio_s={audio_s:.1f} cpus={os.cpu_count()}")
 
         def build(workers: int):
             return lambda out: [*build_cmd, "--codec", args.codec, "--weights", "random", "--corpus", str(manifest),
                                 "--out", str(out), "--workers", str(workers), "--threads", "1"]  # fmt: skip
 
+        def naive(out: Path, source: Path = manifest) -> list[str]:
+            return [sys.executable, "-c", NAIVE_LOOP, args.codec, str(source), str(out)]
+
         jobs = {
-            "naive": lambda out: [sys.executable, "-c", NAIVE_LOOP, args.codec, str(manifest), str(out)],
-            "workers1": build(1),
-            "workers2": build(2),
+            "naive": lambda out: [naive(out)],
+            "workers1": lambda out: [build(1)(out)],
+            "workers2": lambda out: [build(2)(out)],
+            "naive_pair": lambda out: [naive(out / "a", halves[0]), naive(out / "b", halves[1])],
         }
         walls: dict[str, list[float]] = {name: [] for name in jobs}
         for rep in range(args.repeats):
             for name, make_cmd in jobs.items():  # interleaved, so drift in machine load hits all three
                 out = root / f"{name}-{rep}"
-                walls[name].append(timed(make_cmd(out), env))
+                walls[name].append(timed(*make_cmd(out), env=env))
                 shutil.rmtree(out, ignore_errors=True)
         throughput = {}
         for name, values in walls.items():
             wall = statistics.median(values)
             throughput[name] = audio_s / wall
             print(f"{name}: wall_s={wall:.2f} throughput={throughput[name]:.2f} audio_s/s")
+        print(f"ceiling={throughput['naive_pair'] / throughput['naive']:.3f} (two naive loops at once / one)")
         print(f"ratio={throughput['workers2'] / throughput['naive']:.3f}")
 
 
