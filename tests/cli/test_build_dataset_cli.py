@@ -31,8 +31,19 @@ def test_build_dataset_help_lists_every_option() -> None:
         "--limit",
         "--seed",
         "--threads",
+        "--executor",
+        "--address",
+        "--batch-size",
     ):
         assert option in result.output
+    assert "ncst[ray]" in " ".join(result.output.split()).replace("│ ", "")  # not eaten as rich markup
+
+
+def test_unknown_executor_exits_2_before_any_work(tmp_path: Path) -> None:
+    result = runner.invoke(build_app, ["--codec", "encodec", "--executor", "slurm", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "unknown executor 'slurm'" in result.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_unknown_codec_exits_2_with_choices(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def build_dataset(
         help="Worker processes (0 = run in this process); each loads its own model. Ray: actors (0 = one per CPU/GPU).",
     ),
     executor: str = typer.Option(
-        "local", help="'local' (this machine) or 'ray' (pip install ncst[ray]; see docs/scaling.md)."
+        "local", help="'local' (this machine) or 'ray' (pip install ncst\\[ray], see docs/scaling.md)."
     ),
     address: Optional[str] = typer.Option(
         None, help="--executor ray: cluster address ('auto', 'ray://host:10001'); default starts a local Ray instance."
