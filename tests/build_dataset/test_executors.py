@@ -14,7 +14,7 @@ import torch
 import ncst.testing  # noqa: F401 - registers fakecodec
 from ncst.build_dataset import BuildConfig, build
 from ncst.build_dataset.executors import ExecutorSpec, pool_start_method
-from ncst.errors import NcstError
+from ncst.errors import NcstError, WeightsError
 from ncst.testing import write_tiny_corpus
 
 torch.set_num_threads(1)
@@ -101,3 +101,15 @@ def test_ray_build_is_byte_identical_to_the_local_build(tmp_path: Path) -> None:
         BuildConfig(codecs=("fakecodec",), out_dir=tmp_path / "ray", weights="random", executor="ray", workers=2)
     )
     assert rerun.skipped == 13 and rerun.done == 0  # resume works as locally
+
+
+def test_ray_build_with_bad_weights_raises_the_actors_error_and_writes_nothing(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    bad = tmp_path / "bad.th"
+    bad.write_bytes(b"not a checkpoint at all")
+    out = tmp_path / "ray"
+    config = BuildConfig(codecs=("encodec",), out_dir=out, weights=str(bad), executor="ray", workers=1, limit=2)
+    with pytest.raises(WeightsError, match="bad.th: not a torch checkpoint") as info:
+        build(config)
+    assert type(info.value) is WeightsError  # the actor's own error, not Ray's wrapper
+    assert not list((out / "wav").glob("*.wav"))

@@ -113,7 +113,10 @@ class RayExecutor:
             for outcome in pool.map_unordered(lambda actor, job: actor.render.remote(job), list(jobs)):
                 yield _store(outcome, settings)
         except ray.exceptions.RayTaskError as err:
-            raise err.as_instanceof_cause() from None  # WeightsError etc. as raised in the actor
+            cause = getattr(err, "cause", None)
+            if isinstance(cause, Exception):
+                raise cause from None  # the actor's WeightsError etc., not Ray's wrapper with its traceback text
+            raise
         finally:
             if started_here:
                 ray.shutdown()
