@@ -11,7 +11,7 @@ upstream code is copied.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Protocol, Sequence, cast
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,41 @@ from torch import nn
 from .layers import WNConv1d, WNLinear
 
 __all__ = ["FactorizedVQ", "ResidualVQ", "LinearFactorizedVQ", "LinearResidualVQ"]
+
+
+class _Level(Protocol):
+    def encode(self, z: torch.Tensor) -> torch.Tensor: ...
+    def decode(self, codes: torch.Tensor) -> torch.Tensor: ...
+
+
+def _nearest_rows(flat: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest L2-normalised `codebook` row `[K, d]` for each normalised row of `flat` `[N, d]`."""
+    flat = F.normalize(flat)
+    book = F.normalize(codebook)
+    dist = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ book.t() + book.pow(2).sum(1, keepdim=True).t()
+    return (-dist).max(1)[1]
+
+
+def _quantize_residual(levels: Sequence[_Level], z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each level quantises what the previous ones left: (quantised `[B, D, T]`, codes `[B, n, T]`)."""
+    residual = z
+    quantized = torch.zeros_like(z)
+    codes = []
+    for level in levels:
+        idx = level.encode(residual)
+        q = level.decode(idx)
+        quantized = quantized + q
+        residual = residual - q
+        codes.append(idx)
+    return quantized, torch.stack(codes, dim=1)
+
+
+def _sum_levels(levels: Sequence[_Level], codes: torch.Tensor) -> torch.Tensor:
+    """Codes `[B, n, T]` (n <= len(levels)) -> the sum of the first n levels' vectors `[B, D, T]`."""
+    out = torch.zeros((), device=codes.device)
+    for i, level in zip(range(codes.shape[1]), levels):
+        out = out + level.decode(codes[:, i])
+    return out
 
 
 class FactorizedVQ(nn.Module):
@@ -35,10 +70,7 @@ class FactorizedVQ(nn.Module):
         """`[B, D, T]` -> codes `[B, T]` (nearest L2-normalised codebook row)."""
         latents = self.in_proj(z)
         b, d, t = latents.shape
-        flat = F.normalize(latents.transpose(1, 2).reshape(b * t, d))
-        book = F.normalize(self.codebook.weight)
-        dist = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ book.t() + book.pow(2).sum(1, keepdim=True).t()
-        return (-dist).max(1)[1].reshape(b, t)
+        return _nearest_rows(latents.transpose(1, 2).reshape(b * t, d), self.codebook.weight).reshape(b, t)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes `[B, T]` -> quantised vectors `[B, D, T]` in the input space."""
@@ -63,23 +95,11 @@ class ResidualVQ(nn.Module):
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """`[B, D, T]` -> (quantised `[B, D, T]`, codes `[B, n_codebooks, T]`)."""
-        residual = z
-        quantized = torch.zeros_like(z)
-        codes = []
-        for level in self.levels():
-            idx = level.encode(residual)
-            q = level.decode(idx)
-            quantized = quantized + q
-            residual = residual - q
-            codes.append(idx)
-        return quantized, torch.stack(codes, dim=1)
+        return _quantize_residual(self.levels(), z)
 
     def from_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes `[B, n, T]` (n <= n_codebooks) -> quantised `[B, D, T]`."""
-        out = torch.zeros((), device=codes.device)
-        for i, level in zip(range(codes.shape[1]), self.levels()):
-            out = out + level.decode(codes[:, i])
-        return out
+        return _sum_levels(self.levels(), codes)
 
 
 class LinearFactorizedVQ(nn.Module):
@@ -95,10 +115,7 @@ class LinearFactorizedVQ(nn.Module):
         """`[B, D, T]` -> codes `[B, T]` (nearest L2-normalised codebook row)."""
         latents = self.in_proj(z.transpose(1, 2))  # [B, T, d]
         b, t, d = latents.shape
-        flat = F.normalize(latents.reshape(b * t, d))
-        book = F.normalize(self._codebook.weight)
-        dist = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ book.t() + book.pow(2).sum(1, keepdim=True).t()
-        return (-dist).max(1)[1].reshape(b, t)
+        return _nearest_rows(latents.reshape(b * t, d), self._codebook.weight).reshape(b, t)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes `[B, T]` -> `[B, D, T]`."""
@@ -123,20 +140,8 @@ class LinearResidualVQ(nn.Module):
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """`[B, D, T]` -> (quantised `[B, D, T]`, codes `[B, n_codebooks, T]`)."""
-        residual = z
-        quantized = torch.zeros_like(z)
-        codes = []
-        for level in self.levels():
-            idx = level.encode(residual)
-            q = level.decode(idx)
-            residual = residual - q
-            quantized = quantized + q
-            codes.append(idx)
-        return quantized, torch.stack(codes, dim=1)
+        return _quantize_residual(self.levels(), z)
 
     def from_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes `[B, n, T]` -> quantised `[B, D, T]`."""
-        out = torch.zeros((), device=codes.device)
-        for i, level in zip(range(codes.shape[1]), self.levels()):
-            out = out + level.decode(codes[:, i])
-        return out
+        return _sum_levels(self.levels(), codes)
