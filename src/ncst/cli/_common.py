@@ -7,11 +7,26 @@ import warnings
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["console", "print_table", "setup_logging", "set_threads"]
+__all__ = ["console", "escape", "print_error", "print_table", "say", "setup_logging", "set_threads"]
 
 console = Console(stderr=True)
+
+
+def print_error(message: object) -> None:
+    """Prints `error: MESSAGE` to stderr, the message escaped.
+
+    Error texts quote file names, file contents and option values, any of which may hold rich markup: an
+    unescaped `[/x]` raises MarkupError and hides the real error behind a traceback.
+    """
+    console.print(f"[red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
+def say(text: str) -> None:
+    """Prints a plain line (paths and counts) to stderr with no markup parsing and no highlighting."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def setup_logging(verbose: bool = False) -> None:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,7 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ncst.cli._common import console, set_threads, setup_logging
+from ncst.cli._common import console, escape, print_error, say, set_threads, setup_logging
 
 app = typer.Typer(add_completion=False)
 
@@ -106,9 +105,7 @@ def build_dataset(
         from ncst.cli.recipe_build import run_recipe_build
 
         if codec or corpus != "demo" or limit is not None:
-            console.print(
-                "[red]error:[/] --recipe takes its codecs and corpora from the recipe; drop --codec/--corpus/--limit"
-            )
+            print_error("--recipe takes its codecs and corpora from the recipe; drop --codec/--corpus/--limit")
             raise typer.Exit(2)
         run_recipe_build(
             recipe=recipe, vctk=vctk, aishell3=aishell3, ncssd=ncssd, labels=labels, out=out, subsets=subsets,
@@ -157,13 +154,12 @@ def build_dataset(
         finally:
             bar.stop()
     except NcstError as err:
-        console.print(f"[red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        print_error(err)
         raise typer.Exit(2) from err
-    console.print(
-        f"{result.done} written, {result.skipped} already present, {len(result.failures)} failed -> {result.out_dir}"
-    )
+    say(f"{result.done} written, {result.skipped} already present, {len(result.failures)} failed -> {result.out_dir}")
     if result.failures:
-        console.print(f"[yellow]see {result.out_dir}/failures{config.shard.suffix}.csv for the failed inputs[/]")
+        failures = escape(f"{result.out_dir}/failures{config.shard.suffix}.csv")
+        console.print(f"[yellow]see {failures} for the failed inputs[/]", highlight=False)
         raise typer.Exit(1)
 
 

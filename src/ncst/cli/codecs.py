@@ -8,7 +8,7 @@ from typing import List
 import typer
 from rich.table import Table
 
-from ncst.cli._common import console, print_table, set_threads
+from ncst.cli._common import escape, print_error, print_table, set_threads
 
 group = typer.Typer(add_completion=False, no_args_is_help=True, help="Inspect and check codec adapters.")
 
@@ -36,16 +36,16 @@ def codecs_list(
         table.add_column(col)
     for c in cards:
         table.add_row(
-            c.spec,
+            escape(c.spec),
             "-" if c.class_id is None else str(c.class_id),
-            c.file_prefix,
+            escape(c.file_prefix),
             str(c.sample_rate_hz),
             str(c.n_quantizers),
             f"{c.frame_rate_hz:g}",
             str(c.codebook_size),
             f"{c.nominal_bitrate_bps:g}",
             f"{c.effective_bitrate_bps:g}",
-            c.checkpoint,
+            escape(c.checkpoint),
         )
     print_table(table)
 
@@ -77,7 +77,7 @@ def codecs_check(
             for s in specs
         ]
     except NcstError as err:
-        console.print(f"[red]error:[/] {err}")
+        print_error(err)
         raise typer.Exit(2) from err
     if as_json:
         payload = [r.to_dict() for r in reports]

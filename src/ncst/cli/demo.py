@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ncst.cli._common import console, set_threads
+from ncst.cli._common import console, escape, print_error, say, set_threads
 
 
 def demo(
@@ -30,13 +30,14 @@ def demo(
     start = time.perf_counter()
 
     def stage(name: str, message: str) -> None:
-        console.print(f"[bold]{name}[/] ({time.perf_counter() - start:.0f} s): {message}")
+        elapsed = time.perf_counter() - start
+        console.print(f"[bold]{escape(name)}[/] ({elapsed:.0f} s): {escape(message)}", highlight=False)
 
     try:
         result = run_demo(DemoConfig(out_dir=out, epochs=epochs, workers=workers), progress=stage)
     except NcstError as err:
-        console.print(f"[red]error:[/] {err}")
+        print_error(err)
         raise typer.Exit(2) from err
     for item in result.missing:
-        console.print(f"[yellow]not in the demo:[/] {item}")
-    console.print(f"Demo finished in {result.timings_s['total']:.0f} s. Report: {result.report}")
+        console.print(f"[yellow]not in the demo:[/] {escape(item)}", highlight=False)
+    say(f"Demo finished in {result.timings_s['total']:.0f} s. Report: {result.report}")

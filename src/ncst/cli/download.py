@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ncst.cli._common import console
+from ncst.cli._common import print_error, say
 
 __all__ = ["download"]
 
@@ -31,26 +31,26 @@ def download(
 
             result = download_st_codecfake(out, part=part, api_url=api_url, keep_archives=not remove_archives)
             listed = ", ".join(f"{k} {v}" for k, v in sorted(result.label_counts.items())) or "no label files"
-            console.print(f"{len(result.files)} files downloaded, {result.extracted} extracted -> {out} ({listed})")
+            say(f"{len(result.files)} files downloaded, {result.extracted} extracted -> {out} ({listed})")
         elif name == "vctk":
             from ncst.corpora.vctk import download_vctk
 
-            console.print(f"VCTK 0.92 at {download_vctk(out)}")
+            say(f"VCTK 0.92 at {download_vctk(out)}")
         elif name == "aishell3":
             from ncst.corpora.aishell3 import download_aishell3
 
-            console.print(f"AISHELL-3 at {download_aishell3(out)}")
+            say(f"AISHELL-3 at {download_aishell3(out)}")
         elif name == "asvspoof2019":
             from ncst.corpora.asvspoof2019 import download_asvspoof2019_la
 
-            console.print(f"ASVspoof 2019 LA at {download_asvspoof2019_la(out)}")
+            say(f"ASVspoof 2019 LA at {download_asvspoof2019_la(out)}")
         elif name == "ncssd":
             from ncst.corpora.ncssd import download_ncssd
 
-            console.print(f"NCSSD at {download_ncssd(out, token=hf_token)}")
+            say(f"NCSSD at {download_ncssd(out, token=hf_token)}")
         else:
-            console.print(f"[red]error:[/] unknown name {name!r}; choose one of {', '.join(_NAMES)}")
+            print_error(f"unknown name {name!r}; choose one of {', '.join(_NAMES)}")
             raise typer.Exit(2)
     except NcstError as err:
-        console.print(f"[red]error:[/] {err}")
+        print_error(err)
         raise typer.Exit(1) from err

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ncst.cli._common import console
+from ncst.cli._common import print_error, say
 
 __all__ = ["ingest"]
 
@@ -28,9 +28,9 @@ def ingest(
     try:
         result = run(src, out, folder, class_id, corpus=corpus)
     except NcstError as err:
-        console.print(f"[red]error:[/] {err}")
+        print_error(err)
         raise typer.Exit(2) from err
-    console.print(
+    say(
         f"{result.copied} copied, {result.skipped} already present -> {out}/{result.folder} "
         f"(label/{result.label_file}, class {class_id})"
     )

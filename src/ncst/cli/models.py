@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from ncst.cli._common import console
+from ncst.cli._common import console, escape, print_error
 
 
 def models(
@@ -20,7 +20,7 @@ def models(
     try:
         rows = describe_models()
     except NcstError as err:
-        console.print(f"[red]error:[/] {err}")
+        print_error(err)
         raise typer.Exit(2) from err
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
@@ -30,12 +30,12 @@ def models(
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r.name,
+            escape(r.name),
             f"{r.trainable_parameters:,}",
             f"{r.frozen_parameters:,}",
             str(r.embedding_dim),
-            r.input_description,
-            r.target,
+            escape(r.input_description),
+            escape(r.target),
         )
     from rich.console import Console
 

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from ncst.cli._common import console
+from ncst.cli._common import console, escape, print_error, say
 
 __all__ = ["run_recipe_build", "parse_add_codec"]
 
@@ -62,7 +62,7 @@ def run_recipe_build(
             executor=ExecutorSpec(kind=executor, workers=workers, address=address, batch_size=batch_size),
         )
         bar = Progress(
-            TextColumn(f"[bold]{recipe}[/]"),
+            TextColumn(f"[bold]{escape(recipe)}[/]"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[failed]} failed"),
@@ -82,17 +82,19 @@ def run_recipe_build(
         finally:
             bar.stop()
     except NcstError as err:
-        console.print(f"[red]error:[/] {err}")
+        print_error(err)
         raise typer.Exit(2) from err
     run, plan = result.run, result.plan
     for spec, folders in sorted(plan.missing_codecs.items()):
-        console.print(f"[yellow]not built[/]: codec {spec} is not in the registry ({', '.join(sorted(set(folders)))})")
+        folder_list = ", ".join(sorted(set(folders)))
+        console.print(f"[yellow]not built[/]: codec {escape(spec)} is not in the registry ({escape(folder_list)})")
     for folder, reason in sorted(plan.skipped_subsets.items()):
-        console.print(f"[yellow]not built[/]: {folder} ({reason})")
-    console.print(
+        console.print(f"[yellow]not built[/]: {escape(folder)} ({escape(reason)})")
+    say(
         f"{run.done} written, {run.skipped} already present, {len(run.failures)} failed of {run.planned} planned "
         f"-> {run.out_dir} (see DATASET.md)"
     )
     if run.failures:
-        console.print(f"[yellow]see {run.out_dir}/failures{config.shard.suffix}.csv for the failed inputs[/]")
+        failures = escape(f"{run.out_dir}/failures{config.shard.suffix}.csv")
+        console.print(f"[yellow]see {failures} for the failed inputs[/]", highlight=False)
         raise typer.Exit(1)

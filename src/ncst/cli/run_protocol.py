@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from ncst.cli._common import console, setup_logging
+from ncst.cli._common import console, print_error, say, setup_logging
 
 if TYPE_CHECKING:
     from ncst.benchmark.results import ProtocolResult
@@ -61,15 +60,15 @@ def run_protocol(
 
     setup_logging(verbose)
     if model is not None and checkpoint is None:
-        console.print("[red]error:[/] --model only names the model of a --checkpoint; give --checkpoint CKPT too")
+        print_error("--model only names the model of a --checkpoint; give --checkpoint CKPT too")
         raise typer.Exit(2)
     if checkpoint is not None:
         if data is None or predictions is not None:
-            console.print("[red]error:[/] --checkpoint needs --data ROOT (and no --predictions)")
+            print_error("--checkpoint needs --data ROOT (and no --predictions)")
             raise typer.Exit(2)
         dumps = _checkpoint_dumps(name, checkpoint, data, dumps, model, device)
     if (predictions is None) == (dumps is None):
-        console.print("[red]error:[/] give exactly one of --predictions DIR and --dumps DIR")
+        print_error("give exactly one of --predictions DIR and --dumps DIR")
         raise typer.Exit(2)
     out_dir = out if out is not None else Path("protocol_out") / Path(name).stem
     try:
@@ -87,10 +86,10 @@ def run_protocol(
             device=device,
         )
     except NcstError as err:
-        console.print(f"[red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        print_error(err)
         raise typer.Exit(2) from err
     _print_summary(result)
-    console.print(f"Report written to {out_dir}/report.md")
+    say(f"Report written to {out_dir}/report.md")
 
 
 def _checkpoint_dumps(
@@ -104,7 +103,7 @@ def _checkpoint_dumps(
     try:
         write_dumps(checkpoint, data, dumps_dir, sets=protocol_sets([name]), model_name=model, device=device)
     except NcstError as err:
-        console.print(f"[red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        print_error(err)
         raise typer.Exit(2) from err
     return dumps_dir
 
@@ -114,7 +113,7 @@ def _print_summary(result: ProtocolResult) -> None:
     if proto.kind != "open_set":
         metric = proto.metrics[0]
         cells = ", ".join(f"{col} {cell[metric]:.2f}" for col, cell in result.cells.items() if metric in cell)
-        console.print(f"{proto.paper_table} {metric} (%): {cells}")
+        say(f"{proto.paper_table} {metric} (%): {cells}")
         return
     table = Table(title=f"{proto.paper_table} AUC (%); FPR95 and EER are in the report")
     conditions = list(dict.fromkeys(key.split("/")[0] for key in result.cells))

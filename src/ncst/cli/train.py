@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ncst.cli._common import console, set_threads
+from ncst.cli._common import print_error, say, set_threads
 
 
 def train(
@@ -40,12 +40,12 @@ def train(
 
     set_threads(threads)
     if cache_dtype not in ("float32", "float16"):
-        console.print(f"[red]error:[/] --cache-dtype must be float32 or float16, got {cache_dtype!r}")
+        print_error(f"--cache-dtype must be float32 or float16, got {cache_dtype!r}")
         raise typer.Exit(2)
     try:
         extra = json.loads(model_config) if model_config else {}
     except json.JSONDecodeError as err:
-        console.print(f"[red]error:[/] --model-config is not JSON: {err}")
+        print_error(f"--model-config is not JSON: {err}")
         raise typer.Exit(2) from err
     config = TrainConfig(
         model=model, data_dir=data, out_dir=out, model_config=extra, epochs=epochs, batch_size=batch_size,
@@ -62,7 +62,7 @@ def train(
     def on_epoch(record: dict) -> None:
         if record["epoch"] in bar:
             bar.pop(record["epoch"]).close()
-        console.print(
+        say(
             f"epoch {record['epoch'] + 1}: dev loss {record['dev_loss']:.4f} acc {record['dev_acc']:.3f}"
             + (" (best)" if record["best"] else "")
         )
@@ -70,9 +70,9 @@ def train(
     try:
         result = run(config, on_step=on_step, on_epoch=on_epoch)
     except NcstError as err:
-        console.print(f"[red]error:[/] {err}")
+        print_error(err)
         raise typer.Exit(2) from err
     finally:
         for b in bar.values():
             b.close()
-    console.print(f"Best model: {result.best_path} (last: {result.last_path})")
+    say(f"Best model: {result.best_path} (last: {result.last_path})")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ncst.cli._common import console
+from ncst.cli._common import console, escape, print_error
 
 
 def verify(
@@ -16,15 +16,13 @@ def verify(
 ) -> None:
     """Re-hash every generated file against its provenance row and check wav/, label.txt and manifest.csv
     against it; list every discrepancy (exit 1 if there is any, 2 if DIR is not a build folder)."""
-    from rich.markup import escape
-
     from ncst.build_dataset.verify import verify_build
     from ncst.errors import NcstError
 
     try:
         report = verify_build(out_dir)
     except NcstError as err:
-        console.print(f"[red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        print_error(err)
         raise typer.Exit(2) from err
     problems = report.problems()
     if as_json:
