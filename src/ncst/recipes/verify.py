@@ -5,9 +5,12 @@ Checks, each reported per file:
 * missing: a label line (or a provenance row) names a file that is not there;
 * corrupt: a file's sha256 differs from its provenance row, or (without provenance) its header is unreadable;
 * extra: an audio file in a labelled folder that no label file lists;
+* unexpected: anything else in a labelled folder: a non-audio file, a temp file of an interrupted or running
+  build, or a sub-folder that is not itself a labelled folder;
 * mislabelled: a label line's class id differs from the class the file was made as (provenance), or, for
   files without provenance, from the class its file-name prefix stands for in `recipe.json`;
-* bad label lines: a line that is not `<file> <real|fake> <id>`, or a file listed twice.
+* bad label lines: a line that is not `<file> <real|fake> <id>`, a file name with a path in it (a label
+  file may only name files of its own folder), or a file listed twice.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ncst.audio import sha256_file
 from ncst.build_dataset.provenance import read_provenance
 from ncst.build_dataset.verify import VerifyReport
 from ncst.errors import CorpusLayoutError
+from ncst.io import parse_temp_name
 from ncst.recipes.build import LABEL_DIR, RECIPE_FILE
 from ncst.recipes.recipe import load_recipe
 
@@ -95,6 +99,9 @@ def verify_recipe_build(out_dir: Path, *, rehash: bool = True) -> VerifyReport:
             if len(fields) != 3 or not fields[2].isdigit() or fields[1] not in ("real", "fake"):
                 report.labels.append(f"{where}: {text.strip()[:80]!r}")
                 continue
+            if not _plain_name(fields[0]):
+                report.labels.append(f"{where}: {fields[0][:80]!r} is not a plain file name of {folder}/")
+                continue
             rel = f"{folder}/{fields[0]}"
             if rel in listed:
                 report.labels.append(f"{where}: {fields[0]} listed twice")
@@ -129,11 +136,33 @@ def verify_recipe_build(out_dir: Path, *, rehash: bool = True) -> VerifyReport:
     for rel in sorted(set(rows) - listed):
         if not (root / rel).is_file():
             report.missing.append(rel)
-    for folder in sorted(set(label_files.values())):
-        base = root / folder
-        if base.is_dir():
-            for path in sorted(base.iterdir()):
-                rel = f"{folder}/{path.name}"
-                if path.is_file() and path.suffix.lower() in _AUDIO and rel not in listed:
-                    report.extra.append(rel)
+    _scan_folders(root, sorted(set(label_files.values())), listed, report)
     return report
+
+
+def _plain_name(name: str) -> bool:
+    """A bare file name: no separator, not `.` or `..`, so a crafted label line cannot reach outside its folder."""
+    return name not in (".", "..") and "/" not in name and "\\" not in name
+
+
+def _scan_folders(root: Path, folders: list[str], listed: set[str], report: VerifyReport) -> None:
+    """Reports what the labelled folders hold beyond their listed files (extra audio, anything unexpected)."""
+    # A labelled folder may sit inside another (e.g. `ALM` beside `ALM/moshi`): those sub-folders are expected.
+    nested = set(folders) | {"/".join(f.split("/")[:i]) for f in folders for i in range(1, f.count("/") + 1)}
+    for folder in folders:
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(base.iterdir()):
+            rel = f"{folder}/{path.name}"
+            if rel in listed:
+                continue
+            if path.is_dir():
+                if rel not in nested:
+                    report.unexpected.append(f"{rel}/: sub-folder no label file covers")
+            elif parse_temp_name(path.name) is not None:
+                report.unexpected.append(f"{rel}: temp file of an interrupted or running build")
+            elif path.is_file() and path.suffix.lower() in _AUDIO:
+                report.extra.append(rel)
+            else:
+                report.unexpected.append(f"{rel}: not an audio file")

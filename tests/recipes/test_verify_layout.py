@@ -1,0 +1,61 @@
+"""`ncst verify` on a dataset root lists everything in a labelled folder that the label files do not explain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ncst.build_dataset import verify_build
+from ncst.io import temp_name
+
+
+def _root(tmp_path: Path) -> Path:
+    """An official-download-like root: eval_id/ with two labelled files, and ALM/moshi nested in ALM/."""
+    root = tmp_path / "st"
+    (root / "label").mkdir(parents=True)
+    for folder, name in (("eval_id", "p225_001.wav"), ("eval_id", "mimi_p225_001.wav"), ("ALM", "a.wav"),
+                         ("ALM/moshi", "moshi_x.wav")):  # fmt: skip
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        sf.write(root / folder / name, np.zeros(800, dtype=np.float32), 16000)
+    (root / "label" / "eval_id.txt").write_text("p225_001.wav real 0\nmimi_p225_001.wav fake 1\n")
+    (root / "label" / "ALM.txt").write_text("a.wav fake 1\n")
+    (root / "label" / "ALM-moshi.txt").write_text("moshi_x.wav fake 1\n")
+    (root / "recipe.json").write_text(
+        '{"label_files": {"eval_id.txt": "eval_id", "ALM.txt": "ALM", "ALM-moshi.txt": "ALM/moshi"}}'
+    )
+    return root
+
+
+def test_clean_root_with_a_nested_labelled_folder_is_ok(tmp_path: Path) -> None:
+    report = verify_build(_root(tmp_path))
+    assert report.ok, report.problems()
+    assert report.n_ok == 4
+
+
+def test_non_audio_files_temp_files_and_subfolders_are_unexpected(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    (root / "eval_id" / "notes.txt").write_text("x")
+    (root / "eval_id" / temp_name(root / "eval_id" / "x.wav")).write_bytes(b"partial")
+    (root / "eval_id" / "old").mkdir()
+    sf.write(root / "eval_id" / "stray.flac", np.zeros(800, dtype=np.float32), 16000)
+    report = verify_build(root)
+    assert report.extra == ["eval_id/stray.flac"]
+    assert len(report.unexpected) == 3
+    assert "eval_id/notes.txt: not an audio file" in report.unexpected
+    assert "eval_id/old/: sub-folder no label file covers" in report.unexpected
+    assert any("temp file" in item for item in report.unexpected)
+    assert not report.ok
+
+
+def test_label_lines_cannot_reach_outside_their_folder(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    outside = tmp_path / "secret.wav"
+    sf.write(outside, np.zeros(800, dtype=np.float32), 16000)
+    with open(root / "label" / "eval_id.txt", "a") as fh:
+        fh.write("../../secret.wav real 0\n..  real 0\n")
+    report = verify_build(root)
+    assert len(report.labels) == 2
+    assert all("is not a plain file name of eval_id/" in item for item in report.labels)
+    assert report.n_ok == 4  # the crafted lines were not followed
