@@ -1,4 +1,5 @@
-"""The codec interface: `CodecCard` (what a codec is), `Codes` (what it emits) and `Codec` (what it does).
+"""The codec interface: `Codec` (what a codec does), with `CodecCard` (what it is, `ncst.codecs.card`),
+`Codes` (what it emits, `ncst.codecs.codes`) and `WeightsSpec` (`ncst.codecs.weights`) re-exported here.
 
 An adapter subclasses `Codec`, declares its variants as `CodecCard`s in a `VARIANTS` dict, and
 implements five small hooks: `_build_random(seed)`, `_load_pretrained()` and `_load_local(path)` each
@@ -13,184 +14,22 @@ from __future__ import annotations
 
 import importlib
 import logging
-import math
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Sequence
 
 import torch
 
+from ncst.codecs.card import ARCHITECTURE_SOURCES, CodecCard
+from ncst.codecs.codes import Codes
+from ncst.codecs.weights import WeightsSpec, parse_weights
 from ncst.errors import MissingDependencyError, NotFittedError, WeightsError
 from ncst.io import load_checkpoint
 
 __all__ = ["ARCHITECTURE_SOURCES", "CodecCard", "Codes", "Codec", "WeightsSpec", "parse_weights", "fit_length"]
 
 log = logging.getLogger(__name__)
-
-#: Values of `CodecCard.source`.
-ARCHITECTURE_SOURCES = ("pip", "port")
-
-
-@dataclass(frozen=True, slots=True)
-class CodecCard:
-    """Everything fixed about one codec variant.
-
-    Attributes:
-        name: Registry key of the family, e.g. `"encodec"`.
-        variant: Variant key inside the family, e.g. `"6kbps"`.
-        family: Human-readable family name, e.g. `"EnCodec"`.
-        class_id: ST-Codecfake class id (0-11) of the audio this variant makes, or None.
-        file_prefix: Prefix of generated file names (`encodec_<utt>.wav`, `C4-1_<utt>.wav`).
-        sample_rate_hz: Rate the model runs at; input is resampled to it and output is written at it.
-        n_quantizers: Codebooks used per frame (summed over levels for multi-scale codecs).
-        frame_rate_hz: Token frames per second (of the finest level for multi-scale codecs).
-        codebook_size: Entries per codebook.
-        nominal_bitrate_bps: Bitrate as the paper's table states it.
-        effective_bitrate_bps: tokens/s x log2(codebook_size), what the codes really carry.
-        checkpoint: Where real weights come from (hub id, URL or file name).
-        checkpoint_sha256: Expected sha256 of the checkpoint file, where known.
-        upstream_package: Distribution that provides the architecture (`source="pip"`), or "" for a port.
-        pip_extra: ncst extra that installs it (`pip install ncst[<extra>]`); "" when nothing is needed.
-        licence: Licence of code and weights.
-        quantizer: Taxonomy: quantiser type (RVQ, multi-scale RVQ, FSQ, ...).
-        decoder_type: Taxonomy: decoder domain (time, frequency/iSTFT, ...).
-        notes: Settings, evidence and caveats worth reading before trusting the audio.
-        extra: Adapter-specific settings (bandwidth, bit_width, ...).
-        source: Where the architecture comes from: `"pip"` (an upstream package, `upstream_package` at
-            `upstream_version`) or `"port"` (our own modules in `ncst.codecs.ports`, checked against
-            `upstream_repo` at `upstream_commit`).
-        upstream_version: Version of `upstream_package` the adapter was written and tested against.
-        upstream_repo: Upstream repository URL (required for a port).
-        upstream_commit: Full commit hash of `upstream_repo` a port was checked against.
-        pad_multiple: The codec pads its input to a multiple of this many samples (its hop, or a larger
-            block); the conformance check verifies that the codes cover such a multiple.
-    """
-
-    name: str
-    variant: str
-    family: str
-    class_id: int | None
-    file_prefix: str
-    sample_rate_hz: int
-    n_quantizers: int
-    frame_rate_hz: float
-    codebook_size: int
-    nominal_bitrate_bps: float
-    effective_bitrate_bps: float
-    checkpoint: str
-    upstream_package: str
-    pip_extra: str
-    licence: str
-    quantizer: str
-    decoder_type: str
-    checkpoint_sha256: str | None = None
-    notes: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    source: str = "pip"
-    upstream_version: str = ""
-    upstream_repo: str = ""
-    upstream_commit: str = ""
-    pad_multiple: int = 1
-
-    def __post_init__(self) -> None:
-        if self.source not in ARCHITECTURE_SOURCES:
-            raise ValueError(f"{self.spec}: card source {self.source!r} is not one of {ARCHITECTURE_SOURCES}")
-        if self.pad_multiple < 1:
-            raise ValueError(f"{self.spec}: pad_multiple must be >= 1, got {self.pad_multiple}")
-
-    @property
-    def spec(self) -> str:
-        """Canonical spec string, e.g. `"encodec@6kbps"`."""
-        return f"{self.name}@{self.variant}"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["extra"] = dict(self.extra)
-        d["spec"] = self.spec
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "CodecCard":
-        fields = {k: v for k, v in d.items() if k != "spec"}
-        return cls(**fields)
-
-
-@dataclass(frozen=True, slots=True)
-class Codes:
-    """Discrete codes of a batch.
-
-    Attributes:
-        levels: One LongTensor `[B, n_q, T_level]` per temporal level (one level for plain RVQ codecs,
-            several for multi-scale codecs such as SNAC).
-        codebook_size: Entries per codebook (bits per code = log2 of it).
-        covered_samples: Input samples (at the codec rate, after the codec's own padding) the codes
-            stand for; the measured bitrate divides by this duration.
-        sample_rate_hz: Codec rate.
-        extra: Side information a decoder needs besides the codes (scales, speaker embeddings, the
-            original length), never used for the bitrate.
-    """
-
-    levels: tuple[torch.Tensor, ...]
-    codebook_size: int
-    covered_samples: int
-    sample_rate_hz: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def batch_size(self) -> int:
-        return int(self.levels[0].shape[0])
-
-    @property
-    def tokens_per_item(self) -> int:
-        """Codes per batch item, summed over levels and quantizers."""
-        return sum(int(level.shape[1] * level.shape[2]) for level in self.levels)
-
-    @property
-    def n_quantizers(self) -> int:
-        return sum(int(level.shape[1]) for level in self.levels)
-
-    def bitrate_bps(self) -> float:
-        """Measured bitrate: tokens/s x log2(codebook_size), from the actual codes."""
-        duration_s = self.covered_samples / self.sample_rate_hz
-        return self.tokens_per_item * math.log2(self.codebook_size) / duration_s
-
-    def distinct_codes(self) -> int:
-        """Number of distinct code values over the whole batch (a degenerate quantiser gives 1)."""
-        return int(torch.unique(torch.cat([lv.reshape(-1) for lv in self.levels])).numel())
-
-
-@dataclass(frozen=True, slots=True)
-class WeightsSpec:
-    """Which weights to load: `"pretrained"` (upstream hub/URL/cache), `"random"` or a local path."""
-
-    mode: str  # "pretrained" | "random" | "path"
-    path: Path | None = None
-
-    @property
-    def is_random(self) -> bool:
-        return self.mode == "random"
-
-    def describe(self) -> str:
-        return str(self.path) if self.mode == "path" else self.mode
-
-
-def parse_weights(weights: "str | Path | WeightsSpec") -> WeightsSpec:
-    """Parses `--weights`: `pretrained`, `random`, or a path to a local checkpoint file or folder."""
-    if isinstance(weights, WeightsSpec):
-        return weights
-    if isinstance(weights, Path):
-        return _path_weights(weights)
-    if weights in ("pretrained", "random"):
-        return WeightsSpec(weights)
-    return _path_weights(Path(weights))
-
-
-def _path_weights(path: Path) -> WeightsSpec:
-    if not path.exists():
-        raise WeightsError(f"weights {str(path)!r} is neither 'pretrained', 'random' nor an existing file or folder")
-    return WeightsSpec("path", path.resolve())
 
 
 def fit_length(wav: torch.Tensor, length: int) -> torch.Tensor:
