@@ -102,6 +102,22 @@ def test_download_checks_md5_joins_parts_and_lays_out_the_root(server: _Server, 
     assert server.ranges == []
 
 
+def test_split_zip_record_is_read_in_place(server: _Server, tmp_path: Path) -> None:
+    """A record shipped as `x.z01 ... x.zip` (how the authors' earlier dataset was split) extracts fully."""
+    from ncst.corpora.fakes import write_split_zip
+
+    single = _fake_main_part(n=5)
+    data = single["st-codecfake.zip.001"] + single["st-codecfake.zip.002"]
+    parts = write_split_zip(data, tmp_path / "segments", "st-codecfake", segment_bytes=700)
+    assert len(parts) >= 3
+    server.files = {p.name: p.read_bytes() for p in parts}
+    out = tmp_path / "st"
+    result = download_st_codecfake(out, part="main", api_url=server.url)
+    assert result.label_counts == {"train.txt": 5} and result.extracted == 6
+    assert len(list((out / "train").iterdir())) == 5
+    assert not list((out / "downloads").glob("*joined*"))  # read in place: no second copy on disk
+
+
 def test_interrupted_file_resumes_with_a_range_request(server: _Server, tmp_path: Path) -> None:
     data = bytes(range(256)) * 40
     server.files = {"big.bin": data}

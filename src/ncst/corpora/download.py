@@ -10,7 +10,9 @@ third-party client: it does Range requests, proxies (`https_proxy`) and TLS with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import logging
 import os
 import socket
@@ -18,10 +20,12 @@ import tarfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ncst.audio import PathLike
+from ncst.corpora.spanned_zip import SpannedZipView, spanned_parts
 from ncst.errors import ChecksumError, NcstError
 
 __all__ = ["DownloadError", "download_file", "extract_archive", "download_and_extract", "md5_file"]
@@ -154,7 +158,7 @@ def extract_archive(archive: PathLike, dest_dir: PathLike) -> list[Path]:
     name = path.name.lower()
     if name.endswith(".zip"):
         try:
-            with zipfile.ZipFile(path) as zf:
+            with _open_zip(path) as zf:
                 bad = zf.testzip()
                 if bad is not None:
                     raise ChecksumError(f"{path}: member {bad!r} fails its CRC check; download the archive again")
@@ -162,8 +166,8 @@ def extract_archive(archive: PathLike, dest_dir: PathLike) -> list[Path]:
                     if not info.is_dir():
                         expected[_inside(out, info.filename)] = info.file_size
                 zf.extractall(out)
-        except zipfile.BadZipFile as err:
-            raise ChecksumError(f"{path}: not a readable zip archive ({err}); download it again") from err
+        except (zipfile.BadZipFile, EOFError, zlib.error) as err:  # truncated data ends inside a member
+            raise ChecksumError(f"{path}: not a readable zip archive ({err!r}); download it again") from err
     elif name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
         try:
             with tarfile.open(path) as tf:
@@ -190,6 +194,18 @@ def extract_archive(archive: PathLike, dest_dir: PathLike) -> list[Path]:
         )
     log.info("extracted %d files from %s", len(expected), path)
     return sorted(expected)
+
+
+@contextlib.contextmanager
+def _open_zip(path: Path) -> Iterator[zipfile.ZipFile]:
+    """Opens a zip archive; a split one (`x.z01 ... x.zip`) through a view of its segments as one archive."""
+    if len(spanned_parts(path)) == 1:
+        with zipfile.ZipFile(path) as zf:
+            yield zf
+        return
+    # Buffered: zipfile reads members with read(n), which a raw stream answers with an extra copy.
+    with io.BufferedReader(SpannedZipView(path), buffer_size=1 << 20) as view, zipfile.ZipFile(view) as zf:
+        yield zf
 
 
 def _inside(root: Path, member: str) -> Path:

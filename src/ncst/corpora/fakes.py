@@ -1,9 +1,11 @@
 """Tiny fake corpora in the real on-disk layouts of VCTK 0.92/0.80, AISHELL-3, NCSSD, ASVspoof 2019 LA and
 In-the-Wild, for tests and offline demos of the readers and recipes. Clips are short noisy sines at each
-corpus's real rate; nothing is real speech."""
+corpus's real rate; nothing is real speech. `write_split_zip` writes a zip as a split (`.zNN`) archive."""
 
 from __future__ import annotations
 
+import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +122,95 @@ def write_in_the_wild(base: Path) -> Path:
     for i in range(3):
         sf.write(root / f"{i}.wav", _clip(16000, i), 16000, subtype="FLOAT")
     return root
+
+
+_CD_FIXED = "<4s6H3L5H2L"  # central file header (APPNOTE 4.3.12), 46 bytes
+_EOCD = "<4s4H2LH"  # end of central directory record (4.3.16), 22 bytes
+
+
+def write_split_zip(
+    data: bytes,
+    folder: Path,
+    stem: str,
+    *,
+    segment_bytes: int | None = None,
+    marker: bool = True,
+    zip64_fields: bool = False,
+    zip64_end: bool = False,
+    hole_bytes: int = 0,
+) -> list[Path]:
+    """Writes the single-disk zip `data` as the split archive `stem.z01, ..., stem.zip` that `zip -s` makes.
+
+    Written independently of `ncst.corpora.spanned_zip`, to test it on layouts `zip -s` cannot be asked
+    for: no split marker, zip64 extra fields for every offset and disk, a zip64 end record, and a sparse
+    hole that pushes later segments past 4 GiB.
+
+    Args:
+        data: An archive made by `zipfile` (no zip64 records of its own).
+        segment_bytes: Cut the entries' bytes every this many bytes (None: one segment per entry).
+        marker: Start the first segment with the split marker `PK\\x07\\x08`, as `zip -s` does.
+        zip64_fields: Give every entry's disk and offset in a zip64 extra field (0xFFFF / 0xFFFFFFFF).
+        zip64_end: Add a zip64 end record and locator, and saturate the plain end record.
+        hole_bytes: Extend the first segment by a sparse hole (only with segment_bytes None, where the next
+            entry starts its own segment, so no offset moves).
+
+    Returns:
+        The segment files, last (`stem.zip`) last.
+    """
+    eocd_at = data.rfind(b"PK\x05\x06")
+    _, _, _, _, entries, _, cd_offset, comment_len = struct.unpack_from(_EOCD, data, eocd_at)
+    comment = data[eocd_at + 22 : eocd_at + 22 + comment_len]
+    records, position = [], cd_offset
+    for _ in range(entries):
+        fixed = list(struct.unpack_from(_CD_FIXED, data, position))
+        size = 46 + fixed[10] + fixed[11] + fixed[12]
+        records.append((fixed, data[position + 46 : position + size]))
+        position += size
+    prefix = b"PK\x07\x08" if marker else b""
+    stream = prefix + data[:cd_offset]
+    if segment_bytes is None:
+        starts = sorted({len(prefix) + fixed[16] for fixed, _ in records}) + [len(stream)]
+        cuts = [0] + starts[1:]
+    else:
+        cuts = list(range(0, len(stream), segment_bytes)) + [len(stream)]
+    chunks = [stream[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+    directory = bytearray()
+    for fixed, variable in records:
+        absolute = len(prefix) + fixed[16]
+        disk = max(i for i, cut in enumerate(cuts[:-1]) if cut <= absolute)
+        relative = absolute - cuts[disk]
+        name_len, extra_len = fixed[10], fixed[11]
+        name, extra = variable[:name_len], variable[name_len : name_len + extra_len]
+        rest = variable[name_len + extra_len :]
+        if zip64_fields:
+            extra = struct.pack("<2HQL", 0x0001, 12, relative, disk) + extra
+            fixed[13], fixed[16] = 0xFFFF, 0xFFFFFFFF
+        else:
+            fixed[13], fixed[16] = disk, relative
+        fixed[11] = len(extra)
+        directory += struct.pack(_CD_FIXED, *fixed) + name + extra + rest
+    last_disk = len(chunks) - 1
+    tail = bytearray(chunks[-1])
+    cd_relative = len(tail)
+    tail += directory
+    if zip64_end:
+        z64_relative = len(tail)
+        tail += struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, last_disk, last_disk, entries, entries,
+                            len(directory), cd_relative)  # fmt: skip
+        tail += struct.pack("<4sLQL", b"PK\x06\x07", last_disk, z64_relative, last_disk + 1)
+        tail += struct.pack(_EOCD, b"PK\x05\x06", 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, len(comment))
+    else:
+        tail += struct.pack(_EOCD, b"PK\x05\x06", last_disk, last_disk, entries, entries, len(directory),
+                            cd_relative, len(comment))  # fmt: skip
+    tail += comment
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, chunk in enumerate(chunks[:-1]):
+        path = folder / f"{stem}.z{index + 1:02d}"
+        path.write_bytes(chunk)
+        if index == 0 and hole_bytes:
+            os.truncate(path, len(chunk) + hole_bytes)
+        paths.append(path)
+    paths.append(folder / f"{stem}.zip")
+    paths[-1].write_bytes(bytes(tail))
+    return paths

@@ -4,7 +4,8 @@ Records: main part 14631091 (train, dev, eval_id, eval_ood, label files), open-s
 (ID_unseen_real, ID_diff_config, ID_diff_source, OOD_diff_*, ALM). The file list, sizes and md5s are read
 from the record at run time (`<api>/api/records/<id>`: `files[].key`, `.size`, `.checksum = "md5:<hex>"`,
 `.links.self`), every file is md5-checked and resumes after an interruption (HTTP Range, see
-`ncst.corpora.download`). Archives are then extracted, split archives first joined, and the result is
+`ncst.corpora.download`). Archives are then extracted: byte-split parts (`x.zip.001`) are joined first,
+split zips (`x.z01 ... x.zip`) are read in place through `ncst.corpora.spanned_zip`. The result is
 checked twice: every member's size on disk against the archive listing, and every file that a label file
 lists against the files present, since split zips of the authors' earlier dataset were reported to
 extract with CRC errors or to extract a third of the data and exit 0.
@@ -104,7 +105,7 @@ def _join_parts(folder: Path, keys: list[str]) -> list[Path]:
         if m:
             groups.setdefault(m.group("base"), []).append((int(m.group("n")), key))
         elif _ZIP_DISK.match(key):
-            continue  # disk of a spanned zip: handled with its .zip
+            continue  # segment of a split zip: read with its .zip (`ncst.corpora.spanned_zip`)
         elif _ARCHIVE.search(key):
             archives.append(folder / key)
     for base, parts in sorted(groups.items()):
@@ -117,14 +118,6 @@ def _join_parts(folder: Path, keys: list[str]) -> list[Path]:
                         shutil.copyfileobj(part, fh, 1 << 20)
             tmp.replace(joined)
         archives.append(joined)
-    disk_bases = {k: m.group("base") for k in keys if (m := _ZIP_DISK.match(k))}
-    for archive in archives:
-        disks = sorted(k for k, base in disk_bases.items() if base == archive.stem)
-        if disks:
-            raise NcstError(
-                f"{archive.name} is a spanned zip ({', '.join(disks)}); Python cannot read those: join it with "
-                f"`zip -s 0 {archive.name} --out joined.zip` (or extract with 7z) inside {folder}, then rerun"
-            )
     return archives
 
 

@@ -1,0 +1,142 @@
+"""Split (`.zNN`) zip archives are read as one archive: listed, CRC-checked and extracted, no joined copy."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ncst.corpora.download import extract_archive
+from ncst.corpora.fakes import write_split_zip
+from ncst.corpora.spanned_zip import SpannedZipError, SpannedZipView, join_spanned_zip, spanned_parts
+from ncst.errors import ChecksumError
+
+MEMBERS = {
+    "st/label/train.txt": b"a.wav real 0\nb.wav fake 1\n",
+    "st/train/a.wav": bytes(range(256)) * 40,
+    "st/train/b.wav": os.urandom(9000),
+    "st/train/empty.wav": b"",
+}
+
+
+def _zip_bytes(comment: bytes = b"") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i, (name, payload) in enumerate(MEMBERS.items()):
+            zf.writestr(name, payload, compress_type=zipfile.ZIP_DEFLATED if i % 2 else zipfile.ZIP_STORED)
+        zf.comment = comment
+    return buf.getvalue()
+
+
+def _read_all(last: Path) -> dict[str, bytes]:
+    with SpannedZipView(last) as view, zipfile.ZipFile(view) as zf:
+        assert zf.testzip() is None
+        return {info.filename: zf.read(info) for info in zf.infolist()}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"segment_bytes": 1000},
+        {"segment_bytes": 777, "marker": False},
+        {"segment_bytes": 1500, "zip64_fields": True},
+        {"segment_bytes": 4096, "zip64_end": True},
+        {"segment_bytes": None, "zip64_fields": True, "zip64_end": True},
+    ],
+    ids=["marker", "no-marker", "zip64-fields", "zip64-end", "one-entry-per-segment"],
+)
+def test_split_layouts_read_as_the_original(tmp_path: Path, options: dict) -> None:
+    parts = write_split_zip(_zip_bytes(b"made by ncst"), tmp_path, "arc", **options)
+    assert len(parts) >= 3
+    assert spanned_parts(tmp_path / "arc.zip") == parts
+    assert _read_all(tmp_path / "arc.zip") == MEMBERS
+    joined = join_spanned_zip(tmp_path / "arc.zip", tmp_path / "joined.zip")
+    with zipfile.ZipFile(joined) as zf:
+        assert zf.testzip() is None and zf.comment == b"made by ncst"
+        assert {i.filename: zf.read(i) for i in zf.infolist()} == MEMBERS
+
+
+def test_entries_past_4_gib_get_zip64_offsets(tmp_path: Path) -> None:
+    hole = (1 << 32) + 12345
+    parts = write_split_zip(_zip_bytes(), tmp_path, "big", segment_bytes=None, hole_bytes=hole)
+    if parts[0].stat().st_blocks * 512 > (1 << 24):
+        parts[0].unlink()
+        pytest.skip("this file system does not keep sparse files sparse")
+    with SpannedZipView(tmp_path / "big.zip") as view, zipfile.ZipFile(view) as zf:
+        assert view.size > 1 << 32
+        offsets = sorted(info.header_offset for info in zf.infolist())
+        assert offsets[-1] > 1 << 32  # read back through the zip64 extra field the view wrote
+        assert zf.testzip() is None
+        assert {i.filename: zf.read(i) for i in zf.infolist()} == MEMBERS
+
+
+def test_extract_archive_reads_split_archives(tmp_path: Path) -> None:
+    write_split_zip(_zip_bytes(), tmp_path / "dl", "arc", segment_bytes=1000)
+    written = extract_archive(tmp_path / "dl" / "arc.zip", tmp_path / "out")
+    assert len(written) == len(MEMBERS)
+    for name, payload in MEMBERS.items():
+        assert (tmp_path / "out" / name).read_bytes() == payload
+
+
+def test_missing_segment_is_named(tmp_path: Path) -> None:
+    parts = write_split_zip(_zip_bytes(), tmp_path, "arc", segment_bytes=1000)
+    parts[1].unlink()
+    with pytest.raises(SpannedZipError, match=r"segments but .* were found.*download the missing \.zNN"):
+        SpannedZipView(tmp_path / "arc.zip")
+    with pytest.raises(ChecksumError, match="arc.zip"):
+        extract_archive(tmp_path / "arc.zip", tmp_path / "out")
+
+
+def test_truncated_segment_fails_the_crc_or_the_layout_check(tmp_path: Path) -> None:
+    parts = write_split_zip(_zip_bytes(), tmp_path, "arc", segment_bytes=1000)
+    with open(parts[0], "r+b") as fh:
+        fh.truncate(600)
+    with pytest.raises(ChecksumError):
+        extract_archive(tmp_path / "arc.zip", tmp_path / "out")
+
+
+def test_crafted_offsets_and_counts_are_refused(tmp_path: Path) -> None:
+    parts = write_split_zip(_zip_bytes(), tmp_path, "arc", segment_bytes=1000)
+    last = bytearray(parts[-1].read_bytes())
+    eocd = last.rfind(b"PK\x05\x06")
+    crafted = bytearray(last)
+    crafted[eocd + 10 : eocd + 12] = (60000).to_bytes(2, "little")  # 60000 entries in a 4-entry directory
+    parts[-1].write_bytes(bytes(crafted))
+    with pytest.raises(SpannedZipError, match="central directory ends after 4 of 60000 entries"):
+        SpannedZipView(parts[-1])
+    crafted = bytearray(last)
+    first_entry = crafted.find(b"PK\x01\x02")
+    crafted[first_entry + 42 : first_entry + 46] = (999_999).to_bytes(4, "little")
+    parts[-1].write_bytes(bytes(crafted))
+    with pytest.raises(SpannedZipError, match="offset 999999 lies past the end"):
+        SpannedZipView(parts[-1])
+    parts[-1].write_bytes(b"not a zip at all")
+    with pytest.raises(SpannedZipError, match="no end-of-central-directory record"):
+        SpannedZipView(parts[-1])
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP's zip is not installed")
+def test_archives_made_by_info_zip(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    for name, payload in {**MEMBERS, "st/train/big.wav": os.urandom(150_000)}.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes(payload)
+    subprocess.run(["zip", "-q", "-r", "-s", "64k", str(tmp_path / "arc.zip"), "st"], cwd=src, check=True)
+    assert len(spanned_parts(tmp_path / "arc.zip")) >= 3
+    files = {k: v for k, v in _read_all(tmp_path / "arc.zip").items() if not k.endswith("/")}
+    assert files == {name: (src / name).read_bytes() for name in files} and len(files) == len(MEMBERS) + 1
+    subprocess.run(["zip", "-q", "-s", "0", "arc.zip", "--out", "ref.zip"], cwd=tmp_path, check=True)
+    joined = join_spanned_zip(tmp_path / "arc.zip", tmp_path / "joined.zip")
+    # `zip -s 0` copies only the bytes entries point at; the view keeps every segment byte (Info-ZIP can
+    # leave unreferenced bytes in a segment), so compare listings, not bytes.
+    with zipfile.ZipFile(joined) as ours, zipfile.ZipFile(tmp_path / "ref.zip") as ref:
+        assert ours.testzip() is None
+        listing = [(i.filename, i.CRC, i.file_size, i.compress_size) for i in ours.infolist()]
+        assert listing == [(i.filename, i.CRC, i.file_size, i.compress_size) for i in ref.infolist()]
+    if shutil.which("unzip"):
+        subprocess.run(["unzip", "-tq", str(joined)], check=True, capture_output=True)
