@@ -140,3 +140,37 @@ def test_archives_made_by_info_zip(tmp_path: Path) -> None:
         assert listing == [(i.filename, i.CRC, i.file_size, i.compress_size) for i in ref.infolist()]
     if shutil.which("unzip"):
         subprocess.run(["unzip", "-tq", str(joined)], check=True, capture_output=True)
+
+
+def test_mutated_archives_fail_only_with_checksum_errors(tmp_path: Path) -> None:
+    """Seeded byte flips and truncations anywhere in plain and split archives: extraction either succeeds
+    or raises ChecksumError (before: bare EOFError, NotImplementedError, RuntimeError or OSError)."""
+    import random
+
+    rng = random.Random(20261128)
+    data = _zip_bytes()
+    outcomes = {"ok": 0, "refused": 0}
+    for trial in range(300):
+        folder = tmp_path / f"t{trial}"
+        if trial % 4 == 0:
+            folder.mkdir()
+            parts = [folder / "a.zip"]
+            parts[0].write_bytes(data)
+        else:
+            parts = write_split_zip(data, folder, "a", segment_bytes=rng.choice([700, 1500, 4000]),
+                                    zip64_fields=rng.random() < 0.5, zip64_end=rng.random() < 0.5)  # fmt: skip
+        target = rng.choice(parts)
+        mutated = bytearray(target.read_bytes())
+        if rng.random() < 0.1:
+            del mutated[rng.randrange(len(mutated)) :]
+        for _ in range(rng.randint(1, 4)):
+            if mutated:
+                mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        target.write_bytes(bytes(mutated))
+        try:
+            extract_archive(parts[-1], folder / "out")
+            outcomes["ok"] += 1
+        except ChecksumError:
+            outcomes["refused"] += 1
+        shutil.rmtree(folder)
+    assert outcomes["refused"] > 250  # most mutations are caught (CRC, offsets, signatures)

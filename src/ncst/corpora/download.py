@@ -11,6 +11,7 @@ third-party client: it does Range requests, proxies (`https_proxy`) and TLS with
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import logging
@@ -168,6 +169,17 @@ def extract_archive(archive: PathLike, dest_dir: PathLike) -> list[Path]:
                 zf.extractall(out)
         except (zipfile.BadZipFile, EOFError, zlib.error) as err:  # truncated data ends inside a member
             raise ChecksumError(f"{path}: not a readable zip archive ({err!r}); download it again") from err
+        except OSError as err:
+            if err.errno != errno.EINVAL:  # a full disk or a permission problem is not a corrupt archive
+                raise
+            raise ChecksumError(
+                f"{path}: corrupt zip archive (an entry points before its start); download it again"
+            ) from err
+        except (NotImplementedError, RuntimeError) as err:  # zipfile: unknown method/version, "encrypted"
+            raise ChecksumError(
+                f"{path}: zipfile cannot read it ({err}): either the archive is corrupt (download it again) or it "
+                "uses a feature Python lacks (Deflate64, encryption); then extract it with 7z and rerun"
+            ) from err
     elif name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
         try:
             with tarfile.open(path) as tf:

@@ -17,6 +17,7 @@ The format is PKWARE's APPNOTE, sections 4.3 (records) and 8.5 (split archives).
 from __future__ import annotations
 
 import bisect
+import errno
 import glob
 import io
 import re
@@ -326,8 +327,8 @@ class SpannedZipView(io.RawIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError(f"{self.name}: seek before the start")
+        if base + offset < 0:  # as a real file answers (zipfile seeks there on a corrupt directory)
+            raise OSError(errno.EINVAL, f"{self.name}: seek before the start of the archive")
         self._position = base + offset
         return self._position
 
