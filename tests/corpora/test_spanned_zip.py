@@ -174,3 +174,38 @@ def test_mutated_archives_fail_only_with_checksum_errors(tmp_path: Path) -> None
             outcomes["refused"] += 1
         shutil.rmtree(folder)
     assert outcomes["refused"] > 250  # most mutations are caught (CRC, offsets, signatures)
+
+
+def test_mutated_compressed_tars_fail_only_with_checksum_errors(tmp_path: Path) -> None:
+    """The same for .tar.gz/.tar.bz2/.tar.xz (before: gzip's BadGzipFile escaped as itself)."""
+    import random
+    import tarfile
+
+    rng = random.Random(7)
+    archives = {}
+    for mode, suffix in (("w:gz", "tar.gz"), ("w:bz2", "tar.bz2"), ("w:xz", "tar.xz")):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode=mode) as tf:  # type: ignore[call-overload]
+            for name, payload in MEMBERS.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(payload)
+                tf.addfile(info, io.BytesIO(payload))
+        archives[suffix] = buf.getvalue()
+    refused = 0
+    for trial in range(300):
+        suffix = rng.choice(sorted(archives))
+        mutated = bytearray(archives[suffix])
+        if rng.random() < 0.2:
+            del mutated[rng.randrange(len(mutated)) :]
+        for _ in range(rng.randint(1, 4)):
+            if mutated:
+                mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        path = tmp_path / f"t{trial}.{suffix}"
+        path.write_bytes(bytes(mutated))
+        try:
+            extract_archive(path, tmp_path / f"out{trial}")
+        except ChecksumError:
+            refused += 1
+        shutil.rmtree(tmp_path / f"out{trial}", ignore_errors=True)
+        path.unlink()
+    assert refused > 150

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gzip
 import hashlib
 import io
 import logging
+import lzma
 import os
 import socket
 import tarfile
@@ -194,7 +196,7 @@ def extract_archive(archive: PathLike, dest_dir: PathLike) -> list[Path]:
                     tf.extractall(out, members=members, filter="data")
                 else:  # pragma: no cover - older patch releases; members were checked above
                     tf.extractall(out, members=members)
-        except (tarfile.TarError, EOFError) as err:
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as err:
             raise ChecksumError(f"{path}: truncated or corrupt tar archive ({err}); download it again") from err
     else:
         raise NcstError(f"{path}: unknown archive type; expected .zip, .tar, .tar.gz or .tgz")
