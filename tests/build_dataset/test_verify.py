@@ -41,6 +41,19 @@ def _copy(built: Path, tmp_path: Path) -> Path:
     return out
 
 
+def _edit_bytes(path: Path, index: int, change: Callable[[bytes], bytes]) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    edited = change(lines[index])
+    assert edited != lines[index], "the edit did not apply"
+    lines[index] = edited
+    path.write_bytes(b"".join(lines))
+
+
+def _quote_class_id(line: bytes) -> bytes:
+    """`"class_id": 4, "codec_spec"` -> `"class_id": "4", "codec_spec"` (a string where an int belongs)."""
+    return line.replace(b'"class_id": ', b'"class_id": "').replace(b', "codec_spec"', b'", "codec_spec"')
+
+
 def _edit_line(path: Path, index: int, new: str | None) -> None:
     lines = path.read_text().splitlines(keepends=True)
     if new is None:
@@ -99,6 +112,31 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "provenance_emptied": (lambda out: (out / "provenance.jsonl").write_text(""), "provenance", "no provenance rows"),
     "provenance_garbled": (
         lambda out: _edit_line(out / "provenance.jsonl", 2, "{not json\n"),
+        "provenance",
+        "provenance.jsonl:3: unreadable provenance line",
+    ),
+    "provenance_bad_utf8": (
+        lambda out: _edit_bytes(out / "provenance.jsonl", 1, lambda line: line.replace(b'"utt_id"', b'"utt\xff"')),
+        "provenance",
+        "provenance.jsonl:2: unreadable provenance line",
+    ),
+    "provenance_not_an_object": (
+        lambda out: _edit_line(out / "provenance.jsonl", 0, "[1, 2]\n"),
+        "provenance",
+        "must be a JSON object",
+    ),
+    "provenance_wrong_type": (
+        lambda out: _edit_bytes(out / "provenance.jsonl", 0, _quote_class_id),
+        "provenance",
+        "field 'class_id' must be int | None, got str",
+    ),
+    "provenance_file_outside": (
+        lambda out: _edit_bytes(out / "provenance.jsonl", 0, lambda line: line.replace(b'"wav/', b'"../../wav/')),
+        "provenance",
+        "must be a path inside the build folder",
+    ),
+    "provenance_deep_nesting": (
+        lambda out: _edit_line(out / "provenance.jsonl", 2, "[" * 100_000 + "]" * 100_000 + "\n"),
         "provenance",
         "provenance.jsonl:3: unreadable provenance line",
     ),

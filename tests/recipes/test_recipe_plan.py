@@ -170,3 +170,20 @@ def test_recipe_build_in_shards_is_missing_files_until_every_shard_ran(tmp_path:
     assert sorted(p.name for p in out.glob("provenance*.jsonl")) == [
         "provenance.shard-0-of-2.jsonl", "provenance.shard-1-of-2.jsonl"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'extends = "st-codecfake"\nname = "caf\xe9"\n', r"not UTF-8 text \(byte 36"),
+        (b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "not valid TOML"),
+        (b"extends = \n", "not valid TOML"),
+    ],
+    ids=["latin-1", "deep-nesting", "syntax"],
+)
+def test_unreadable_recipe_files_name_the_file(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_bytes(content)
+    with pytest.raises(RecipeError, match=message) as info:
+        load_recipe(path)
+    assert str(path) in str(info.value)

@@ -72,17 +72,22 @@ def read_provenance(paths: Iterable[PathLike]) -> dict[str, ProvenanceRow]:
         path = Path(p)
         if not path.exists():
             continue
-        with open(path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
+        with open(path, "rb") as fh:  # bytes: one line of bad UTF-8 must not hide the rows after it
+            for lineno, raw in enumerate(fh, 1):
+                if not raw.strip():
                     continue
                 try:
-                    row = ProvenanceRow.from_dict(json.loads(line))
-                except (json.JSONDecodeError, TypeError) as err:
-                    log.warning("%s:%d: skipping unreadable provenance line (%s)", path, lineno, err)
+                    row = ProvenanceRow.from_dict(json.loads(raw.decode("utf-8")))
+                except (ValueError, TypeError, AttributeError, RecursionError) as err:  # incl. JSON and UTF-8
+                    log.warning("%s:%d: skipping unreadable provenance line (%s)", path, lineno, _short(err))
                     continue
                 rows[row.file] = row
     return rows
+
+
+def _short(err: BaseException) -> str:
+    text = str(err)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 _GIT_COMMIT: list[str | None] = []

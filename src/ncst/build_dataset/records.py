@@ -88,11 +88,45 @@ class ProvenanceRow:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "ProvenanceRow":
+        """Builds a row from a parsed provenance line, checking every field's type.
+
+        Raises:
+            TypeError: `d` is not a mapping, a field is missing or has the wrong type, or `file` is not a
+                relative path inside the build folder (a crafted line must not point verify elsewhere).
+        """
+        if not isinstance(d, Mapping):
+            raise TypeError(f"a provenance line must be a JSON object, got {type(d).__name__}")
         names = {f.name for f in fields(cls)}
         known = {k: v for k, v in d.items() if k in names}
-        extra = dict(known.pop("extra", {}) or {})
+        extra = known.pop("extra", {}) or {}
+        if not isinstance(extra, Mapping):
+            raise TypeError(f"field 'extra' must be an object, got {type(extra).__name__}")
+        extra = dict(extra)
         extra.update({k: v for k, v in d.items() if k not in names})
+        for f in fields(cls):
+            if f.name in known and not _has_type(known[f.name], str(f.type)):
+                raise TypeError(f"field {f.name!r} must be {f.type}, got {type(known[f.name]).__name__}")
+        file = known.get("file")
+        if isinstance(file, str) and (file.startswith(("/", "\\")) or ".." in file.replace("\\", "/").split("/")):
+            raise TypeError(f"field 'file' must be a path inside the build folder, got {file[:80]!r}")
         return cls(**known, extra=extra)
+
+
+def _has_type(value: Any, annotation: str) -> bool:
+    """Whether a JSON value fits a field annotation of `ProvenanceRow` (bool is not a number here)."""
+    if annotation.endswith(" | None"):
+        return value is None or _has_type(value, annotation[: -len(" | None")])
+    if annotation == "str":
+        return isinstance(value, str)
+    if annotation == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation == "Mapping[str, str]":
+        return isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    if annotation.startswith("Mapping["):
+        return isinstance(value, Mapping)
+    raise AssertionError(f"no type check for annotation {annotation!r}")  # a new field needs a rule here
 
 
 @dataclass(frozen=True, slots=True)

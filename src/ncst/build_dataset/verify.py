@@ -134,14 +134,14 @@ def verify_build(out_dir: Path) -> VerifyReport:
 def _provenance_problems(prov_files: list[Path], rows: Mapping[str, ProvenanceRow]) -> list[str]:
     problems = []
     for path in prov_files:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
+        with open(path, "rb") as fh:  # decoded per line, strictly, as `read_provenance` does
+            for lineno, raw in enumerate(fh, 1):
+                if not raw.strip():
                     continue
                 try:
-                    ProvenanceRow.from_dict(json.loads(line))
-                except (json.JSONDecodeError, TypeError, AttributeError) as err:
-                    problems.append(f"{path.name}:{lineno}: unreadable provenance line ({err})")
+                    ProvenanceRow.from_dict(json.loads(raw.decode("utf-8")))
+                except (ValueError, TypeError, AttributeError, RecursionError) as err:  # incl. JSON and UTF-8
+                    problems.append(f"{path.name}:{lineno}: unreadable provenance line ({str(err)[:200]})")
     if not rows:
         problems.append(f"{', '.join(p.name for p in prov_files)}: no provenance rows")
     return problems

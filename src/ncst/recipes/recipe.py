@@ -201,11 +201,14 @@ def load_recipe(name_or_path: PathLike) -> Recipe:
         if not path.is_file():
             raise RecipeError(f"unknown recipe {text_name!r}; built-in: {sorted(RECIPES)}, or the path of a .toml file")
         origin = str(path)
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise RecipeError(f"{origin}: not UTF-8 text (byte {err.start}: {err.reason}); save it as UTF-8") from err
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise RecipeError(f"{origin}: not valid TOML ({err})") from err
+    except (tomllib.TOMLDecodeError, RecursionError) as err:
+        raise RecipeError(f"{origin}: not valid TOML ({str(err)[:200]})") from err
     parsed = _parse(data, origin)
     base_name = data.get("extends")
     if base_name:
