@@ -101,3 +101,30 @@ def test_load_checkpoint_reads_plain_state_dicts_and_rejects_junk(tmp_path: Path
     assert torch.equal(load_checkpoint(file)["w"], torch.ones(3))
     with pytest.raises(WeightsError, match="not a file"):
         load_checkpoint(tmp_path / "missing.pth")
+
+
+def test_read_text_names_file_line_and_column_of_bad_utf8(tmp_path: Path) -> None:
+    from ncst.errors import CorpusLayoutError
+    from ncst.io import read_text
+
+    path = tmp_path / "meta.txt"
+    path.write_bytes(b"\xef\xbb\xbfok line\nsecond caf\xe9 line\n")
+    with pytest.raises(CorpusLayoutError, match=r"meta\.txt:2: not UTF-8 text \(byte 0xe9 at column 11\)"):
+        read_text(path, error=CorpusLayoutError)
+    path.write_bytes(b"\xef\xbb\xbfok line\n")
+    assert read_text(path) == "ok line\n"  # the BOM is dropped
+
+
+def test_read_json_errors_name_the_file(tmp_path: Path) -> None:
+    from ncst.errors import NcstError
+    from ncst.io import read_json
+
+    path = tmp_path / "x.json"
+    path.write_text('{"a": 1,\n "b": }\n')
+    with pytest.raises(NcstError, match=r"x\.json:2: not valid JSON"):
+        read_json(path)
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(NcstError, match="nested too deeply"):
+        read_json(path)
+    path.write_text('{"a": [1, 2]}')
+    assert read_json(path) == {"a": [1, 2]}

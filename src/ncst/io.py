@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterator, Literal, Union, overload
 
-from ncst.errors import UntrustedCheckpointError, WeightsError
+from ncst.errors import NcstError, UntrustedCheckpointError, WeightsError
 
 __all__ = [
     "PathLike",
@@ -35,6 +36,8 @@ __all__ = [
     "atomic_write_text",
     "load_checkpoint",
     "parse_temp_name",
+    "read_json",
+    "read_text",
     "sha256_file",
     "temp_name",
 ]
@@ -79,6 +82,39 @@ def parse_temp_name(name: str) -> TempName | None:
     if dash and pid.isdigit() and token:
         return TempName(target=target, pid=int(pid))
     return TempName(target=target, pid=None)
+
+
+# -- reading text -------------------------------------------------------------------------------------------
+def read_text(path: PathLike, *, error: type[NcstError] = NcstError) -> str:
+    """Reads a UTF-8 text file (a leading BOM is dropped).
+
+    Metadata files come from corpora, downloads and users, and any of them may be in another encoding or
+    damaged: bad UTF-8 raises `error` naming the file, line, column and byte, never a bare
+    UnicodeDecodeError. Memory is bounded by the file's size.
+    """
+    data = Path(path).read_bytes()
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as err:
+        at = start + err.start  # the error's offset is into the text after the BOM
+        line = data.count(b"\n", 0, at) + 1
+        column = at - (data.rfind(b"\n", 0, at) + 1) + 1
+        raise error(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[at]:02x} at column {column}); "
+            "save the file as UTF-8 or fetch it again"
+        ) from err
+
+
+def read_json(path: PathLike, *, error: type[NcstError] = NcstError) -> Any:
+    """Reads a UTF-8 JSON file; bad UTF-8, bad JSON or absurd nesting raise `error` naming file and line."""
+    text = read_text(path, error=error)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise error(f"{path}:{err.lineno}: not valid JSON ({err.msg} at column {err.colno})") from err
+    except RecursionError as err:
+        raise error(f"{path}: not valid JSON (nested too deeply)") from err
 
 
 # -- atomic writes -----------------------------------------------------------------------------------------

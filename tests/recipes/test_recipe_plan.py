@@ -175,7 +175,7 @@ def test_recipe_build_in_shards_is_missing_files_until_every_shard_ran(tmp_path:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b'extends = "st-codecfake"\nname = "caf\xe9"\n', r"not UTF-8 text \(byte 36"),
+        (b'extends = "st-codecfake"\nname = "caf\xe9"\n', r"mine\.toml:2: not UTF-8 text \(byte 0xe9 at column 12\)"),
         (b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "not valid TOML"),
         (b"extends = \n", "not valid TOML"),
     ],

@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
+from typer.testing import CliRunner
 
 from ncst.build_dataset import verify_build
+from ncst.cli.main import app
+from ncst.errors import CorpusLayoutError
 from ncst.io import temp_name
 
 
@@ -59,3 +63,24 @@ def test_label_lines_cannot_reach_outside_their_folder(tmp_path: Path) -> None:
     assert len(report.labels) == 2
     assert all("is not a plain file name of eval_id/" in item for item in report.labels)
     assert report.n_ok == 4  # the crafted lines were not followed
+
+
+@pytest.mark.parametrize(
+    ("recipe_json", "message"),
+    [
+        ('{"label_files": {"eval_id.txt": "../../elsewhere"}}', "'label_files' must map label file names to folders"),
+        ('{"label_files": {"../../x.txt": "eval_id"}}', "'label_files' must map label file names to folders"),
+        ('{"ingested": {"ALM.txt": {"folder": "/abs"}}}', "'ingested' must map"),
+        ('{"prefixes": {"eval_id": ["mimi"]}}', "'prefixes' must map"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"label_files": {\n"eval_id.txt": }', r"recipe\.json:2: not valid JSON"),
+    ],
+    ids=["folder-outside", "label-path", "ingested-absolute", "prefixes-shape", "not-object", "bad-json"],
+)
+def test_crafted_recipe_json_is_refused_naming_the_file(tmp_path: Path, recipe_json: str, message: str) -> None:
+    root = _root(tmp_path)
+    (root / "recipe.json").write_text(recipe_json)
+    with pytest.raises(CorpusLayoutError, match=message):
+        verify_build(root)
+    result = CliRunner().invoke(app, ["verify", str(root)])
+    assert result.exit_code == 2 and "recipe.json" in result.output

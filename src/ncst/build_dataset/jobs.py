@@ -18,6 +18,7 @@ from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 import torch
+import yaml
 
 import ncst
 from ncst.audio import (
@@ -43,7 +44,8 @@ __all__ = ["BUILD_ERRORS", "PER_FILE_ERRORS", "JobSettings", "JobRunner", "JobFa
 log = logging.getLogger(__name__)
 
 #: What a failed model build or checkpoint load raises (torch's load_state_dict: RuntimeError on wrong
-#: keys or shapes; torch.load: RuntimeError, EOFError or UnpicklingError on a corrupt file). Named ncst
+#: keys or shapes; torch.load: RuntimeError, EOFError or UnpicklingError on a corrupt file; JSON/UTF-8
+#: errors are ValueErrors, too-deep nesting a RuntimeError). Named ncst
 #: errors pass through unchanged.
 _LOAD_ERRORS = (
     RuntimeError,
@@ -54,6 +56,7 @@ _LOAD_ERRORS = (
     OSError,
     EOFError,
     pickle.UnpicklingError,
+    yaml.YAMLError,  # a damaged config.yaml beside local weights (AudioDec, FunCodec, WavTokenizer)
 )
 
 

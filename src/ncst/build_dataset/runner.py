@@ -33,7 +33,7 @@ from ncst.build_dataset.records import JobFailure, ProvenanceRow
 from ncst.codecs import get_card, parse_weights
 from ncst.corpora import load_corpus
 from ncst.errors import NcstError
-from ncst.io import atomic_write_text, parse_temp_name, sha256_file
+from ncst.io import atomic_write_text, parse_temp_name, read_json, sha256_file
 
 __all__ = ["BuildConfig", "BuildResult", "build", "run_jobs", "ProgressCallback"]
 
@@ -257,10 +257,9 @@ def _check_settings(out: Path, weights_label: str, seed: int) -> None:
     path = out / "build.json"
     wanted = {"weights": weights_label, "seed": seed}
     if path.exists():
-        try:
-            recorded = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise NcstError(f"{path} is not valid JSON ({err}); fix or delete it") from err
+        recorded = read_json(path, error=NcstError)
+        if not isinstance(recorded, dict):
+            raise NcstError(f"{path}: not a JSON object; fix or delete it")
         diff = {k: (recorded.get(k), v) for k, v in wanted.items() if recorded.get(k) != v}
         if diff:
             detail = ", ".join(f"{k}: folder has {a!r}, this run asks {b!r}" for k, (a, b) in diff.items())

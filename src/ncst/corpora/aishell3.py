@@ -26,6 +26,7 @@ from ncst.audio import PathLike
 from ncst.corpora.base import Utterance
 from ncst.corpora.download import download_and_extract
 from ncst.errors import CorpusLayoutError
+from ncst.io import read_text
 
 __all__ = ["AISHELL3_URL", "PARTS", "find_aishell3_root", "read_aishell3", "read_content", "download_aishell3"]
 
@@ -63,7 +64,7 @@ def read_content(path: PathLike) -> dict[str, str]:
     """
     file = Path(path)
     texts: dict[str, str] = {}
-    for lineno, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(read_text(file, error=CorpusLayoutError).splitlines(), 1):
         if not line.strip():
             continue
         name, sep, rest = line.partition("\t")
@@ -82,7 +83,7 @@ def _speaker_info(root: Path) -> dict[str, dict[str, str]]:
         log.warning("%s missing; speakers get no gender/accent", path)
         return {}
     info: dict[str, dict[str, str]] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(read_text(path, error=CorpusLayoutError).splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         fields = line.split("\t") if "\t" in line else line.split()

@@ -21,6 +21,7 @@ from ncst.audio import PathLike
 from ncst.corpora.base import Utterance
 from ncst.corpora.download import download_and_extract
 from ncst.errors import CorpusLayoutError
+from ncst.io import read_text
 
 __all__ = ["LA_URL", "PROTOCOL_FILES", "find_asvspoof2019_root", "read_asvspoof2019_la", "download_asvspoof2019_la"]
 
@@ -83,7 +84,7 @@ def read_asvspoof2019_la(
         raise CorpusLayoutError(f"CM protocol missing: {protocol}")
     audio_dir = root / f"ASVspoof2019_LA_{part}" / "flac"
     count = 0
-    for lineno, line in enumerate(protocol.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(read_text(protocol, error=CorpusLayoutError).splitlines(), 1):
         if not line.strip():
             continue
         fields = line.split()

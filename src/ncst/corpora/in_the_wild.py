@@ -13,6 +13,7 @@ network.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 from ncst.audio import PathLike
 from ncst.corpora.base import Utterance
 from ncst.errors import CorpusLayoutError
+from ncst.io import read_text
 
 __all__ = ["find_in_the_wild_root", "read_in_the_wild"]
 
@@ -64,7 +66,7 @@ def read_in_the_wild(corpus_dir: PathLike, *, labels: tuple[str, ...] = ("bona-f
     root = find_in_the_wild_root(corpus_dir)
     meta = root / "meta.csv"
     count = 0
-    with open(meta, encoding="utf-8", newline="") as fh:
+    with io.StringIO(read_text(meta, error=CorpusLayoutError), newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
         if missing:

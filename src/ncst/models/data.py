@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from ncst.audio import read_audio, resample
 from ncst.errors import CorpusLayoutError
-from ncst.io import PathLike
+from ncst.io import PathLike, read_text
 from ncst.models.base import N_SAMPLES, SAMPLE_RATE_HZ
 
 __all__ = [
@@ -119,7 +119,7 @@ def read_label_file(path: PathLike, audio_dir: PathLike) -> list[Item]:
     if not path.is_file():
         raise CorpusLayoutError(f"label file not found: {path}")
     items = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_text(path, error=CorpusLayoutError).splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue

@@ -21,6 +21,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ncst.errors import NcstError
+from ncst.io import read_json
 from ncst.models.base import N_SAMPLES
 from ncst.models.data import Item, WaveformDataset
 
@@ -44,6 +46,14 @@ def _describe(model: nn.Module, items: list[Item], n_samples: int, dtype: str) -
     }
 
 
+def _read_meta(path: Path) -> Any:
+    """The cache's description, or None when it cannot be read (the cache is then rebuilt)."""
+    try:
+        return read_json(path)
+    except NcstError:
+        return None
+
+
 def cached_features(
     model: nn.Module,
     items: list[Item],
@@ -62,7 +72,7 @@ def cached_features(
     data_path, done_path, meta_path = (cache_dir / f"{set_name}{s}" for s in (".npy", ".done.npy", ".json"))
     dataset = WaveformDataset(items, int(getattr(model, "n_samples", N_SAMPLES)))
     meta = _describe(model, items, dataset.n_samples, dtype)
-    fresh = not (meta_path.is_file() and json.loads(meta_path.read_text()) == meta and data_path.is_file())
+    fresh = not (meta_path.is_file() and _read_meta(meta_path) == meta and data_path.is_file())
     if fresh:
         with torch.no_grad():
             probe = model.extract_features(dataset[0][0].unsqueeze(0).to(device))  # type: ignore[operator]

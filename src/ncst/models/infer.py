@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from ncst.audio import sha256_file
 from ncst.benchmark.dumps import dump_path, save_dump
 from ncst.errors import NcstError
-from ncst.io import PathLike
+from ncst.io import PathLike, read_json
 from ncst.models.base import N_SAMPLES
 from ncst.models.checkpoint import load_model
 from ncst.models.data import Item, WaveformDataset, list_sets, read_set
@@ -74,6 +74,18 @@ def protocol_sets(protocol_names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _read_index(path: Path) -> dict[str, Any]:
+    """The dumps index (which checkpoint and data root made each dump); a damaged one only costs a rerun."""
+    if not path.is_file():
+        return {}
+    try:
+        index = read_json(path)
+    except NcstError as err:
+        log.warning("%s; every dump will be written again", err)
+        return {}
+    return index if isinstance(index, dict) else {}
+
+
 def write_dumps(
     checkpoint: PathLike,
     data_dir: PathLike,
@@ -103,7 +115,7 @@ def write_dumps(
         raise NcstError(f"{data_dir} holds none of the sets {sorted(wanted) if wanted else 'of the official layout'}")
     ckpt_sha = sha256_file(checkpoint)
     index_path = dumps_dir / "dumps.json"
-    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    index = _read_index(index_path)
     key = {"checkpoint_sha256": ckpt_sha, "data_dir": str(data_dir.resolve()), "model": model_name}
     model = None
     written: dict[str, Path] = {}

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ncst.errors import ProtocolError
-from ncst.io import PathLike
+from ncst.io import PathLike, read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -185,7 +185,7 @@ def _read_source(name_or_path: PathLike) -> tuple[str, str]:
     if path.is_dir():
         raise ProtocolError(f"Protocol {path} is a directory, not a .toml file; choose one of {list(PROTOCOL_NAMES)}")
     if path.suffix == ".toml" and path.is_file():
-        return path.read_text(encoding="utf-8"), str(path)
+        return read_text(path, error=ProtocolError), str(path)
     raise ProtocolError(
         f"Unknown protocol {name!r}. Choose one of {list(PROTOCOL_NAMES)} or give the path of a .toml file."
     )

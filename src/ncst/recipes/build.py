@@ -30,6 +30,7 @@ from ncst.build_dataset.plan import Shard
 from ncst.build_dataset.records import ProvenanceRow
 from ncst.build_dataset.runner import BuildResult, ProgressCallback, run_jobs
 from ncst.codecs import parse_weights
+from ncst.errors import CorpusLayoutError
 from ncst.io import atomic_write_text
 from ncst.recipes.plan import RecipePlan, plan_recipe, read_corpora
 from ncst.recipes.recipe import Recipe, add_class, load_recipe
@@ -175,10 +176,12 @@ def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, s
     }
     old = out / RECIPE_FILE
     if old.is_file():  # keep the sets `ncst ingest` added
+        from ncst.recipes.verify import read_recipe_meta  # verify imports this module
+
         try:
-            payload["ingested"] = json.loads(old.read_text(encoding="utf-8")).get("ingested", {})
-        except json.JSONDecodeError:
-            log.warning("%s is not valid JSON; rewriting it (ingested sets must be ingested again)", old)
+            payload["ingested"] = read_recipe_meta(old).get("ingested", {})
+        except CorpusLayoutError as err:
+            log.warning("%s; rewriting it (ingested sets must be ingested again)", err)
     atomic_write_text(out / RECIPE_FILE, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 

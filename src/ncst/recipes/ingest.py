@@ -29,6 +29,7 @@ from ncst.io import atomic_write_text, sha256_file
 from ncst.recipes.build import LABEL_DIR, RECIPE_FILE
 from ncst.recipes.recipe import load_recipe
 from ncst.recipes.splits import format_label_line
+from ncst.recipes.verify import read_recipe_meta
 
 __all__ = ["INGEST_READERS", "IngestResult", "ingest", "label_file_for"]
 
@@ -159,7 +160,7 @@ def _record(root: Path, result: IngestResult, class_id: int) -> None:
     """Adds the folder to `recipe.json` (created for an official download, so `ncst verify` knows it)."""
     path = root / RECIPE_FILE
     if path.is_file():
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = read_recipe_meta(path)
     else:
         recipe = load_recipe("st-codecfake")
         label_files = {e.label_file: e.folder for e in recipe.subsets if (root / LABEL_DIR / e.label_file).is_file()}

@@ -19,6 +19,7 @@ from ncst.corpora.base import Utterance
 from ncst.corpora.ncssd import read_ncssd
 from ncst.corpora.vctk import read_vctk
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
+from ncst.io import read_text
 from ncst.recipes.recipe import Recipe, SubsetEntry
 from ncst.recipes.splits import LabelLine, draw, read_label_file, round_robin, split_pools
 
@@ -225,7 +226,7 @@ def eval_labels(labels_dir: Path) -> list[LabelLine]:
         return []
     prefixes = prefix_labels(official_only=True)
     lines = []
-    for lineno, text in enumerate(results.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, text in enumerate(read_text(results, error=CorpusLayoutError).splitlines(), 1):
         if not text.strip():
             continue
         name = text.split()[0]

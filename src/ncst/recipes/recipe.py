@@ -19,6 +19,7 @@ from typing import Any, Mapping
 from ncst.audio import PathLike
 from ncst.classes import CLASSES
 from ncst.errors import NcstError
+from ncst.io import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -201,10 +202,7 @@ def load_recipe(name_or_path: PathLike) -> Recipe:
         if not path.is_file():
             raise RecipeError(f"unknown recipe {text_name!r}; built-in: {sorted(RECIPES)}, or the path of a .toml file")
         origin = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as err:
-            raise RecipeError(f"{origin}: not UTF-8 text (byte {err.start}: {err.reason}); save it as UTF-8") from err
+        text = read_text(path, error=RecipeError)
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as err:

@@ -28,6 +28,7 @@ import numpy as np
 
 from ncst.corpora.base import Utterance
 from ncst.errors import CorpusLayoutError
+from ncst.io import read_text
 
 __all__ = ["LabelLine", "read_label_file", "split_pools", "draw", "round_robin", "format_label_line"]
 
@@ -59,7 +60,7 @@ def read_label_file(path: Path) -> list[LabelLine]:
             message names the file and line).
     """
     lines: list[LabelLine] = []
-    for lineno, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, text in enumerate(read_text(path, error=CorpusLayoutError).splitlines(), 1):
         if not text.strip():
             continue
         fields = text.split()

@@ -15,9 +15,9 @@ Checks, each reported per file:
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import soundfile as sf
 
@@ -25,11 +25,11 @@ from ncst.audio import sha256_file
 from ncst.build_dataset.provenance import read_provenance
 from ncst.build_dataset.verify import VerifyReport
 from ncst.errors import CorpusLayoutError
-from ncst.io import parse_temp_name
+from ncst.io import parse_temp_name, read_json
 from ncst.recipes.build import LABEL_DIR, RECIPE_FILE
 from ncst.recipes.recipe import load_recipe
 
-__all__ = ["verify_recipe_build", "is_recipe_layout"]
+__all__ = ["verify_recipe_build", "is_recipe_layout", "read_recipe_meta"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _layout(root: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """(label file -> folder, folder -> {prefix: class id}) from recipe.json or the built-in recipe."""
     meta_path = root / RECIPE_FILE
     if meta_path.is_file():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_recipe_meta(meta_path)
         label_files = dict(meta.get("label_files", {}))
         label_files.update({name: str(e["folder"]) for name, e in (meta.get("ingested") or {}).items()})
         prefixes = {folder: {p: c for c, p in m.items()} for folder, m in meta.get("prefixes", {}).items()}
@@ -54,6 +54,47 @@ def _layout(root: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     recipe = load_recipe("st-codecfake")
     label_files = {e.label_file: e.folder for e in recipe.subsets if (root / LABEL_DIR / e.label_file).is_file()}
     return label_files, {}
+
+
+def read_recipe_meta(path: Path) -> dict[str, Any]:
+    """Reads a dataset root's `recipe.json`, checking the parts verify and ingest use.
+
+    The file may come from a download or a colleague: its folders must stay inside the root, and every
+    mapping must have the shape ncst writes, or a `CorpusLayoutError` names the file and the key.
+    """
+    meta = read_json(path, error=CorpusLayoutError)
+
+    def bad(what: str) -> CorpusLayoutError:
+        return CorpusLayoutError(f"{path}: {what}; rebuild the dataset or fix the file")
+
+    def folder_ok(folder: object) -> bool:
+        return (
+            isinstance(folder, str)
+            and bool(folder)
+            and not folder.startswith(("/", "\\"))
+            and ".." not in (folder.replace("\\", "/").split("/"))
+        )
+
+    def name_ok(name: object) -> bool:
+        return isinstance(name, str) and _plain_name(name) and bool(name)
+
+    if not isinstance(meta, dict):
+        raise bad("not a JSON object")
+    label_files = meta.get("label_files", {})
+    if not isinstance(label_files, dict) or not all(name_ok(k) and folder_ok(v) for k, v in label_files.items()):
+        raise bad("'label_files' must map label file names to folders inside the dataset root")
+    ingested = meta.get("ingested") or {}
+    if not isinstance(ingested, dict) or not all(
+        name_ok(k) and isinstance(e, dict) and folder_ok(e.get("folder")) for k, e in ingested.items()
+    ):
+        raise bad("'ingested' must map label file names to {\"folder\": ...} inside the dataset root")
+    prefixes = meta.get("prefixes", {})
+    if not isinstance(prefixes, dict) or not all(
+        isinstance(m, dict) and all(isinstance(c, str) and isinstance(p, str) for c, p in m.items())
+        for m in prefixes.values()
+    ):
+        raise bad("'prefixes' must map folders to {class id: file prefix}")
+    return meta
 
 
 def _class_from_prefix(name: str, prefixes: dict[str, str]) -> str | None:
