@@ -209,3 +209,26 @@ def test_mutated_compressed_tars_fail_only_with_checksum_errors(tmp_path: Path) 
         shutil.rmtree(tmp_path / f"out{trial}", ignore_errors=True)
         path.unlink()
     assert refused > 150
+
+
+def test_zip_damage_found_by_the_sweeps_is_a_checksum_error(tmp_path: Path) -> None:
+    """Two cases a 16,000-archive sweep found after the first fixes, made deterministic."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("d/a.bin", b"abc" * 300, compress_type=zipfile.ZIP_BZIP2)
+    data = bytearray(buf.getvalue())
+    # 1. The UTF-8 name flag set on a name that is not UTF-8 (zipfile: bare UnicodeDecodeError).
+    bad_name = bytearray(data)
+    entry = bad_name.find(b"PK\x01\x02")
+    bad_name[entry + 9] |= 0x08  # general purpose flags, high byte: bit 11 = UTF-8 names
+    bad_name[entry + 46 + 1] = 0xFF  # second byte of the name
+    (tmp_path / "name.zip").write_bytes(bytes(bad_name))
+    with pytest.raises(ChecksumError, match="name.zip"):
+        extract_archive(tmp_path / "name.zip", tmp_path / "out1")
+    # 2. A bzip2 member whose stream header is damaged (zipfile: OSError 'Invalid data stream', no errno).
+    bad_stream = bytearray(data)
+    name_len, extra_len = int.from_bytes(data[26:28], "little"), int.from_bytes(data[28:30], "little")
+    bad_stream[30 + name_len + extra_len] ^= 0xFF  # the 'B' of 'BZh'
+    (tmp_path / "bz2.zip").write_bytes(bytes(bad_stream))
+    with pytest.raises(ChecksumError, match="bz2.zip"):
+        extract_archive(tmp_path / "bz2.zip", tmp_path / "out2")

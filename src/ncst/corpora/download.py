@@ -169,14 +169,15 @@ def extract_archive(archive: PathLike, dest_dir: PathLike) -> list[Path]:
                     if not info.is_dir():
                         expected[_inside(out, info.filename)] = info.file_size
                 zf.extractall(out)
-        except (zipfile.BadZipFile, EOFError, zlib.error) as err:  # truncated data ends inside a member
+        except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, UnicodeDecodeError) as err:
+            # truncated data ends inside a member; a damaged header names another method or a non-UTF-8 name
             raise ChecksumError(f"{path}: not a readable zip archive ({err!r}); download it again") from err
         except OSError as err:
-            if err.errno != errno.EINVAL:  # a full disk or a permission problem is not a corrupt archive
+            # EINVAL: an entry points before the start; no errno: bz2's "Invalid data stream". A full disk or
+            # a permission problem (any other errno) is not a corrupt archive and raises as itself.
+            if err.errno not in (None, errno.EINVAL):
                 raise
-            raise ChecksumError(
-                f"{path}: corrupt zip archive (an entry points before its start); download it again"
-            ) from err
+            raise ChecksumError(f"{path}: corrupt zip archive ({err}); download it again") from err
         except (NotImplementedError, RuntimeError) as err:  # zipfile: unknown method/version, "encrypted"
             raise ChecksumError(
                 f"{path}: zipfile cannot read it ({err}): either the archive is corrupt (download it again) or it "
