@@ -232,3 +232,23 @@ def test_zip_damage_found_by_the_sweeps_is_a_checksum_error(tmp_path: Path) -> N
     (tmp_path / "bz2.zip").write_bytes(bytes(bad_stream))
     with pytest.raises(ChecksumError, match="bz2.zip"):
         extract_archive(tmp_path / "bz2.zip", tmp_path / "out2")
+
+
+def test_crc_failure_midway_leaves_no_files_and_progress_counts_members(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:  # stored: a flipped data byte reaches the CRC check, not inflate
+        for i in range(3):
+            zf.writestr(f"d/f{i}.bin", bytes([i]) * 1000)
+    data = bytearray(buf.getvalue())
+    good = tmp_path / "good.zip"
+    good.write_bytes(bytes(data))
+    calls: list[tuple[int, int]] = []
+    assert len(extract_archive(good, tmp_path / "ok", progress=lambda d, t: calls.append((d, t)))) == 3
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    second = data.find(b"d/f1.bin") + len("d/f1.bin") + 10  # inside the second member's data
+    data[second] ^= 0xFF
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match=r"member 'd/f1\.bin' fails its CRC check"):
+        extract_archive(bad, tmp_path / "out")
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []  # d/f0.bin was removed again

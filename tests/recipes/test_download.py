@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from rich import filesize
 from typer.testing import CliRunner
 
 from ncst.cli.main import app
@@ -154,6 +155,19 @@ def test_corrupt_zip_member_fails(server: _Server, tmp_path: Path) -> None:
     server.files = {"main.zip": bytes(data)}
     with pytest.raises(ChecksumError, match="CRC"):
         download_st_codecfake(tmp_path / "st", api_url=server.url)
+
+
+def test_cli_download_draws_a_bar_per_file_and_per_archive(server: _Server, tmp_path: Path) -> None:
+    server.files = _fake_main_part()
+    result = CliRunner().invoke(app, ["download", "st-codecfake", "--out", str(tmp_path / "st"), "--api-url",
+                                      server.url])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    for key, data in server.files.items():  # bytes per download, with the record's size as total
+        size = filesize.decimal(len(data))
+        assert f"{key} " in text and f"{size}/{size}" in text
+    assert "extract st-codecfake.zip" in text and "4/4 files" in text
+    assert "2 files downloaded, 4 extracted" in text
 
 
 def test_offline_message_and_exit_code(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ import soundfile as sf
 
 from ncst.audio import PathLike
 from ncst.corpora.base import Utterance
-from ncst.corpora.download import download_and_extract
+from ncst.corpora.download import FileProgress, download_and_extract
 from ncst.errors import CorpusLayoutError
 from ncst.io import read_text
 
@@ -170,11 +170,13 @@ def read_aishell3(
     log.info("AISHELL-3: %d utterances from %s", count, root)
 
 
-def download_aishell3(target_dir: PathLike, *, force: bool = False, url: str = AISHELL3_URL) -> Path:
+def download_aishell3(
+    target_dir: PathLike, *, force: bool = False, url: str = AISHELL3_URL, progress: FileProgress | None = None
+) -> Path:
     """Downloads and unpacks AISHELL-3 (about 19 GB) into `target_dir`; returns the corpus root.
 
     The transfer resumes after an interruption (HTTP Range); a `.completed` marker makes a second call a
     no-op unless `force`.
     """
-    folder = download_and_extract(url, Path(target_dir), force=force)
+    folder = download_and_extract(url, Path(target_dir), force=force, progress=progress)
     return find_aishell3_root(folder)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ncst.audio import PathLike
 from ncst.corpora.base import Utterance
-from ncst.corpora.download import download_and_extract
+from ncst.corpora.download import FileProgress, download_and_extract
 from ncst.errors import CorpusLayoutError
 from ncst.io import read_text
 
@@ -110,9 +110,11 @@ def read_asvspoof2019_la(
     log.info("ASVspoof 2019 LA %s %s: %d utterances", part, list(keys), count)
 
 
-def download_asvspoof2019_la(target_dir: PathLike, *, force: bool = False, url: str = LA_URL) -> Path:
+def download_asvspoof2019_la(
+    target_dir: PathLike, *, force: bool = False, url: str = LA_URL, progress: FileProgress | None = None
+) -> Path:
     """Downloads and unpacks ASVspoof 2019 LA (`LA.zip`, about 7.6 GB) into `target_dir`; returns the LA root.
 
     The transfer resumes after an interruption; a `.completed` marker makes a second call a no-op.
     """
-    return find_asvspoof2019_root(download_and_extract(url, Path(target_dir), force=force))
+    return find_asvspoof2019_root(download_and_extract(url, Path(target_dir), force=force, progress=progress))

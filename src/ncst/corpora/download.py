@@ -31,13 +31,25 @@ from ncst.audio import PathLike
 from ncst.corpora.spanned_zip import SpannedZipView, spanned_parts
 from ncst.errors import ChecksumError, NcstError
 
-__all__ = ["DownloadError", "download_file", "extract_archive", "download_and_extract", "md5_file"]
+__all__ = [
+    "DownloadError",
+    "FileProgress",
+    "download_file",
+    "extract_archive",
+    "download_and_extract",
+    "md5_file",
+]
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
 #: Called with (bytes done, bytes total or None).
 ByteProgress = Callable[[int, "int | None"], None]
+#: Called with (archive members done, members total).
+MemberProgress = Callable[[int, int], None]
+#: Called with (what: a file name, or "extract <archive>"; amount done; total or None): bytes while
+#: downloading, members while extracting. `ncst download` draws one progress bar per label.
+FileProgress = Callable[[str, int, "int | None"], None]
 
 
 class DownloadError(NcstError):
@@ -143,12 +155,15 @@ def download_file(
     return target
 
 
-def extract_archive(archive: PathLike, dest_dir: PathLike) -> list[Path]:
+def extract_archive(archive: PathLike, dest_dir: PathLike, *, progress: MemberProgress | None = None) -> list[Path]:
     """Extracts a .zip, .tar, .tar.gz/.tgz archive into `dest_dir`; returns the regular files it wrote.
 
-    Every member is checked (zip CRCs via `testzip`, paths must stay inside `dest_dir`) and the number and
-    sizes of the files on disk are compared with the archive's own listing afterwards, so an archive that
-    extracts only partly fails loudly instead of exiting 0.
+    Every member is checked: paths must stay inside `dest_dir` (all of them, before anything is written),
+    zip CRCs are verified while the data is written (one pass over the archive, not a `testzip` pass and
+    then an extraction pass), and the number and sizes of the files on disk are compared with the
+    archive's own listing afterwards, so an archive that extracts only partly fails loudly instead of
+    exiting 0. A zip member that fails its CRC check stops the extraction and removes the files this call
+    wrote. `progress(members done, members total)` is called after each member.
 
     Raises:
         ChecksumError: A member is corrupt, or a file on disk does not have its listed size.
@@ -157,58 +172,87 @@ def extract_archive(archive: PathLike, dest_dir: PathLike) -> list[Path]:
     path = Path(archive)
     out = Path(dest_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
-    expected: dict[Path, int] = {}
     name = path.name.lower()
     if name.endswith(".zip"):
-        try:
-            with _open_zip(path) as zf:
-                bad = zf.testzip()
-                if bad is not None:
-                    raise ChecksumError(f"{path}: member {bad!r} fails its CRC check; download the archive again")
-                for info in zf.infolist():
-                    if not info.is_dir():
-                        expected[_inside(out, info.filename)] = info.file_size
-                zf.extractall(out)
-        except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, UnicodeDecodeError) as err:
-            # truncated data ends inside a member; a damaged header names another method or a non-UTF-8 name
-            raise ChecksumError(f"{path}: not a readable zip archive ({err!r}); download it again") from err
-        except OSError as err:
-            # EINVAL: an entry points before the start; no errno: bz2's "Invalid data stream". A full disk or
-            # a permission problem (any other errno) is not a corrupt archive and raises as itself.
-            if err.errno not in (None, errno.EINVAL):
-                raise
-            raise ChecksumError(f"{path}: corrupt zip archive ({err}); download it again") from err
-        except (NotImplementedError, RuntimeError) as err:  # zipfile: unknown method/version, "encrypted"
-            raise ChecksumError(
-                f"{path}: zipfile cannot read it ({err}): either the archive is corrupt (download it again) or it "
-                "uses a feature Python lacks (Deflate64, encryption); then extract it with 7z and rerun"
-            ) from err
+        expected = _extract_zip(path, out, progress)
     elif name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
-        try:
-            with tarfile.open(path) as tf:
-                members = tf.getmembers()
-                for member in members:
-                    target = _inside(out, member.name)
-                    if member.isfile():
-                        expected[target] = member.size
-                    elif not member.isdir():
-                        raise NcstError(f"{path}: member {member.name!r} is a link or device; refusing to extract")
-                if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: refuse unsafe members
-                    tf.extractall(out, members=members, filter="data")
-                else:  # pragma: no cover - older patch releases; members were checked above
-                    tf.extractall(out, members=members)
-        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as err:
-            raise ChecksumError(f"{path}: truncated or corrupt tar archive ({err}); download it again") from err
+        expected = _extract_tar(path, out, progress)
     else:
         raise NcstError(f"{path}: unknown archive type; expected .zip, .tar, .tar.gz or .tgz")
     wrong = [str(p) for p, n in expected.items() if not p.is_file() or p.stat().st_size != n]
     if wrong:
+        for target in expected:  # an archive that does not extract as it lists leaves nothing behind
+            target.unlink(missing_ok=True)
         raise ChecksumError(
             f"{path}: {len(wrong)} of {len(expected)} extracted files are missing or have the wrong size "
             f"(e.g. {wrong[:3]}); free disk space and extract again"
         )
     log.info("extracted %d files from %s", len(expected), path)
     return sorted(expected)
+
+
+def _extract_zip(path: Path, out: Path, progress: MemberProgress | None) -> dict[Path, int]:
+    expected: dict[Path, int] = {}
+    written: list[Path] = []
+    try:
+        with _open_zip(path) as zf:
+            infos = zf.infolist()
+            targets = [_inside(out, info.filename) for info in infos]
+            expected = {t: i.file_size for t, i in zip(targets, infos) if not i.is_dir()}
+            try:
+                for done, (info, target) in enumerate(zip(infos, targets), 1):
+                    if not info.is_dir():
+                        written.append(target)  # before extracting: a member that fails midway is removed too
+                    try:
+                        zf.extract(info, out)  # ZipExtFile checks the CRC when it reaches the member's end
+                    except zipfile.BadZipFile as err:
+                        raise ChecksumError(
+                            f"{path}: member {info.filename!r} fails its CRC check ({err}); download the archive again"
+                        ) from err
+                    if progress:
+                        progress(done, len(infos))
+            except BaseException:
+                for target in written:  # no half-extracted archive is left behind
+                    target.unlink(missing_ok=True)
+                raise
+    except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, UnicodeDecodeError) as err:
+        # truncated data ends inside a member; a damaged header names another method or a non-UTF-8 name
+        raise ChecksumError(f"{path}: not a readable zip archive ({err!r}); download it again") from err
+    except OSError as err:
+        # EINVAL: an entry points before the start; no errno: bz2's "Invalid data stream". A full disk or
+        # a permission problem (any other errno) is not a corrupt archive and raises as itself.
+        if err.errno not in (None, errno.EINVAL):
+            raise
+        raise ChecksumError(f"{path}: corrupt zip archive ({err}); download it again") from err
+    except (NotImplementedError, RuntimeError) as err:  # zipfile: unknown method/version, "encrypted"
+        raise ChecksumError(
+            f"{path}: zipfile cannot read it ({err}): either the archive is corrupt (download it again) or it "
+            "uses a feature Python lacks (Deflate64, encryption); then extract it with 7z and rerun"
+        ) from err
+    return expected
+
+
+def _extract_tar(path: Path, out: Path, progress: MemberProgress | None) -> dict[Path, int]:
+    expected: dict[Path, int] = {}
+    try:
+        with tarfile.open(path) as tf:
+            members = tf.getmembers()
+            for member in members:
+                target = _inside(out, member.name)
+                if member.isfile():
+                    expected[target] = member.size
+                elif not member.isdir():
+                    raise NcstError(f"{path}: member {member.name!r} is a link or device; refusing to extract")
+            for done, member in enumerate(members, 1):
+                if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: refuse unsafe members
+                    tf.extract(member, out, filter="data")
+                else:  # pragma: no cover - older patch releases; members were checked above
+                    tf.extract(member, out)
+                if progress:
+                    progress(done, len(members))
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as err:
+        raise ChecksumError(f"{path}: truncated or corrupt tar archive ({err}); download it again") from err
+    return expected
 
 
 @contextlib.contextmanager
@@ -230,7 +274,9 @@ def _inside(root: Path, member: str) -> Path:
     return target
 
 
-def download_and_extract(url: str, target_dir: Path, *, force: bool = False, md5: str | None = None) -> Path:
+def download_and_extract(
+    url: str, target_dir: Path, *, force: bool = False, md5: str | None = None, progress: FileProgress | None = None
+) -> Path:
     """Downloads one archive into `target_dir/downloads/`, extracts it into `target_dir`, marks completion.
 
     Returns `target_dir`. With a `.completed` marker present and `force` false, nothing is done.
@@ -240,7 +286,19 @@ def download_and_extract(url: str, target_dir: Path, *, force: bool = False, md5
     if marker.is_file() and not force:
         log.info("%s already downloaded (remove %s or pass force=True to redo)", target_dir, marker)
         return target_dir
-    archive = download_file(url, target_dir / "downloads" / url.rstrip("/").rsplit("/", 1)[-1], md5=md5)
-    extract_archive(archive, target_dir)
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    on_bytes: ByteProgress | None = None
+    on_members: MemberProgress | None = None
+    if progress is not None:
+        report = progress
+
+        def on_bytes(done: int, total: int | None) -> None:
+            report(name, done, total)
+
+        def on_members(done: int, total: int) -> None:
+            report(f"extract {name}", done, total)
+
+    archive = download_file(url, target_dir / "downloads" / name, md5=md5, progress=on_bytes)
+    extract_archive(archive, target_dir, progress=on_members)
     marker.write_text(url + "\n", encoding="utf-8")
     return target_dir

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ncst.audio import PathLike
 from ncst.corpora.base import Utterance
-from ncst.corpora.download import download_and_extract
+from ncst.corpora.download import FileProgress, download_and_extract
 from ncst.errors import CorpusLayoutError
 
 __all__ = ["VCTK_092_URL", "find_vctk_root", "read_speaker_info", "read_vctk", "download_vctk"]
@@ -159,11 +159,13 @@ def read_vctk(corpus_dir: PathLike, *, mic: str = "mic1", with_text: bool = True
     log.info("VCTK %s (%s): %d utterances from %s", version, mic, count, root)
 
 
-def download_vctk(target_dir: PathLike, *, force: bool = False, url: str = VCTK_092_URL) -> Path:
+def download_vctk(
+    target_dir: PathLike, *, force: bool = False, url: str = VCTK_092_URL, progress: FileProgress | None = None
+) -> Path:
     """Downloads and unpacks VCTK 0.92 (about 11 GB) into `target_dir`; returns the corpus root.
 
     The transfer resumes after an interruption (HTTP Range). A `.completed` marker makes a second call
     a no-op unless `force`.
     """
-    folder = download_and_extract(url, Path(target_dir), force=force)
+    folder = download_and_extract(url, Path(target_dir), force=force, progress=progress)
     return find_vctk_root(folder)

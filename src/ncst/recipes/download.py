@@ -217,7 +217,12 @@ def download_st_codecfake(
     if staging.exists():
         shutil.rmtree(staging)
     for archive in _join_parts(downloads, [f.key for f in files]):
-        result.extracted += len(extract_archive(archive, staging))
+
+        def on_members(done: int, total: int, label: str = f"extract {archive.name}") -> None:
+            if progress:
+                progress(label, done, total)
+
+        result.extracted += len(extract_archive(archive, staging, progress=on_members))
     for f in files:  # plain files (label files shipped outside an archive)
         if not _ARCHIVE.search(f.key) and not _BYTE_PART.match(f.key) and not _ZIP_DISK.match(f.key):
             target = staging / f.key
