@@ -246,6 +246,23 @@ def test_bad_weights_stop_the_build_before_the_first_file(
     assert not list((out / "wav").iterdir()) and (out / "provenance.jsonl").read_text() == ""
 
 
+def test_a_damaged_config_yaml_beside_local_weights_is_a_weights_error(
+    tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adapters that read a config.yaml (AudioDec, FunCodec, WavTokenizer) let yaml's own errors through."""
+    import yaml
+
+    from ncst.build_dataset import jobs
+
+    class BadYaml:
+        def load(self, *args: object, **kwargs: object) -> None:
+            yaml.safe_load("model: [unclosed")
+
+    monkeypatch.setattr(jobs, "get_codec", lambda spec, device: BadYaml())
+    with pytest.raises(WeightsError, match=r"cannot load fakecodec@16k with weights 'random': ParserError"):
+        build(_config(tiny_corpus, tmp_path / "out"))
+
+
 def test_bad_weights_file_exits_2_before_any_file(tiny_corpus: Path, tmp_path: Path) -> None:
     pytest.importorskip("encodec")
     import torch

@@ -109,3 +109,15 @@ def test_docs_example_writes_dumps_the_scorer_reads(
     assert load_dump(tmp_path / "d" / "train.npz").embeddings.shape == (14, 16)
     result = score_protocol("ood_open_set", dumps_dir=tmp_path / "d", n_bootstrap_ood=0, skip_missing=True)
     assert "single7/knn" in result.cells
+
+
+@pytest.mark.parametrize("damage", [b"{not json", b"\xff\xfe", b"[1, 2]"], ids=["json", "utf8", "list"])
+def test_a_damaged_dumps_index_only_costs_a_rerun(
+    tiny_root: Path, tmp_path: Path, checkpoint: Path, damage: bytes
+) -> None:
+    dumps = tmp_path / "dumps"
+    written = write_dumps(checkpoint, tiny_root, dumps, sets=["eval_id"])
+    (dumps / "dumps.json").write_bytes(damage)
+    again = write_dumps(checkpoint, tiny_root, dumps, sets=["eval_id"])  # rewritten, not a traceback
+    assert again == written and load_dump(again["eval_id"]).labels.size > 0
+    assert (dumps / "dumps.json").read_text().startswith("{")
