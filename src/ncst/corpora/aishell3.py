@@ -23,7 +23,7 @@ from pathlib import Path
 import soundfile as sf
 
 from ncst.audio import PathLike
-from ncst.corpora.base import Utterance
+from ncst.corpora.base import Utterance, find_corpus_root
 from ncst.corpora.download import FileProgress, download_and_extract
 from ncst.errors import CorpusLayoutError
 from ncst.io import read_text
@@ -44,15 +44,12 @@ def find_aishell3_root(path: PathLike) -> Path:
     Raises:
         CorpusLayoutError: No such folder was found.
     """
-    base = Path(path).expanduser().absolute()
-    if not base.is_dir():
-        raise CorpusLayoutError(f"AISHELL-3 folder not found: {base}")
-    for candidate in (base, *sorted(base.glob("*/")), *sorted(base.glob("*/*/"))):
-        if any((candidate / part / "wav").is_dir() for part in PARTS):
-            return candidate
-    raise CorpusLayoutError(
-        f"{base}: no train/wav/ or test/wav/ folder in it or up to two levels below; expected the unpacked "
-        "data_aishell3.tgz (spk-info.txt, train/content.txt, train/wav/SSBxxxx/*.wav, test/...)"
+    return find_corpus_root(
+        path,
+        "AISHELL-3",
+        lambda folder: any((folder / part / "wav").is_dir() for part in PARTS),
+        "no train/wav/ or test/wav/ folder in it or up to two levels below; expected the unpacked "
+        "data_aishell3.tgz (spk-info.txt, train/content.txt, train/wav/SSBxxxx/*.wav, test/...)",
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ncst.audio import PathLike
-from ncst.corpora.base import Utterance
+from ncst.corpora.base import Utterance, find_corpus_root
 from ncst.corpora.download import FileProgress, download_and_extract
 from ncst.errors import CorpusLayoutError
 from ncst.io import read_text
@@ -43,15 +43,12 @@ def find_asvspoof2019_root(path: PathLike) -> Path:
     Raises:
         CorpusLayoutError: No protocol folder was found.
     """
-    base = Path(path).expanduser().absolute()
-    if not base.is_dir():
-        raise CorpusLayoutError(f"ASVspoof 2019 folder not found: {base}")
-    for candidate in (base, *sorted(base.glob("*/")), *sorted(base.glob("*/*/"))):
-        if (candidate / PROTOCOL_DIR).is_dir():
-            return candidate
-    raise CorpusLayoutError(
-        f"{base}: no {PROTOCOL_DIR}/ in it or up to two levels below; expected the unpacked LA.zip "
-        "(LA/ASVspoof2019_LA_cm_protocols/, LA/ASVspoof2019_LA_eval/flac/, ...)"
+    return find_corpus_root(
+        path,
+        "ASVspoof 2019",
+        lambda folder: (folder / PROTOCOL_DIR).is_dir(),
+        f"no {PROTOCOL_DIR}/ in it or up to two levels below; expected the unpacked LA.zip "
+        "(LA/ASVspoof2019_LA_cm_protocols/, LA/ASVspoof2019_LA_eval/flac/, ...)",
     )
 
 

@@ -1,18 +1,20 @@
-"""The `Utterance` record that every corpus reader returns, and the rule for safe utterance ids."""
+"""The `Utterance` record that every corpus reader returns, the rule for safe utterance ids, and how a
+reader finds its corpus root inside an unpacked download."""
 
 from __future__ import annotations
 
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ncst.errors import CorpusLayoutError
+from ncst.io import PathLike
 
-__all__ = ["MAX_FILE_PREFIX_BYTES", "MAX_UTT_ID_BYTES", "Utterance", "validate_utt_id"]
+__all__ = ["MAX_FILE_PREFIX_BYTES", "MAX_UTT_ID_BYTES", "Utterance", "find_corpus_root", "validate_utt_id"]
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +135,22 @@ class Utterance:
             text=data.get("text"),
             extra=dict(data.get("extra") or {}),
         )
+
+
+def find_corpus_root(path: PathLike, corpus: str, is_root: Callable[[Path], bool], missing: str) -> Path:
+    """The first folder `is_root` accepts: `path` itself, else a folder one, then two levels below it.
+
+    Archives unpack with one or two top folders of their own (`LA/`, `data_aishell3/`), so a reader
+    accepts the folder the user unpacked into as well as the corpus root itself.
+
+    Raises:
+        CorpusLayoutError: `path` is not a folder ("<corpus> folder not found: <path>"), or no folder
+            qualifies ("<path>: <missing>").
+    """
+    base = Path(path).expanduser().absolute()
+    if not base.is_dir():
+        raise CorpusLayoutError(f"{corpus} folder not found: {base}")
+    for candidate in (base, *sorted(base.glob("*/")), *sorted(base.glob("*/*/"))):
+        if is_root(candidate):
+            return candidate
+    raise CorpusLayoutError(f"{base}: {missing}")

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ncst.audio import PathLike
-from ncst.corpora.base import Utterance
+from ncst.corpora.base import Utterance, find_corpus_root
 from ncst.errors import CorpusLayoutError
 from ncst.io import read_text
 
@@ -37,15 +37,12 @@ def find_in_the_wild_root(path: PathLike) -> Path:
     Raises:
         CorpusLayoutError: No `meta.csv` was found.
     """
-    base = Path(path).expanduser().absolute()
-    if not base.is_dir():
-        raise CorpusLayoutError(f"In-the-Wild folder not found: {base}")
-    for candidate in (base, *sorted(base.glob("*/")), *sorted(base.glob("*/*/"))):
-        if (candidate / "meta.csv").is_file():
-            return candidate
-    raise CorpusLayoutError(
-        f"{base}: no meta.csv in it or up to two levels below; expected the unpacked release_in_the_wild.zip "
-        "(meta.csv, 0.wav ... 31778.wav)"
+    return find_corpus_root(
+        path,
+        "In-the-Wild",
+        lambda folder: (folder / "meta.csv").is_file(),
+        "no meta.csv in it or up to two levels below; expected the unpacked release_in_the_wild.zip "
+        "(meta.csv, 0.wav ... 31778.wav)",
     )
 
 
