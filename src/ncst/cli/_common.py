@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
+from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-__all__ = ["console", "escape", "print_error", "print_table", "say", "setup_logging", "set_threads"]
+__all__ = [
+    "build_progress",
+    "console",
+    "escape",
+    "exit_on_failures",
+    "print_error",
+    "print_table",
+    "say",
+    "setup_logging",
+    "set_threads",
+]
 
 console = Console(stderr=True)
 
@@ -58,3 +80,38 @@ def print_table(table: Table) -> None:
     """Prints a wide table without truncating cells when the output is a pipe (rich assumes 80 columns)."""
     wide = Console(file=console.file, width=max(console.width, 140), force_terminal=console.is_terminal)
     wide.print(table)
+
+
+def build_progress(label: str) -> tuple[Progress, Callable[[int, int, int], None]]:
+    """The bar of a dataset build (files done of planned, failures, elapsed and remaining time) and the
+    `progress(done, total, failed)` callback the builders report to.
+
+    The bar starts on the first report, once the jobs are planned, so an argument error prints no empty
+    bar; the caller stops it (`bar.stop()`) when the build ends or fails.
+    """
+    bar = Progress(
+        TextColumn(f"[bold]{escape(label)}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    task: list[TaskID] = []
+
+    def on_progress(done: int, total: int, failed: int) -> None:
+        if not task:
+            bar.start()
+            task.append(bar.add_task("build", total=total, failed=0))
+        bar.update(task[0], completed=done, total=total, failed=failed)
+
+    return bar, on_progress
+
+
+def exit_on_failures(out_dir: Path, shard_suffix: str, n_failures: int) -> None:
+    """Points at `failures<shard>.csv` and exits 1 when a build recorded failed inputs."""
+    if n_failures:
+        failures = escape(f"{out_dir}/failures{shard_suffix}.csv")
+        console.print(f"[yellow]see {failures} for the failed inputs[/]", highlight=False)
+        raise typer.Exit(1)

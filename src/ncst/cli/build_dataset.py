@@ -6,17 +6,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from ncst.cli._common import console, escape, print_error, say, set_threads, setup_logging
+from ncst.cli._common import build_progress, exit_on_failures, print_error, say, set_threads, setup_logging
 
 app = typer.Typer(add_completion=False)
 
@@ -132,23 +123,7 @@ def build_dataset(
             address=address,
             batch_size=batch_size,
         )
-        bar = Progress(
-            TextColumn("[bold]build[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        )
-        task: list[TaskID] = []
-
-        def on_progress(done: int, total: int, failed: int) -> None:
-            if not task:  # the bar appears once the jobs are planned, not before an argument error
-                bar.start()
-                task.append(bar.add_task("build", total=total, failed=0))
-            bar.update(task[0], completed=done, total=total, failed=failed)
-
+        bar, on_progress = build_progress("build")
         try:
             result = build(config, progress=on_progress)
         finally:
@@ -157,10 +132,7 @@ def build_dataset(
         print_error(err)
         raise typer.Exit(2) from err
     say(f"{result.done} written, {result.skipped} already present, {len(result.failures)} failed -> {result.out_dir}")
-    if result.failures:
-        failures = escape(f"{result.out_dir}/failures{config.shard.suffix}.csv")
-        console.print(f"[yellow]see {failures} for the failed inputs[/]", highlight=False)
-        raise typer.Exit(1)
+    exit_on_failures(result.out_dir, config.shard.suffix, len(result.failures))
 
 
 def main() -> None:

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from ncst.cli._common import console, escape, print_error, say
+from ncst.cli._common import build_progress, console, escape, exit_on_failures, print_error, say
 
 __all__ = ["run_recipe_build", "parse_add_codec"]
 
@@ -61,22 +60,7 @@ def run_recipe_build(
             seed=seed,
             executor=ExecutorSpec(kind=executor, workers=workers, address=address, batch_size=batch_size),
         )
-        bar = Progress(
-            TextColumn(f"[bold]{escape(recipe)}[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        task: list[TaskID] = []
-
-        def on_progress(done: int, total: int, failed: int) -> None:
-            if not task:
-                bar.start()
-                task.append(bar.add_task("build", total=total, failed=0))
-            bar.update(task[0], completed=done, total=total, failed=failed)
-
+        bar, on_progress = build_progress(recipe)
         try:
             result = build_recipe(config, progress=on_progress)
         finally:
@@ -94,7 +78,4 @@ def run_recipe_build(
         f"{run.done} written, {run.skipped} already present, {len(run.failures)} failed of {run.planned} planned "
         f"-> {run.out_dir} (see DATASET.md)"
     )
-    if run.failures:
-        failures = escape(f"{run.out_dir}/failures{config.shard.suffix}.csv")
-        console.print(f"[yellow]see {failures} for the failed inputs[/]", highlight=False)
-        raise typer.Exit(1)
+    exit_on_failures(run.out_dir, config.shard.suffix, len(run.failures))
