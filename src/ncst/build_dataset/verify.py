@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -60,40 +60,16 @@ class VerifyReport:
     mislabelled: list[str] = field(default_factory=list)
 
     def problems(self) -> dict[str, list[str]]:
-        """Every discrepancy, by kind (kinds with none are left out)."""
-        kinds = {
-            "missing": self.missing,
-            "corrupt": self.corrupt,
-            "untracked": self.untracked,
-            "unexpected": self.unexpected,
-            "provenance": self.provenance,
-            "labels": self.labels,
-            "manifest": self.manifest,
-            "extra": self.extra,
-            "mislabelled": self.mislabelled,
-        }
-        return {kind: items for kind, items in kinds.items() if items}
+        """Every discrepancy, by kind (each list field; kinds with none are left out)."""
+        listed = ((f.name, getattr(self, f.name)) for f in fields(self))
+        return {kind: items for kind, items in listed if isinstance(items, list) and items}
 
     @property
     def ok(self) -> bool:
         return not self.problems()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "n_ok": self.n_ok,
-            "missing": self.missing,
-            "corrupt": self.corrupt,
-            "untracked": self.untracked,
-            "unexpected": self.unexpected,
-            "provenance": self.provenance,
-            "labels": self.labels,
-            "manifest": self.manifest,
-            "random_weights": self.random_weights,
-            "extra": self.extra,
-            "mislabelled": self.mislabelled,
-        }
-
+        return {"ok": self.ok, **{f.name: getattr(self, f.name) for f in fields(self)}}
 
 def verify_build(out_dir: Path) -> VerifyReport:
     """Checks a build folder: audio hashes, ``wav/`` contents, provenance, ``label.txt``, ``manifest.csv``.
