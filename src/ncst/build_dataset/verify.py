@@ -71,6 +71,7 @@ class VerifyReport:
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, **{f.name: getattr(self, f.name) for f in fields(self)}}
 
+
 def verify_build(out_dir: Path) -> VerifyReport:
     """Checks a build folder: audio hashes, ``wav/`` contents, provenance, ``label.txt``, ``manifest.csv``.
 

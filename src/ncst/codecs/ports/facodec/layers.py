@@ -34,7 +34,25 @@ def _weight(v: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     return torch._weight_norm(v, g, 0)
 
 
-class WNConv1d(nn.Module):
+class _WeightNormed(nn.Module):
+    """Takes over a freshly initialised torch layer's parameters as `weight_v`, `weight_g` and `bias`.
+
+    The key order is the checkpoints' (`weight_v` first); `weight_g` is the norm of `v` over every axis
+    but the first (`[out, 1, 1]` for convs, `[in, 1, 1]` for transposed convs, `[out, 1]` for linears).
+    """
+
+    def __init__(self, init: nn.Conv1d | nn.ConvTranspose1d | nn.Linear) -> None:
+        super().__init__()
+        weight = init.weight.detach()
+        self.weight_v = nn.Parameter(weight.clone())
+        self.weight_g = nn.Parameter(weight.norm(dim=tuple(range(1, weight.ndim)), keepdim=True))
+        self.bias = nn.Parameter(init.bias.detach().clone()) if init.bias is not None else None
+
+    def weight(self) -> torch.Tensor:
+        return _weight(self.weight_v, self.weight_g)
+
+
+class WNConv1d(_WeightNormed):
     """`Conv1d` with weight normalisation, stored as `weight_g` `[out, 1, 1]` and `weight_v`."""
 
     def __init__(
@@ -48,21 +66,16 @@ class WNConv1d(nn.Module):
         padding: int = 0,
         bias: bool = True,
     ) -> None:
-        super().__init__()
-        init = nn.Conv1d(in_channels, out_channels, kernel_size, bias=bias)
-        self.weight_v = nn.Parameter(init.weight.detach().clone())
-        self.weight_g = nn.Parameter(init.weight.detach().norm(dim=(1, 2), keepdim=True))
-        self.bias = nn.Parameter(init.bias.detach().clone()) if init.bias is not None else None
+        super().__init__(nn.Conv1d(in_channels, out_channels, kernel_size, bias=bias))
         self.stride, self.dilation, self.padding = stride, dilation, padding
         self.kernel_size = kernel_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """`[B, C_in, T]` -> `[B, C_out, T']`."""
-        weight = _weight(self.weight_v, self.weight_g)
-        return F.conv1d(x, weight, self.bias, self.stride, self.padding, self.dilation)
+        return F.conv1d(x, self.weight(), self.bias, self.stride, self.padding, self.dilation)
 
 
-class WNConvTranspose1d(nn.Module):
+class WNConvTranspose1d(_WeightNormed):
     """`ConvTranspose1d` with weight normalisation over axis 0 (`weight_g` `[in, 1, 1]`)."""
 
     def __init__(
@@ -75,31 +88,22 @@ class WNConvTranspose1d(nn.Module):
         padding: int = 0,
         output_padding: int = 0,
     ) -> None:
-        super().__init__()
-        init = nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=stride)
-        self.weight_v = nn.Parameter(init.weight.detach().clone())
-        self.weight_g = nn.Parameter(init.weight.detach().norm(dim=(1, 2), keepdim=True))
-        self.bias = nn.Parameter(init.bias.detach().clone()) if init.bias is not None else None
+        super().__init__(nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=stride))
         self.stride, self.padding, self.output_padding = stride, padding, output_padding
         self.kernel_size = kernel_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = _weight(self.weight_v, self.weight_g)
-        return F.conv_transpose1d(x, weight, self.bias, self.stride, self.padding, self.output_padding)
+        return F.conv_transpose1d(x, self.weight(), self.bias, self.stride, self.padding, self.output_padding)
 
 
-class WNLinear(nn.Module):
+class WNLinear(_WeightNormed):
     """`Linear` with weight normalisation over the output axis (`weight_g` `[out, 1]`, `weight_v`)."""
 
     def __init__(self, in_features: int, out_features: int) -> None:
-        super().__init__()
-        init = nn.Linear(in_features, out_features)
-        self.weight_v = nn.Parameter(init.weight.detach().clone())
-        self.weight_g = nn.Parameter(init.weight.detach().norm(dim=1, keepdim=True))
-        self.bias = nn.Parameter(init.bias.detach().clone())
+        super().__init__(nn.Linear(in_features, out_features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, _weight(self.weight_v, self.weight_g), self.bias)
+        return F.linear(x, self.weight(), self.bias)
 
 
 class _Inner(nn.Module):
