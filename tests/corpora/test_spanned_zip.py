@@ -249,6 +249,11 @@ def test_crc_failure_midway_leaves_no_files_and_progress_counts_members(tmp_path
     data[second] ^= 0xFF
     bad = tmp_path / "bad.zip"
     bad.write_bytes(bytes(data))
+    mine = tmp_path / "out" / "d" / "f0.bin"  # a file of the same name, already there
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"mine")
     with pytest.raises(ChecksumError, match=r"member 'd/f1\.bin' fails its CRC check"):
         extract_archive(bad, tmp_path / "out")
-    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == []  # d/f0.bin was removed again
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file()] == [mine]  # nothing added, nothing left over
+    assert mine.read_bytes() == b"mine"  # and nothing overwritten
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["d"]  # no staging folder after success

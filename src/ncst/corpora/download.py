@@ -18,8 +18,10 @@ import io
 import logging
 import lzma
 import os
+import shutil
 import socket
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -38,6 +40,7 @@ __all__ = [
     "extract_archive",
     "download_and_extract",
     "md5_file",
+    "merge_into",
 ]
 
 log = logging.getLogger(__name__)
@@ -162,8 +165,10 @@ def extract_archive(archive: PathLike, dest_dir: PathLike, *, progress: MemberPr
     zip CRCs are verified while the data is written (one pass over the archive, not a `testzip` pass and
     then an extraction pass), and the number and sizes of the files on disk are compared with the
     archive's own listing afterwards, so an archive that extracts only partly fails loudly instead of
-    exiting 0. A zip member that fails its CRC check stops the extraction and removes the files this call
-    wrote. `progress(members done, members total)` is called after each member.
+    exiting 0. The archive is extracted into a hidden folder inside `dest_dir` and moved into place only
+    once every check passed: a corrupt archive changes nothing in `dest_dir` (no half-extracted files,
+    no file of the same name overwritten). `progress(members done, members total)` is called after each
+    member.
 
     Raises:
         ChecksumError: A member is corrupt, or a file on disk does not have its listed size.
@@ -171,50 +176,61 @@ def extract_archive(archive: PathLike, dest_dir: PathLike, *, progress: MemberPr
     """
     path = Path(archive)
     out = Path(dest_dir).absolute()
-    out.mkdir(parents=True, exist_ok=True)
     name = path.name.lower()
     if name.endswith(".zip"):
-        expected = _extract_zip(path, out, progress)
+        extract = _extract_zip
     elif name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
-        expected = _extract_tar(path, out, progress)
+        extract = _extract_tar
     else:
         raise NcstError(f"{path}: unknown archive type; expected .zip, .tar, .tar.gz or .tgz")
-    wrong = [str(p) for p, n in expected.items() if not p.is_file() or p.stat().st_size != n]
-    if wrong:
-        for target in expected:  # an archive that does not extract as it lists leaves nothing behind
-            target.unlink(missing_ok=True)
-        raise ChecksumError(
-            f"{path}: {len(wrong)} of {len(expected)} extracted files are missing or have the wrong size "
-            f"(e.g. {wrong[:3]}); free disk space and extract again"
-        )
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.extracting-", dir=out))
+    try:
+        expected = extract(path, staging, progress)
+        wrong = [
+            str(out / p.relative_to(staging)) for p, n in expected.items() if not p.is_file() or p.stat().st_size != n
+        ]
+        if wrong:
+            raise ChecksumError(
+                f"{path}: {len(wrong)} of {len(expected)} extracted files are missing or have the wrong size "
+                f"(e.g. {wrong[:3]}); free disk space and extract again"
+            )
+        merge_into(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     log.info("extracted %d files from %s", len(expected), path)
-    return sorted(expected)
+    return sorted(out / p.relative_to(staging) for p in expected)
+
+
+def merge_into(src: Path, dest: Path) -> None:
+    """Moves the contents of `src` into `dest` (renames; merges folders that exist in both)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for child in sorted(src.iterdir()):
+        target = dest / child.name
+        if child.is_dir() and target.is_dir():
+            merge_into(child, target)
+            child.rmdir()
+        else:
+            if target.exists():
+                target.unlink() if target.is_file() else shutil.rmtree(target)
+            child.replace(target)
 
 
 def _extract_zip(path: Path, out: Path, progress: MemberProgress | None) -> dict[Path, int]:
-    expected: dict[Path, int] = {}
-    written: list[Path] = []
     try:
         with _open_zip(path) as zf:
             infos = zf.infolist()
             targets = [_inside(out, info.filename) for info in infos]
-            expected = {t: i.file_size for t, i in zip(targets, infos) if not i.is_dir()}
-            try:
-                for done, (info, target) in enumerate(zip(infos, targets), 1):
-                    if not info.is_dir():
-                        written.append(target)  # before extracting: a member that fails midway is removed too
-                    try:
-                        zf.extract(info, out)  # ZipExtFile checks the CRC when it reaches the member's end
-                    except zipfile.BadZipFile as err:
-                        raise ChecksumError(
-                            f"{path}: member {info.filename!r} fails its CRC check ({err}); download the archive again"
-                        ) from err
-                    if progress:
-                        progress(done, len(infos))
-            except BaseException:
-                for target in written:  # no half-extracted archive is left behind
-                    target.unlink(missing_ok=True)
-                raise
+            for done, info in enumerate(infos, 1):
+                try:
+                    zf.extract(info, out)  # ZipExtFile checks the CRC when it reaches the member's end
+                except zipfile.BadZipFile as err:
+                    raise ChecksumError(
+                        f"{path}: member {info.filename!r} fails its CRC check ({err}); download the archive again"
+                    ) from err
+                if progress:
+                    progress(done, len(infos))
+            return {t: i.file_size for t, i in zip(targets, infos) if not i.is_dir()}
     except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, UnicodeDecodeError) as err:
         # truncated data ends inside a member; a damaged header names another method or a non-UTF-8 name
         raise ChecksumError(f"{path}: not a readable zip archive ({err!r}); download it again") from err
@@ -229,7 +245,6 @@ def _extract_zip(path: Path, out: Path, progress: MemberProgress | None) -> dict
             f"{path}: zipfile cannot read it ({err}): either the archive is corrupt (download it again) or it "
             "uses a feature Python lacks (Deflate64, encryption); then extract it with 7z and rerun"
         ) from err
-    return expected
 
 
 def _extract_tar(path: Path, out: Path, progress: MemberProgress | None) -> dict[Path, int]:

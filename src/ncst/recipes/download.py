@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ncst.audio import PathLike
-from ncst.corpora.download import DownloadError, download_file, extract_archive
+from ncst.corpora.download import DownloadError, download_file, extract_archive, merge_into
 from ncst.errors import ChecksumError, NcstError
 from ncst.recipes.build import LABEL_DIR
 from ncst.recipes.recipe import load_recipe
@@ -145,20 +145,6 @@ def check_against_labels(root: Path) -> dict[str, int]:
     return counts
 
 
-def _merge_into(src: Path, dest: Path) -> None:
-    """Moves the contents of `src` into `dest` (renames; merges folders that exist in both)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for child in sorted(src.iterdir()):
-        target = dest / child.name
-        if child.is_dir() and target.is_dir():
-            _merge_into(child, target)
-            child.rmdir()
-        else:
-            if target.exists():
-                target.unlink() if target.is_file() else shutil.rmtree(target)
-            child.replace(target)
-
-
 def _dataset_root(staging: Path) -> Path:
     """The folder inside the extraction that holds `label/` or the split folders (archives may add a top folder)."""
     markers = ("label", "train", "eval_id", "ID_unseen_real", "ID_diff_config", "ALM")
@@ -229,7 +215,7 @@ def download_st_codecfake(
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(downloads / f.key, target)
     if staging.is_dir():
-        _merge_into(_dataset_root(staging), root)
+        merge_into(_dataset_root(staging), root)
         shutil.rmtree(staging, ignore_errors=True)
     result.label_counts = check_against_labels(root)
     if not keep_archives:
