@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ncst.build_dataset.executors import ExecutorSpec, InProcessExecutor, ProcessPoolExecutor, make_executor
-from ncst.build_dataset.jobs import BUILD_ERRORS, PER_FILE_ERRORS, JobRunner, JobSettings
+from ncst.build_dataset.jobs import BUILD_ERRORS, PER_FILE_ERRORS, JobRunner, JobSettings, Rendered
 from ncst.build_dataset.plan import plan_jobs
 from ncst.build_dataset.records import JobFailure
 from ncst.codecs import get_card
@@ -43,9 +43,10 @@ def test_per_file_errors_become_failures(
     def fail(job: object) -> None:
         raise error
 
-    monkeypatch.setattr(runner, "run", fail)
-    outcome = runner.try_run(_one_job(tiny_corpus))
-    assert isinstance(outcome, JobFailure) and outcome.error == type(error).__name__
+    monkeypatch.setattr(runner, "_render_one", fail)
+    outcome = runner.render(_one_job(tiny_corpus))
+    assert isinstance(outcome, JobFailure)
+    assert outcome.error == type(error).__name__
     assert isinstance(error, PER_FILE_ERRORS)
 
 
@@ -60,9 +61,9 @@ def test_errors_that_hit_every_file_stop_the_build(
     def fail(job: object) -> None:
         raise error
 
-    monkeypatch.setattr(runner, "run", fail)
+    monkeypatch.setattr(runner, "_render_one", fail)
     with pytest.raises(type(error)):
-        runner.try_run(_one_job(tiny_corpus))
+        runner.render(_one_job(tiny_corpus))
     assert isinstance(error, BUILD_ERRORS)
 
 
@@ -70,7 +71,8 @@ def test_make_executor_picks_in_process_or_pool() -> None:
     assert isinstance(make_executor(ExecutorSpec(workers=0), 10), InProcessExecutor)
     assert isinstance(make_executor(ExecutorSpec(workers=4), 1), InProcessExecutor)
     pool = make_executor(ExecutorSpec(workers=3), 10)
-    assert isinstance(pool, ProcessPoolExecutor) and pool.workers == 3
+    assert isinstance(pool, ProcessPoolExecutor)
+    assert pool.workers == 3
     with pytest.raises(ValueError, match="at least 2"):
         ProcessPoolExecutor(1)
 
@@ -78,5 +80,19 @@ def test_make_executor_picks_in_process_or_pool() -> None:
 def test_in_process_executor_yields_one_outcome_per_job(tiny_corpus: Path, tmp_path: Path) -> None:
     jobs = plan_jobs(read_manifest(tiny_corpus), [get_card("fakecodec")])
     outcomes = list(InProcessExecutor().run(jobs, JobSettings(out_dir=tmp_path, weights="random")))
-    assert sorted(o.file for o in outcomes) == sorted(j.rel_path for j in jobs)
-    assert all((tmp_path / j.rel_path).is_file() for j in jobs)
+    assert sorted(o.row.file for o in outcomes if isinstance(o, Rendered)) == sorted(j.rel_path for j in jobs)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_in_process_executor_only_renders(batch_size: int, tiny_corpus: Path, tmp_path: Path) -> None:
+    jobs = plan_jobs(read_manifest(tiny_corpus), [get_card("fakecodec")])
+    out = tmp_path / "out"
+    list(InProcessExecutor(batch_size=batch_size).run(jobs, JobSettings(out_dir=out, weights="random")))
+    assert not out.exists()
+
+
+def test_runner_preload_raises_before_rendering(tiny_corpus: Path, tmp_path: Path) -> None:
+    job = _one_job(tiny_corpus)
+    runner = JobRunner(JobSettings(out_dir=tmp_path, weights=str(tmp_path / "missing.pt")), preload=["fakecodec"])
+    with pytest.raises(WeightsError):
+        runner.render(job)

@@ -1,9 +1,11 @@
 """Where a build's jobs run: in this process (one file or one batch per codec call), in a pool of worker
 processes, or on Ray actors (`ncst.build_dataset.ray_executor`).
 
-An executor takes the jobs still to do and the settings they share, and yields one outcome per job (a
-`ProvenanceRow` for a written file, a `JobFailure` for a file that failed) in any order. Errors that
-would hit every file (missing package, bad weights) propagate out of it and stop the build.
+An executor takes the jobs still to do and the settings they share, and yields one outcome per job in
+any order: a `Rendered` file (its bytes and provenance row, not yet written) or a `JobFailure`. Executors
+only render; the build runner (`ncst.build_dataset.runner`) writes each file and records its row, so
+resume, provenance and the output folder are handled in one place whatever ran the job. Errors that
+would hit every file (missing package, bad weights) propagate out of the executor and stop the build.
 
 `run` starts the work before it returns (the process pool forks its workers then), so a caller can
 start a progress bar, whose refresh thread would make forking unsafe, only afterwards.
@@ -19,12 +21,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol, Sequence, Union
 
-from ncst.build_dataset.jobs import JobRunner, JobSettings, init_worker, run_in_worker
+from ncst.build_dataset.jobs import JobRunner, JobSettings, Rendered, codec_modules, init_worker, render_in_worker
 from ncst.build_dataset.plan import Job
-from ncst.build_dataset.records import JobFailure, ProvenanceRow
-from ncst.codecs import codec_class
+from ncst.build_dataset.records import JobFailure
 from ncst.errors import NcstError
-from ncst.io import atomic_write_bytes
 
 __all__ = [
     "EXECUTOR_KINDS",
@@ -38,8 +38,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: What an executor yields per job.
-Outcome = Union[ProvenanceRow, JobFailure]
+#: What an executor yields per job: a rendered file (not yet written) or a per-file failure.
+Outcome = Union[Rendered, JobFailure]
 
 #: Names accepted by `--executor`.
 EXECUTOR_KINDS = ("local", "ray")
@@ -78,10 +78,10 @@ class ExecutorSpec:
 
 
 class Executor(Protocol):
-    """Runs jobs and yields their outcomes."""
+    """Renders jobs and yields their outcomes."""
 
     def run(self, jobs: Sequence[Job], settings: JobSettings) -> Iterator[Outcome]:
-        """Yields one `ProvenanceRow` or `JobFailure` per job, in any order."""
+        """Yields one `Rendered` or `JobFailure` per job, in any order; writes nothing."""
         ...
 
 
@@ -92,23 +92,16 @@ class InProcessExecutor:
         self.batch_size = batch_size
 
     def run(self, jobs: Sequence[Job], settings: JobSettings) -> Iterator[Outcome]:
-        runner = JobRunner(settings)
-        for spec in dict.fromkeys(job.card.spec for job in jobs):
-            runner.codec(spec)  # load every model first: bad weights stop the build before the first file
+        runner = JobRunner(settings, preload=(job.card.spec for job in jobs))
+        runner.preload()  # bad weights stop the build here, before the first file and the progress bar
         if self.batch_size == 1:
-            return (runner.try_run(job) for job in jobs)
-        return self._batched(runner, jobs, settings)
+            return (runner.render(job) for job in jobs)
+        return self._batched(runner, jobs)
 
-    def _batched(self, runner: JobRunner, jobs: Sequence[Job], settings: JobSettings) -> Iterator[Outcome]:
+    def _batched(self, runner: JobRunner, jobs: Sequence[Job]) -> Iterator[Outcome]:
         ordered = sorted(jobs, key=lambda job: job.card.spec)  # windows of one codec batch best
         for start in range(0, len(ordered), _BATCH_WINDOW):
-            window = ordered[start : start + _BATCH_WINDOW]
-            for outcome in runner.try_render_batch(window, max_items=self.batch_size):
-                if isinstance(outcome, JobFailure):
-                    yield outcome
-                else:
-                    atomic_write_bytes(settings.out_dir / outcome.row.file, outcome.wav_bytes)
-                    yield outcome.row
+            yield from runner.render_batch(ordered[start : start + _BATCH_WINDOW], max_items=self.batch_size)
 
 
 class ProcessPoolExecutor:
@@ -117,8 +110,7 @@ class ProcessPoolExecutor:
     Torch threads are split evenly over the workers. On Linux with a CPU device the workers are forked
     from this process, so they start with its imports done (a spawned worker re-imports torch and the
     codec packages, seconds each); elsewhere, for CUDA, or once other threads run here, they are spawned.
-    The module of every codec the jobs use is imported in each worker first, so codecs registered at run
-    time (a user's script, a test) exist there too.
+    Each worker is set up by `ncst.build_dataset.jobs.start_worker`, as a Ray actor is.
     """
 
     def __init__(self, workers: int) -> None:
@@ -128,16 +120,15 @@ class ProcessPoolExecutor:
 
     def run(self, jobs: Sequence[Job], settings: JobSettings) -> Iterator[Outcome]:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
-        modules = tuple(sorted({codec_class(job.card.name).__module__ for job in jobs}))
         specs = tuple(dict.fromkeys(job.card.spec for job in jobs))
         ctx = mp.get_context(pool_start_method(settings.device))
-        pool = ctx.Pool(self.workers, initializer=init_worker, initargs=(settings, threads, modules, specs))
+        pool = ctx.Pool(self.workers, initializer=init_worker, initargs=(settings, threads, codec_modules(jobs), specs))
         return _drain(pool, jobs)
 
 
 def _drain(pool: Any, jobs: Sequence[Job]) -> Iterator[Outcome]:
     with pool:
-        yield from pool.imap_unordered(run_in_worker, jobs, chunksize=1)
+        yield from pool.imap_unordered(render_in_worker, jobs, chunksize=1)
 
 
 def pool_start_method(device: str) -> str:

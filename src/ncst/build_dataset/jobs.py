@@ -1,20 +1,24 @@
-"""Running one job: read the source, resample, resynthesise, write atomically, hash, describe.
+"""Rendering jobs: read the source, resample, resynthesise, encode the file in memory, describe it.
 
-`JobRunner` holds the loaded codecs (one model per codec variant per process, loaded on first use), so
-the same object serves the in-process loop and each pool worker.
+`JobRunner` holds the loaded codecs (one model per codec variant per process) and renders jobs into
+`Rendered` results (the file's bytes and its provenance row) or per-file `JobFailure`s. It never writes:
+the build runner (`ncst.build_dataset.runner`) writes every file and records every row, whichever executor
+rendered it (this process, a pool worker, a Ray actor). `start_worker` is the one way a worker process or
+actor sets itself up, and `JobRunner.preload` the one way every path loads its codecs before the first file.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import logging
 import pickle
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -34,12 +38,21 @@ from ncst.audio import (
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.provenance import ncst_git_commit
 from ncst.build_dataset.records import JobFailure, ProvenanceRow
-from ncst.codecs import Codec, get_codec
+from ncst.codecs import Codec, codec_class, get_codec
 from ncst.codecs.batching import BatchLimits, choose_batch_limits, encode_decode_many
 from ncst.errors import AudioError, MissingDependencyError, NcstError, NotFittedError, UnknownCodecError, WeightsError
-from ncst.io import atomic_write_bytes, sha256_file
+from ncst.io import sha256_file
 
-__all__ = ["BUILD_ERRORS", "PER_FILE_ERRORS", "JobSettings", "JobRunner", "JobFailure", "Rendered"]
+__all__ = [
+    "BUILD_ERRORS",
+    "PER_FILE_ERRORS",
+    "JobSettings",
+    "JobRunner",
+    "JobFailure",
+    "Rendered",
+    "codec_modules",
+    "start_worker",
+]
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +116,31 @@ _T = TypeVar("_T")
 
 
 class JobRunner:
-    """Runs jobs with codecs loaded once per variant."""
+    """Renders jobs with codecs loaded once per variant.
 
-    def __init__(self, settings: JobSettings) -> None:
+    Args:
+        settings: What every job of the build shares.
+        preload: Codec specs to load before the first job is rendered (`preload()`), so that bad weights
+            of any codec stop the build before a file is written, whichever job comes first.
+    """
+
+    def __init__(self, settings: JobSettings, preload: Iterable[str] = ()) -> None:
         self.settings = settings
         self._codecs: dict[str, Codec] = {}
         self._checkpoint_sha: dict[str, dict[str, str]] = {}
         self._auto_limits: dict[str, BatchLimits] = {}
+        self._pending = list(dict.fromkeys(preload))
+
+    def preload(self) -> None:
+        """Loads the codecs named at construction that are not loaded yet (idempotent).
+
+        `render` and `render_batch` call it first, so a pool worker or Ray actor, which must not raise
+        while it starts, raises the `WeightsError` with its first job instead, before writing anything;
+        in-process builds call it before their first job.
+        """
+        while self._pending:
+            self.codec(self._pending[0])
+            self._pending.pop(0)
 
     def codec(self, spec: str) -> Codec:
         """The loaded codec of `spec` (loaded on first use).
@@ -135,17 +166,16 @@ class JobRunner:
             self._checkpoint_sha[spec] = {str(p): sha256_file(p) for p in codec.checkpoint_paths if Path(p).is_file()}
         return self._codecs[spec]
 
-    def run(self, job: Job) -> ProvenanceRow:
-        """Generates `job`'s file; raises `AudioError` for a bad source (the caller records it)."""
-        rendered = self.render(job)
-        atomic_write_bytes(self.settings.out_dir / job.rel_path, rendered.wav_bytes)
-        return rendered.row
+    def render(self, job: Job) -> Rendered | JobFailure:
+        """Makes `job`'s file in memory (its bytes and provenance row), or a `JobFailure` for a bad input.
 
-    def render(self, job: Job) -> Rendered:
-        """Makes `job`'s file in memory: its bytes and its provenance row (nothing is written).
-
-        `run` writes these bytes here; the Ray executor returns them to the driver, which writes them.
+        Bad input (unreadable, empty, NaN, clipped, too long) and codec errors on that input are
+        returned as failures; errors that would hit every file (`BUILD_ERRORS`) propagate.
         """
+        self.preload()
+        return self._per_file(job, self._render_one)
+
+    def _render_one(self, job: Job) -> Rendered:
         start = time.perf_counter()
         source = self._prepare(job)
         codec = self.codec(job.card.spec)
@@ -155,6 +185,21 @@ class JobRunner:
         return self._finish(job, source, y, codes.bitrate_bps(), time.perf_counter() - start)
 
     def render_batch(self, jobs: Sequence[Job], *, max_items: int) -> list[Rendered | JobFailure]:
+        """Renders jobs of any codec specs through batched codec calls, outcomes in the order of `jobs`.
+
+        Jobs are grouped by codec spec; see `_render_spec_batch` for how one group is batched.
+        """
+        self.preload()
+        by_spec: dict[str, list[int]] = {}
+        for index, job in enumerate(jobs):
+            by_spec.setdefault(job.card.spec, []).append(index)
+        outcomes: dict[int, Rendered | JobFailure] = {}
+        for indices in by_spec.values():
+            group = self._render_spec_batch([jobs[i] for i in indices], max_items=max_items)
+            outcomes.update(zip(indices, group))
+        return [outcomes[i] for i in range(len(jobs))]
+
+    def _render_spec_batch(self, jobs: Sequence[Job], *, max_items: int) -> list[Rendered | JobFailure]:
         """Renders jobs of one codec spec through batched codec calls (`ncst.codecs.batching`).
 
         Args:
@@ -165,8 +210,6 @@ class JobRunner:
             One outcome per job, in order. A source that cannot be read is a `JobFailure`; if a batch
             fails in the codec, its files are retried one by one so that one bad file fails alone.
         """
-        if len({job.card.spec for job in jobs}) > 1:
-            raise ValueError("render_batch takes jobs of one codec spec")
         outcomes: dict[int, Rendered | JobFailure] = {}
         ready: list[tuple[int, Job, _Source]] = []
         for index, job in enumerate(jobs):
@@ -186,7 +229,7 @@ class JobRunner:
             except PER_FILE_ERRORS as err:
                 log.warning("batch of %d failed (%s); running its files one by one", len(ready), err)
                 for index, job, _ in ready:
-                    outcomes[index] = self._per_file(job, self.render)
+                    outcomes[index] = self._per_file(job, self._render_one)
             else:
                 share = (time.perf_counter() - start) / len(ready)
                 for (index, job, src), (y, bitrate) in zip(ready, results):
@@ -267,29 +310,6 @@ class JobRunner:
         )
         return Rendered(row=row, wav_bytes=wav_bytes)
 
-    def try_run(self, job: Job) -> ProvenanceRow | JobFailure:
-        """`run`, turning per-file problems into a `JobFailure` so the build goes on.
-
-        Bad input (unreadable, empty, NaN, clipped, too long) and codec errors on that input are
-        recorded; errors that would hit every file (missing package, bad weights) propagate.
-        """
-        return self._per_file(job, self.run)
-
-    def try_render(self, job: Job) -> Rendered | JobFailure:
-        """`render`, turning per-file problems into a `JobFailure` like `try_run`."""
-        return self._per_file(job, self.render)
-
-    def try_render_batch(self, jobs: Sequence[Job], *, max_items: int) -> list[Rendered | JobFailure]:
-        """`render_batch` over jobs of any codec specs (grouped here), outcomes in the order of `jobs`."""
-        by_spec: dict[str, list[int]] = {}
-        for index, job in enumerate(jobs):
-            by_spec.setdefault(job.card.spec, []).append(index)
-        outcomes: dict[int, Rendered | JobFailure] = {}
-        for indices in by_spec.values():
-            for index, outcome in zip(indices, self.render_batch([jobs[i] for i in indices], max_items=max_items)):
-                outcomes[index] = outcome
-        return [outcomes[i] for i in range(len(jobs))]
-
     def _per_file(self, job: Job, step: Callable[[Job], _T]) -> _T | JobFailure:
         try:
             return step(job)
@@ -307,39 +327,41 @@ class JobRunner:
             )
 
 
-# -- process-pool plumbing -----------------------------------------------------------------------------
+# -- worker processes and actors ----------------------------------------------------------------------
+def codec_modules(jobs: Sequence[Job]) -> tuple[str, ...]:
+    """The modules defining the codecs of `jobs`, for a worker to import before it builds them.
+
+    Codecs registered at run time with `register_codec` (in a user's script or a test) then exist in a
+    spawned worker or a Ray actor too.
+    """
+    return tuple(sorted({codec_class(job.card.name).__module__ for job in jobs}))
+
+
+def start_worker(settings: JobSettings, threads: int, modules: Sequence[str], specs: Sequence[str]) -> JobRunner:
+    """Sets up a worker process or actor: imports `modules`, sets torch threads, returns its runner.
+
+    The runner loads `specs` with its first job (`JobRunner.preload`), not here: a pool initializer that
+    raises is respawned by the pool, so the error must come from a job.
+    """
+    for module in modules:
+        importlib.import_module(module)
+    torch.set_num_threads(max(1, threads))
+    return JobRunner(settings, preload=specs)
+
+
 _WORKER: JobRunner | None = None
 
 
 def init_worker(
-    settings: JobSettings, threads: int, codec_modules: tuple[str, ...] = (), specs: tuple[str, ...] = ()
+    settings: JobSettings, threads: int, modules: tuple[str, ...] = (), specs: tuple[str, ...] = ()
 ) -> None:
-    """Pool initializer: one JobRunner (and so one model per codec) per worker process.
-
-    `specs` are loaded by the worker's first job, before it writes anything, so bad weights of any codec
-    stop the build before the first file (an initializer must not raise: the pool would respawn it).
-
-    `codec_modules` are imported first, so codecs registered at run time with `register_codec` (in a
-    user's script or a test) exist in spawned workers too.
-    """
+    """Process-pool initializer: one `JobRunner` (so one model per codec) per worker process."""
     global _WORKER
-    import importlib
-
-    for module in codec_modules:
-        importlib.import_module(module)
-    torch.set_num_threads(max(1, threads))
-    _WORKER = JobRunner(settings)
-    _PRELOAD[:] = specs
+    _WORKER = start_worker(settings, threads, modules, specs)
 
 
-#: Codec specs the worker loads before its first job (set by `init_worker`, emptied once loaded).
-_PRELOAD: list[str] = []
-
-
-def run_in_worker(job: Job) -> ProvenanceRow | JobFailure:
+def render_in_worker(job: Job) -> Rendered | JobFailure:
+    """Process-pool task: renders `job` with this worker's runner (loading its codecs first)."""
     if _WORKER is None:
         raise RuntimeError("worker not initialised")
-    while _PRELOAD:
-        _WORKER.codec(_PRELOAD[0])  # raises WeightsError before any file is written
-        _PRELOAD.pop(0)
-    return _WORKER.try_run(job)
+    return _WORKER.render(job)

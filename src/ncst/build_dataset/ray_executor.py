@@ -2,8 +2,8 @@
 
 The driver (the `build-dataset` process) keeps everything that makes a build resumable: it plans the
 jobs, skips finished ones, appends provenance rows and writes the label files, exactly as a local run
-does. Actors only render: each reads its source, resynthesises it and returns the encoded WAV bytes with
-the provenance row, and the driver writes the bytes atomically into the build folder. So the output
+does. Actors only render, as every executor does: each reads its source, resynthesises it and returns the
+encoded WAV bytes with the provenance row, and the driver's build runner writes the bytes atomically. So the output
 folder need only exist where the driver runs, a killed driver resumes like a local build, and the files
 are byte-identical to a local run's (both go through `ncst.build_dataset.jobs.JobRunner.render`).
 Sources must be readable at the same path on every node (a shared file system), as on any cluster.
@@ -18,12 +18,10 @@ import importlib
 import logging
 from typing import Any, Iterator, Sequence
 
-from ncst.build_dataset.jobs import JobRunner, JobSettings, Rendered
+from ncst.build_dataset.jobs import JobSettings, Rendered, codec_modules, start_worker
 from ncst.build_dataset.plan import Job
-from ncst.build_dataset.records import JobFailure, ProvenanceRow
-from ncst.codecs import codec_class
+from ncst.build_dataset.records import JobFailure
 from ncst.errors import MissingDependencyError, NcstError
-from ncst.io import atomic_write_bytes
 
 __all__ = ["RayExecutor", "import_ray"]
 
@@ -42,25 +40,16 @@ class _RenderActor:
     """Holds one `JobRunner` (so one loaded model per codec) for the actor's lifetime."""
 
     def __init__(
-        self, settings: JobSettings, threads: int, codec_modules: tuple[str, ...], specs: tuple[str, ...] = ()
+        self, settings: JobSettings, threads: int, modules: tuple[str, ...], specs: tuple[str, ...] = ()
     ) -> None:
-        import torch
-
-        for module in codec_modules:
-            importlib.import_module(module)
-        torch.set_num_threads(max(1, threads))
-        self._runner = JobRunner(settings)
-        self._preload = specs
+        self._runner = start_worker(settings, threads, modules, specs)
 
     def render(self, job: Job) -> Rendered | JobFailure:
-        for spec in self._preload:  # bad weights raise before this actor renders anything
-            self._runner.codec(spec)
-        self._preload = ()
-        return self._runner.try_render(job)
+        return self._runner.render(job)  # loads every codec first: bad weights raise before anything renders
 
 
 class RayExecutor:
-    """Renders jobs on Ray actors and writes each result here, yielding outcomes as they finish.
+    """Renders jobs on Ray actors, yielding outcomes as they finish (the build runner writes them).
 
     Args:
         address: Ray cluster address; None starts a local Ray instance for this run.
@@ -73,7 +62,7 @@ class RayExecutor:
         self.actors = actors
         self.threads = max(1, threads)
 
-    def run(self, jobs: Sequence[Job], settings: JobSettings) -> Iterator[ProvenanceRow | JobFailure]:
+    def run(self, jobs: Sequence[Job], settings: JobSettings) -> Iterator[Rendered | JobFailure]:
         """Starts Ray (or joins the cluster) and the actors now; the returned iterator streams outcomes.
 
         Raises:
@@ -93,7 +82,7 @@ class RayExecutor:
             available = ray.cluster_resources().get("GPU" if cuda else "CPU", 1)
             n_actors = self.actors or max(1, int(available // (1 if cuda else self.threads)))
             n_actors = max(1, min(n_actors, len(jobs)))
-            modules = tuple(sorted({codec_class(job.card.name).__module__ for job in jobs}))
+            modules = codec_modules(jobs)
             actor_cls = ray.remote(**resources)(_RenderActor)
             specs = tuple(dict.fromkeys(job.card.spec for job in jobs))
             actors = [actor_cls.remote(settings, self.threads, modules, specs) for _ in range(n_actors)]
@@ -102,16 +91,16 @@ class RayExecutor:
             if started_here:
                 ray.shutdown()
             raise
-        return self._stream(ray, actors, jobs, settings, started_here)
+        return self._stream(ray, actors, jobs, started_here)
 
     @staticmethod
     def _stream(
-        ray: Any, actors: list[Any], jobs: Sequence[Job], settings: JobSettings, started_here: bool
-    ) -> Iterator[ProvenanceRow | JobFailure]:
+        ray: Any, actors: list[Any], jobs: Sequence[Job], started_here: bool
+    ) -> Iterator[Rendered | JobFailure]:
         try:
             pool = ray.util.ActorPool(actors)
             for outcome in pool.map_unordered(lambda actor, job: actor.render.remote(job), list(jobs)):
-                yield _store(outcome, settings)
+                yield outcome
         except ray.exceptions.RayTaskError as err:
             cause = getattr(err, "cause", None)
             if isinstance(cause, Exception):
@@ -121,9 +110,3 @@ class RayExecutor:
             if started_here:
                 ray.shutdown()
 
-
-def _store(outcome: Rendered | JobFailure, settings: JobSettings) -> ProvenanceRow | JobFailure:
-    if isinstance(outcome, JobFailure):
-        return outcome
-    atomic_write_bytes(settings.out_dir / outcome.row.file, outcome.wav_bytes)
-    return outcome.row

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ncst.build_dataset.executors import ExecutorSpec, make_executor
-from ncst.build_dataset.jobs import JobSettings
+from ncst.build_dataset.jobs import JobSettings, Rendered
 from ncst.build_dataset.labels import write_failures, write_labels_and_manifest
 from ncst.build_dataset.lock import BuildLock
 from ncst.build_dataset.plan import WAV_DIR, Job, Shard, plan_jobs
@@ -33,7 +33,7 @@ from ncst.build_dataset.records import JobFailure, ProvenanceRow
 from ncst.codecs import get_card, parse_weights
 from ncst.corpora import load_corpus
 from ncst.errors import NcstError
-from ncst.io import atomic_write_text, parse_temp_name, read_json, sha256_file
+from ncst.io import atomic_write_bytes, atomic_write_text, parse_temp_name, read_json, sha256_file
 
 __all__ = ["BuildConfig", "BuildResult", "build", "run_jobs", "ProgressCallback"]
 
@@ -199,8 +199,9 @@ def _run_jobs_locked(
             if progress:
                 progress(0, total, 0)
             for outcome in outcomes:
-                if isinstance(outcome, ProvenanceRow):
-                    prov.append(outcome)
+                if isinstance(outcome, Rendered):  # the file first, then its row: a kill never leaves a row without it
+                    atomic_write_bytes(out / outcome.row.file, outcome.wav_bytes)
+                    prov.append(outcome.row)
                     result.done += 1
                 else:
                     result.failures.append(outcome)
