@@ -15,7 +15,8 @@ pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason=".ci/venv_key
 
 def _venv_key():
     spec = importlib.util.spec_from_file_location("venv_key", ROOT / ".ci" / "venv_key.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.venv_key
@@ -71,4 +72,5 @@ def test_torch_pins_change_the_key(tmp_path: Path) -> None:
 
 def test_key_of_this_repository_is_short_hex() -> None:
     key = _venv_key()(str(ROOT / "pyproject.toml"), str(ROOT / ".ci" / "requirements-torch.txt"))
-    assert len(key) == 16 and int(key, 16) >= 0
+    assert len(key) == 16
+    assert int(key, 16) >= 0

@@ -14,8 +14,10 @@ from ncst.protocols import load_protocol
 
 def test_class_table_has_ids_0_to_11() -> None:
     assert [c.class_id for c in CLASSES] == list(range(12))
-    assert ID_CLASS_IDS == tuple(range(7)) and OOD_CLASS_IDS == tuple(range(7, 12))
-    assert class_by_id(0).file_prefix == "" and class_by_key("wavtokenizer").class_id == 7
+    assert ID_CLASS_IDS == tuple(range(7))
+    assert OOD_CLASS_IDS == tuple(range(7, 12))
+    assert class_by_id(0).file_prefix == ""
+    assert class_by_key("wavtokenizer").class_id == 7
     assert [class_by_id(i).key for i in range(1, 7)] == [
         "mimi", "speechtokenizer", "funcodec", "encodec", "facodec", "snac"
     ]  # fmt: skip

@@ -61,10 +61,15 @@ def test_atomic_open_keeps_old_file_and_leaves_no_temp_on_error(tmp_path: Path) 
 def test_temp_names_parse_back(tmp_path: Path) -> None:
     name = temp_name(tmp_path / "encodec_p225_001.wav")
     parsed = parse_temp_name(name)
-    assert parsed is not None and parsed.target == "encodec_p225_001.wav" and parsed.pid == os.getpid()
+    assert parsed is not None
+    assert parsed.target == "encodec_p225_001.wav"
+    assert parsed.pid == os.getpid()
     legacy = parse_temp_name(".x.wav.k2j4h1a_.tmp")  # tempfile.mkstemp names of older ncst versions
-    assert legacy is not None and legacy.target == "x.wav" and legacy.pid is None
-    assert parse_temp_name("x.wav") is None and parse_temp_name(".tmp") is None
+    assert legacy is not None
+    assert legacy.target == "x.wav"
+    assert legacy.pid is None
+    assert parse_temp_name("x.wav") is None
+    assert parse_temp_name(".tmp") is None
 
 
 def test_sha256_file(tmp_path: Path) -> None:
@@ -84,7 +89,8 @@ def test_load_checkpoint_refuses_code_without_trust(tmp_path: Path, legacy: bool
         torch.save(payload, file)
     with pytest.raises(UntrustedCheckpointError) as info:
         load_checkpoint(file)
-    assert str(file) in str(info.value) and TRUST_FLAG in str(info.value)
+    assert str(file) in str(info.value)
+    assert TRUST_FLAG in str(info.value)
     assert not marker.exists()
 
 
@@ -92,7 +98,8 @@ def test_load_checkpoint_trust_allows_full_unpickling(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     file = write_crafted_checkpoint(tmp_path / "model.pth", marker)
     state = load_checkpoint(file, trust=True)
-    assert marker.exists() and torch.equal(state["state_dict"]["weight"], torch.zeros(1))
+    assert marker.exists()
+    assert torch.equal(state["state_dict"]["weight"], torch.zeros(1))
 
 
 def test_load_checkpoint_reads_plain_state_dicts_and_rejects_junk(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ def test_bootstrap_closed_set_brackets_point_estimate_and_is_reproducible() -> N
     per_class, macro = bootstrap_closed_set(y, p, range(7), n_resamples=300, seed=1)
     f1 = per_class_f1(y, p, range(7))
     for ci, v in zip(per_class, f1):
-        assert ci.low <= v <= ci.high and ci.high - ci.low < 0.15
+        assert ci.low <= v <= ci.high
+        assert ci.high - ci.low < 0.15
     assert macro.low <= macro_f1(y, p, range(7)) <= macro.high
     again, _ = bootstrap_closed_set(y, p, range(7), n_resamples=300, seed=1)
     assert again == per_class
@@ -23,13 +24,15 @@ def test_bootstrap_closed_set_brackets_point_estimate_and_is_reproducible() -> N
 def test_bootstrap_closed_set_perfect_predictions_have_zero_width() -> None:
     y = np.repeat(np.arange(3), 10)
     per_class, macro = bootstrap_closed_set(y, y, range(3), n_resamples=50)
-    assert all(ci.low == ci.high == 1.0 for ci in per_class) and macro.low == 1.0
+    assert all(ci.low == ci.high == 1.0 for ci in per_class)
+    assert macro.low == 1.0
 
 
 def test_bootstrap_single_class_width_matches_binomial() -> None:
     per_set, mean = bootstrap_single_class([500, 90], [1000, 100], n_resamples=2000, seed=0)
     # binomial standard error of 0.5 at n = 1000 is 0.0158; a 95% interval is about +-0.031
-    assert per_set[0].low == pytest.approx(0.469, abs=0.01) and per_set[0].high == pytest.approx(0.531, abs=0.01)
+    assert per_set[0].low == pytest.approx(0.469, abs=0.01)
+    assert per_set[0].high == pytest.approx(0.531, abs=0.01)
     assert mean.low < 0.7 < mean.high
 
 
@@ -40,5 +43,6 @@ def test_bootstrap_ood_brackets_point_estimates() -> None:
     cis = bootstrap_ood(y, s, n_resamples=200, seed=0)
     point = ood_metrics(y, s)
     for name, ci in cis.items():
-        assert ci.low <= point[name] + 1e-9 and point[name] - 1e-9 <= ci.high, name
+        assert ci.low <= point[name] + 1e-9, name
+        assert point[name] - 1e-9 <= ci.high, name
         assert ci.high - ci.low < 0.2, name

@@ -23,8 +23,11 @@ def test_save_load_dump_roundtrip(tmp_path: Path) -> None:
     path = save_dump(dump_path(tmp_path, "eval_id"), **_arrays())
     dump = load_dump(path)
     assert path == tmp_path / "eval_id.npz"
-    assert len(dump) == 5 and dump.logits.dtype == np.float32 and dump.embeddings.dtype == np.float32
-    assert dump.labels.dtype == np.int64 and dump.utt_ids[0] == "u0.wav"
+    assert len(dump) == 5
+    assert dump.logits.dtype == np.float32
+    assert dump.embeddings.dtype == np.float32
+    assert dump.labels.dtype == np.int64
+    assert dump.utt_ids[0] == "u0.wav"
     np.testing.assert_array_equal(dump.pred, dump.logits.argmax(1))
     prob = np.exp(dump.logits) / np.exp(dump.logits).sum(1, keepdims=True)
     np.testing.assert_allclose(dump.msp, prob.max(1), rtol=1e-6)
@@ -64,7 +67,8 @@ def test_dump_concat_keeps_order_and_checks_width(tmp_path: Path) -> None:
     a = load_dump(save_dump(tmp_path / "a.npz", **_arrays(3)))
     b = load_dump(save_dump(tmp_path / "b.npz", **_arrays(2)))
     both = Dump.concat([a, b])
-    assert len(both) == 5 and list(both.labels) == [0, 1, 2, 0, 1]
+    assert len(both) == 5
+    assert list(both.labels) == [0, 1, 2, 0, 1]
     c = load_dump(save_dump(tmp_path / "c.npz", **_arrays(2, dim=3)))
     with pytest.raises(ProtocolError, match="embedding widths"):
         Dump.concat([a, c])

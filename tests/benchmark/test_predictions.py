@@ -41,7 +41,8 @@ def test_read_predictions_parses_official_format(tmp_path: Path) -> None:
     path = tmp_path / "r.txt"
     path.write_text("LA_E_1 2 0.70\nLA_E_2 0 0.98\n\n")
     preds = read_predictions(path)
-    assert preds.utt_ids == ("LA_E_1", "LA_E_2") and preds.pred.tolist() == [2, 0]
+    assert preds.utt_ids == ("LA_E_1", "LA_E_2")
+    assert preds.pred.tolist() == [2, 0]
     np.testing.assert_allclose(preds.score, [0.70, 0.98])
 
 

@@ -40,7 +40,8 @@ def test_published_table3_w2v2_aasist() -> None:
         "6": 99.98,
         "AVG": 99.99,
     }
-    assert res.counts["0"] == 13228 and res.counts["AVG"] == 92596
+    assert res.counts["0"] == 13228
+    assert res.counts["AVG"] == 92596
 
 
 def test_published_table4_w2v2_aasist_all_cells() -> None:
@@ -60,7 +61,8 @@ def test_published_table4_w2v2_aasist_all_cells() -> None:
         "SNAC": 83.65,
         "AVG": 80.22,
     }
-    assert res.counts["19LA"] == 7355 and res.counts["ITW"] == 19963
+    assert res.counts["19LA"] == 7355
+    assert res.counts["ITW"] == 19963
     for col, value in res.protocol.paper["W2V2-AASIST"].items():
         assert round(res.cells[col]["F1"], 2) == value, col
 
@@ -76,7 +78,8 @@ def test_published_table6_w2v2_aasist_file_values() -> None:
         "AVG": 92.52,
     }
     paper = res.protocol.paper["W2V2-AASIST"]
-    assert paper["Mini-omni"] == 99.35 and paper["AVG"] == 92.36
+    assert paper["Mini-omni"] == 99.35
+    assert paper["AVG"] == 92.36
 
 
 def test_published_table6_report_footnotes_paper_difference(tmp_path) -> None:
@@ -84,4 +87,5 @@ def test_published_table6_report_footnotes_paper_difference(tmp_path) -> None:
 
     run_protocol("alm_backend", tmp_path, predictions_dir=PUBLISHED, n_bootstrap=0, plots=False)
     md = (tmp_path / "report.md").read_text()
-    assert "Mini-omni (paper 99.35, this run 99.99)" in md and "AVG (paper 92.36, this run 92.52)" in md
+    assert "Mini-omni (paper 99.35, this run 99.99)" in md
+    assert "AVG (paper 92.36, this run 92.52)" in md

@@ -50,7 +50,8 @@ def test_score_closed_set_from_prefixes(result_dir: Path) -> None:
     assert res.cells["AVG"]["F1"] == pytest.approx(100 * (8 / 9 + 6 / 7 + 5) / 7)
     assert res.cells["AVG"]["accuracy"] == pytest.approx(100 * 27 / 28)
     assert res.settings["labels"] == "file-name prefix"
-    assert res.confusion is not None and res.confusion[6, 0] == 1
+    assert res.confusion is not None
+    assert res.confusion[6, 0] == 1
 
 
 def test_score_closed_set_from_label_file_overrides_prefix(result_dir: Path, tmp_path: Path) -> None:
@@ -76,7 +77,8 @@ def test_missing_result_file_names_expected_path(result_dir: Path) -> None:
     with pytest.raises(ProtocolError, match=r"alm/valle.txt"):
         score_protocol("alm_backend", predictions_dir=result_dir)
     res = score_protocol("alm_backend", predictions_dir=result_dir, skip_missing=True, n_bootstrap=0)
-    assert "VALL-E" not in res.cells and res.settings["complete"] is False
+    assert "VALL-E" not in res.cells
+    assert res.settings["complete"] is False
 
 
 def test_exactly_one_input_required(result_dir: Path) -> None:
@@ -96,7 +98,9 @@ def test_run_protocol_writes_report_json_md_and_png(result_dir: Path, tmp_path: 
     assert set(payload["cells"]) == {"Moshi", "Mini-omni", "SpeechGPT-Gen", "VALL-E", "AVG"}
     assert payload["cells"]["Moshi"]["F1"] == pytest.approx(75.0)
     md = (out / "report.md").read_text()
-    assert "| this run | 75.00 |" in md and "paper: W2V2-AASIST" in md and "99.99" in md
+    assert "| this run | 75.00 |" in md
+    assert "paper: W2V2-AASIST" in md
+    assert "99.99" in md
     assert (out / "confusion.png").read_bytes()[:8] == PNG_MAGIC
 
 
@@ -135,7 +139,8 @@ def test_open_set_from_dumps_all_cells_and_plots(tmp_path: Path) -> None:
     assert set(res.cells) == {f"{c}/{d}" for c in conditions for d in detectors}
     cell = res.cells["voc/knn"]
     assert {"AUC", "FPR95", "EER", "EER_tie_robust", "AUC_CI95_low", "EER_CI95_high"} <= set(cell)
-    assert 0.0 <= cell["AUC"] <= 100.0 and res.counts["voc"] == 70 + 20
+    assert 0.0 <= cell["AUC"] <= 100.0
+    assert res.counts["voc"] == 70 + 20
     payload = json.loads((out / "report.json").read_text())
     assert payload["cells"]["single7/nsd"]["AUC"] == pytest.approx(res.cells["single7/nsd"]["AUC"], abs=1e-5)
     assert (out / "roc.png").read_bytes()[:8] == PNG_MAGIC
@@ -166,7 +171,8 @@ def test_id_protocol_from_dumps_uses_argmax(tmp_path: Path) -> None:
             labels=np.full(4, spec.label),
         )
     res = score_protocol("alm_backend", dumps_dir=dumps, n_bootstrap=0)
-    assert res.cells["Moshi"]["F1"] == pytest.approx(75.0) and res.cells["AVG"]["F1"] == pytest.approx(75.0)
+    assert res.cells["Moshi"]["F1"] == pytest.approx(75.0)
+    assert res.cells["AVG"]["F1"] == pytest.approx(75.0)
 
 
 def test_prediction_with_huge_class_id_is_an_error_not_a_huge_array(result_dir: Path) -> None:

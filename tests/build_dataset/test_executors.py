@@ -67,7 +67,8 @@ def test_batched_build_matches_the_per_file_build(tmp_path: Path) -> None:
         result = build(
             BuildConfig(codecs=("encodec",), corpus=str(manifest), out_dir=out, weights="random", batch_size=batch_size)
         )
-        assert result.ok and result.done == 4
+        assert result.ok
+        assert result.done == 4
         outs[batch_size] = out
     single, batched = _rows(outs[1]), _rows(outs[4])
     assert single.keys() == batched.keys()
@@ -93,14 +94,17 @@ def test_ray_build_is_byte_identical_to_the_local_build(tmp_path: Path) -> None:
     on_ray = build(
         BuildConfig(codecs=("fakecodec",), out_dir=tmp_path / "ray", weights="random", executor="ray", workers=2)
     )
-    assert local.ok and on_ray.ok and on_ray.done == local.done == 13
+    assert local.ok
+    assert on_ray.ok
+    assert on_ray.done == local.done == 13
     assert _files(tmp_path / "ray") == _files(tmp_path / "local")
     assert _rows(tmp_path / "ray") == _rows(tmp_path / "local")
     assert (tmp_path / "ray" / "label.txt").read_bytes() == (tmp_path / "local" / "label.txt").read_bytes()
     rerun = build(
         BuildConfig(codecs=("fakecodec",), out_dir=tmp_path / "ray", weights="random", executor="ray", workers=2)
     )
-    assert rerun.skipped == 13 and rerun.done == 0  # resume works as locally
+    assert rerun.skipped == 13
+    assert rerun.done == 0
 
 
 def test_ray_build_with_bad_weights_raises_the_actors_error_and_writes_nothing(tmp_path: Path) -> None:

@@ -57,5 +57,7 @@ def test_sigkill_then_resume_loses_nothing(tiny_corpus: Path, tmp_path: Path) ->
     assert not list((out / "wav").glob(".*.tmp"))  # no partial file left behind
     assert sorted(p.name for p in (out / "wav").glob("*.wav")) == sorted(Path(f).name for f in files)
     report = verify_build(out)
-    assert report.ok and report.n_ok == 12 and not report.untracked
+    assert report.ok
+    assert report.n_ok == 12
+    assert not report.untracked
     assert len((out / "label.txt").read_text().splitlines()) == 12

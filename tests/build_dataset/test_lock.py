@@ -32,19 +32,22 @@ def _hold(out: Path, suffix: str = "") -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(out), suffix], stdout=subprocess.PIPE, env=dict(os.environ)
     )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == b"locked"
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"locked"
     return proc
 
 
 def test_second_lock_of_the_same_shard_names_the_holder(tmp_path: Path) -> None:
     with BuildLock(tmp_path, "", "0/1"):
         holder = json.loads(lock_path(tmp_path).read_text())
-        assert holder["pid"] == os.getpid() and holder["host"] == socket.gethostname()
+        assert holder["pid"] == os.getpid()
+        assert holder["host"] == socket.gethostname()
         with pytest.raises(BuildLockedError) as err:
             BuildLock(tmp_path, "", "0/1").acquire()
     message = str(err.value)
     assert f"pid {os.getpid()} on host {socket.gethostname()} (started {holder['started_utc']})" in message
-    assert "shard 0/1 is already being built" in message and str(lock_path(tmp_path)) in message
+    assert "shard 0/1 is already being built" in message
+    assert str(lock_path(tmp_path)) in message
     assert lock_path(tmp_path).read_text() == ""  # released: emptied, not deleted
     BuildLock(tmp_path).acquire()  # and free again
 
@@ -104,7 +107,8 @@ def test_second_build_of_a_running_shard_is_refused_and_nothing_is_doubled(tiny_
             build(config)
         args = ["--codec", "fakecodec", "--corpus", str(tiny_corpus), "--out", str(out), "--weights", "random"]
         result = CliRunner().invoke(app, args)
-        assert result.exit_code == 2 and f"pid {first.pid}" in result.output
+        assert result.exit_code == 2
+        assert f"pid {first.pid}" in result.output
     finally:
         _, stderr = first.communicate(timeout=120)
     assert first.returncode == 0, stderr.decode()

@@ -29,18 +29,26 @@ def test_build_writes_audio_labels_manifest_and_provenance(tiny_corpus: Path, tm
     assert (result.planned, result.done, result.skipped, result.ok) == (3, 3, 0, True)
     for i, dur in enumerate((0.31, 0.5, 0.27)):
         info = sf.info(out / "wav" / f"fake_spk1_{i:03d}.wav")
-        assert info.samplerate == 16000 and info.frames == round(dur * 16000) and info.channels == 1
+        assert info.samplerate == 16000
+        assert info.frames == round(dur * 16000)
+        assert info.channels == 1
     labels = (out / "label.txt").read_text().splitlines()
     assert labels == [f"fake_spk1_{i:03d}.wav fake 1" for i in range(3)]
     manifest = pd.read_csv(out / "manifest.csv")
     assert list(manifest["file"]) == [f"wav/fake_spk1_{i:03d}.wav" for i in range(3)]
-    assert set(manifest["speaker"]) == {"spk1"} and set(manifest["codec_spec"]) == {"fakecodec@16k"}
+    assert set(manifest["speaker"]) == {"spk1"}
+    assert set(manifest["codec_spec"]) == {"fakecodec@16k"}
     rows = read_provenance([out / "provenance.jsonl"])
     row = rows["wav/fake_spk1_001.wav"]
-    assert row.weights == "random" and row.seed == 0 and row.resampling == "none"
-    assert row.input_samples == row.output_samples == 8000 and row.source_samples == 8000
-    assert len(row.source_sha256) == 64 and len(row.output_sha256) == 64
-    assert "torch" in row.upstream_versions and row.created_utc
+    assert row.weights == "random"
+    assert row.seed == 0
+    assert row.resampling == "none"
+    assert row.input_samples == row.output_samples == 8000
+    assert row.source_samples == 8000
+    assert len(row.source_sha256) == 64
+    assert len(row.output_sha256) == 64
+    assert "torch" in row.upstream_versions
+    assert row.created_utc
     assert json.loads((out / "build.json").read_text()) == {"weights": "random", "seed": 0}
     assert (out / "failures.csv").read_text().startswith("file,utt_id")
 
@@ -49,9 +57,11 @@ def test_build_resamples_to_codec_rate_and_keeps_duration(tiny_corpus: Path, tmp
     out = tmp_path / "out"
     build(_config(tiny_corpus, out, codecs=("fakecodec@24k",)))
     info = sf.info(out / "wav" / "fake24_spk1_000.wav")
-    assert info.samplerate == 24000 and info.frames == round(0.31 * 16000 * 24000 / 16000)
+    assert info.samplerate == 24000
+    assert info.frames == round(0.31 * 16000 * 24000 / 16000)
     row = read_provenance([out / "provenance.jsonl"])["wav/fake24_spk1_000.wav"]
-    assert row.resampling == "soxr HQ 16000->24000" and row.class_id == 4
+    assert row.resampling == "soxr HQ 16000->24000"
+    assert row.class_id == 4
 
 
 def test_rerun_skips_finished_files(tiny_corpus: Path, tmp_path: Path) -> None:
@@ -70,7 +80,8 @@ def test_rerun_regenerates_corrupt_or_missing_output(tiny_corpus: Path, tmp_path
     (out / "wav" / "fake_spk1_000.wav").write_bytes(b"garbage")
     (out / "wav" / "fake_spk1_001.wav").unlink()
     report = verify_build(out)
-    assert report.corrupt == ["wav/fake_spk1_000.wav"] and report.missing == ["wav/fake_spk1_001.wav"]
+    assert report.corrupt == ["wav/fake_spk1_000.wav"]
+    assert report.missing == ["wav/fake_spk1_001.wav"]
     again = build(_config(tiny_corpus, out))
     assert (again.done, again.skipped) == (2, 1)
     assert verify_build(out).ok
@@ -85,20 +96,25 @@ def test_bad_inputs_are_recorded_and_the_build_goes_on(tiny_corpus: Path, tmp_pa
     add_utterance(tiny_corpus, "clipped", np.ones(4000, dtype=np.float32) * 1.5)
     out = tmp_path / "out"
     result = build(_config(tiny_corpus, out))
-    assert result.done == 3 and not result.ok
+    assert result.done == 3
+    assert not result.ok
     failures = pd.read_csv(out / "failures.csv", dtype=str, keep_default_na=False)
     assert sorted(failures["utt_id"]) == ["broken", "clipped", "empty", "nan"]
     reasons = dict(zip(failures["utt_id"], failures["message"]))
-    assert "cannot decode" in reasons["broken"] and "empty" in reasons["empty"]
-    assert "NaN" in reasons["nan"] and "clipped" in reasons["clipped"]
+    assert "cannot decode" in reasons["broken"]
+    assert "empty" in reasons["empty"]
+    assert "NaN" in reasons["nan"]
+    assert "clipped" in reasons["clipped"]
     assert all(str(tiny_corpus.parent) in m for m in failures["message"])  # messages name the file
-    assert not list((out / "wav").glob("*broken*")) and len(list((out / "wav").glob("*.wav"))) == 3
+    assert not list((out / "wav").glob("*broken*"))
+    assert len(list((out / "wav").glob("*.wav"))) == 3
 
 
 def test_missing_source_file_is_a_failure_not_a_crash(tiny_corpus: Path, tmp_path: Path) -> None:
     (tiny_corpus.parent / "src" / "utt1.wav").unlink()
     result = build(_config(tiny_corpus, tmp_path / "out"))
-    assert result.done == 2 and [f.utt_id for f in result.failures] == ["spk1_001"]
+    assert result.done == 2
+    assert [f.utt_id for f in result.failures] == ["spk1_001"]
     assert "not found" in result.failures[0].message
 
 
@@ -114,10 +130,12 @@ def test_shards_partition_the_jobs(tiny_corpus: Path, tmp_path: Path) -> None:
         add_utterance(tiny_corpus, f"extra{i}", np.full(3000, 0.1 * (i + 1), dtype=np.float32))
     out = tmp_path / "out"
     results = [build(_config(tiny_corpus, out, shard=parse_shard(f"{i}/2"))) for i in range(2)]
-    assert sum(r.planned for r in results) == 7 and all(r.planned > 0 for r in results)
+    assert sum(r.planned for r in results) == 7
+    assert all(r.planned > 0 for r in results)
     files_0 = set(read_provenance([out / "provenance.shard-0-of-2.jsonl"]))
     files_1 = set(read_provenance([out / "provenance.shard-1-of-2.jsonl"]))
-    assert not files_0 & files_1 and len(files_0 | files_1) == 7
+    assert not files_0 & files_1
+    assert len(files_0 | files_1) == 7
     assert len(pd.read_csv(out / "manifest.csv")) == 7  # the last shard's manifest merges both logs
 
 
@@ -138,7 +156,8 @@ def test_partial_provenance_line_is_repaired(tiny_corpus: Path, tmp_path: Path) 
     result = build(_config(tiny_corpus, out))
     assert (result.done, result.skipped) == (2, 1)
     lines = (out / "provenance.jsonl").read_text().splitlines()
-    assert len(lines) == 3 and all(json.loads(line) for line in lines)
+    assert len(lines) == 3
+    assert all(json.loads(line) for line in lines)
 
 
 def test_unknown_codec_is_a_clear_error(tiny_corpus: Path, tmp_path: Path) -> None:
@@ -152,7 +171,8 @@ def test_workers_give_the_same_files_as_one_process(tiny_corpus: Path, tmp_path:
     single, pooled = tmp_path / "single", tmp_path / "pooled"
     build(_config(tiny_corpus, single))
     result = build(_config(tiny_corpus, pooled, workers=2))
-    assert result.done == 6 and result.ok
+    assert result.done == 6
+    assert result.ok
     a = {r.file: r.output_sha256 for r in read_provenance([single / "provenance.jsonl"]).values()}
     b = {r.file: r.output_sha256 for r in read_provenance([pooled / "provenance.jsonl"]).values()}
     assert a == b
@@ -181,7 +201,8 @@ def test_clipped_16bit_source_is_rejected_at_positive_full_scale(tiny_corpus: Pa
     add_utterance(tiny_corpus, "hot", b"")  # adds the manifest row; the file is written next
     sf.write(tiny_corpus.parent / "src" / "hot.wav", x, 16000, subtype="PCM_16")
     result = build(_config(tiny_corpus, tmp_path / "out"))
-    assert [f.utt_id for f in result.failures] == ["hot"] and "clipped" in result.failures[0].message
+    assert [f.utt_id for f in result.failures] == ["hot"]
+    assert "clipped" in result.failures[0].message
 
 
 def test_replaced_source_is_regenerated_and_said_so(
@@ -195,9 +216,11 @@ def test_replaced_source_is_regenerated_and_said_so(
     with caplog.at_level(logging.WARNING):
         again = build(_config(tiny_corpus, out))
     assert (again.done, again.skipped) == (1, 2)
-    assert "fake_spk1_001.wav: the source" in caplog.text and "changed since the output was made" in caplog.text
+    assert "fake_spk1_001.wav: the source" in caplog.text
+    assert "changed since the output was made" in caplog.text
     after = read_provenance([out / "provenance.jsonl"])["wav/fake_spk1_001.wav"]
-    assert after.source_sha256 != before.source_sha256 and after.output_sha256 != before.output_sha256
+    assert after.source_sha256 != before.source_sha256
+    assert after.output_sha256 != before.output_sha256
     assert verify_build(out).ok
 
 
@@ -223,7 +246,8 @@ def test_manifest_row_pointing_at_another_file_is_regenerated(
     assert (again.done, again.skipped) == (1, 2)
     assert "fake_spk1_000.wav: the manifest now points at" in caplog.text
     row = read_provenance([out / "provenance.jsonl"])["wav/fake_spk1_000.wav"]
-    assert row.source_path.endswith("utt2.wav") and verify_build(out).ok
+    assert row.source_path.endswith("utt2.wav")
+    assert verify_build(out).ok
 
 
 def test_bad_weights_stop_the_build_before_the_first_file(
@@ -243,7 +267,8 @@ def test_bad_weights_stop_the_build_before_the_first_file(
     with pytest.raises(WeightsError, match=r"cannot load fakecodec@16k with weights 'random': RuntimeError: .*foo"):
         build(_config(tiny_corpus, out))
     assert loads == ["load"]  # loaded once, not once per file
-    assert not list((out / "wav").iterdir()) and (out / "provenance.jsonl").read_text() == ""
+    assert not list((out / "wav").iterdir())
+    assert (out / "provenance.jsonl").read_text() == ""
 
 
 def test_a_damaged_config_yaml_beside_local_weights_is_a_weights_error(
@@ -284,8 +309,10 @@ def test_bad_weights_file_exits_2_before_any_file(tiny_corpus: Path, tmp_path: P
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert "cannot load encodec" in result.output and "Unexpected key" in result.output
-    assert not list((out / "wav").glob("*.wav")) and "3 failed" not in result.output
+    assert "cannot load encodec" in result.output
+    assert "Unexpected key" in result.output
+    assert not list((out / "wav").glob("*.wav"))
+    assert "3 failed" not in result.output
 
 
 def test_temp_files_of_live_writers_are_kept_and_of_dead_ones_removed(tiny_corpus: Path, tmp_path: Path) -> None:
@@ -300,7 +327,8 @@ def test_temp_files_of_live_writers_are_kept_and_of_dead_ones_removed(tiny_corpu
         live_tmp.write_bytes(b"in flight")
         dead_tmp.write_bytes(b"left by a kill")
         build(_config(tiny_corpus, out))
-        assert live_tmp.read_bytes() == b"in flight" and not dead_tmp.exists()
+        assert live_tmp.read_bytes() == b"in flight"
+        assert not dead_tmp.exists()
     finally:
         sleeper.kill()
         sleeper.wait()

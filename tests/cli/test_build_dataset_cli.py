@@ -54,7 +54,8 @@ def test_unknown_codec_exits_2_with_choices(tmp_path: Path) -> None:
 
 def test_bad_weights_path_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(build_app, ["--codec", "encodec", "--weights", "/no/such.th", "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and "neither 'pretrained', 'random'" in result.output
+    assert result.exit_code == 2
+    assert "neither 'pretrained', 'random'" in result.output
 
 
 def test_demo_build_with_random_encodec_matches_source_lengths(tmp_path: Path) -> None:
@@ -70,12 +71,15 @@ def test_demo_build_with_random_encodec_matches_source_lengths(tmp_path: Path) -
         assert info.samplerate == 24000
         assert info.frames == int(src.frames * 24000 / src.samplerate + 0.5)  # soxr rounds half up
     labels = (out / "label.txt").read_text().splitlines()
-    assert len(labels) == len(utterances) and all(line.split()[1:] == ["fake", "4"] for line in labels)
+    assert len(labels) == len(utterances)
+    assert all(line.split()[1:] == ["fake", "4"] for line in labels)
     verify = runner.invoke(ncst_app, ["verify", str(out), "--json"])
-    assert verify.exit_code == 0 and json.loads(verify.stdout)["random_weights"] == len(utterances)
+    assert verify.exit_code == 0
+    assert json.loads(verify.stdout)["random_weights"] == len(utterances)
     # A second run does nothing and still succeeds.
     again = runner.invoke(build_app, ["--codec", "encodec", "--weights", "random", "--out", str(out)])
-    assert again.exit_code == 0 and f"0 written, {len(utterances)} already present" in again.output
+    assert again.exit_code == 0
+    assert f"0 written, {len(utterances)} already present" in again.output
 
 
 def test_crafted_checkpoint_is_refused_without_trust_flag(tmp_path: Path) -> None:
@@ -88,10 +92,12 @@ def test_crafted_checkpoint_is_refused_without_trust_flag(tmp_path: Path) -> Non
     args = ["--codec", "encodec", "--weights", str(crafted), "--limit", "1", "--out", str(tmp_path / "o")]
     result = runner.invoke(build_app, args)
     assert result.exit_code == 2, result.output
-    assert "--trust-checkpoint" in result.output and "weights.th" in result.output
+    assert "--trust-checkpoint" in result.output
+    assert "weights.th" in result.output
     assert not marker.exists()
     check = runner.invoke(ncst_app, ["codecs", "check", "encodec", "--weights", str(crafted)])
-    assert check.exit_code == 2 and "--trust-checkpoint" in check.output
+    assert check.exit_code == 2
+    assert "--trust-checkpoint" in check.output
     assert not marker.exists()
     trusted = runner.invoke(build_app, [*args, "--trust-checkpoint"])
     assert marker.exists()  # the opt-in really unpickles (and then the junk state dict is refused)
@@ -108,6 +114,8 @@ def test_bad_manifest_id_exits_2_with_the_line_and_no_traceback(tmp_path: Path, 
         build_app, ["--codec", "encodec", "--weights", "random", "--corpus", str(manifest), "--out", str(out)]
     )
     assert result.exit_code == 2, result.output
-    assert "m.csv: line 3:" in result.output and expected in result.output
-    assert result.output.strip().count("\n") == 0 and "\x1b" not in result.output
+    assert "m.csv: line 3:" in result.output
+    assert expected in result.output
+    assert result.output.strip().count("\n") == 0
+    assert "\x1b" not in result.output
     assert not (out / "wav").exists() or not list((out / "wav").iterdir())

@@ -18,13 +18,15 @@ def test_codecs_list_json_has_the_six_codecs_with_class_ids() -> None:
     expected = {"mimi": 1, "speechtokenizer": 2, "funcodec": 3, "encodec": 4, "snac": 6}
     for name, class_id in expected.items():
         default = get_card(name)
-        assert cards[default.spec]["class_id"] == class_id and cards[default.spec]["file_prefix"] == name
+        assert cards[default.spec]["class_id"] == class_id
+        assert cards[default.spec]["file_prefix"] == name
     assert cards["encodec@3kbps"]["file_prefix"] == "C4-1"
 
 
 def test_codecs_list_table() -> None:
     result = runner.invoke(app, ["codecs", "list"])
-    assert result.exit_code == 0 and "encodec@6kbps" in result.output
+    assert result.exit_code == 0
+    assert "encodec@6kbps" in result.output
 
 
 def test_codecs_check_encodec_json() -> None:
@@ -32,11 +34,15 @@ def test_codecs_check_encodec_json() -> None:
     result = runner.invoke(app, ["codecs", "check", "encodec", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["ok"] and report["sample_rate_hz"] == 24000
+    assert report["ok"]
+    assert report["sample_rate_hz"] == 24000
     assert report["measured_bitrate_bps"] == pytest.approx(6000, rel=0.01)
-    assert report["length_ok"] and report["deterministic"] and report["distinct_codes"] > 8
+    assert report["length_ok"]
+    assert report["deterministic"]
+    assert report["distinct_codes"] > 8
 
 
 def test_codecs_check_unknown_codec_fails() -> None:
     result = runner.invoke(app, ["codecs", "check", "nosuch"])
-    assert result.exit_code == 2 and "unknown codec 'nosuch'" in result.output
+    assert result.exit_code == 2
+    assert "unknown codec 'nosuch'" in result.output

@@ -11,9 +11,11 @@ runner = CliRunner()
 @pytest.mark.parametrize("command,option", [("build", "--codec"), ("score", "--predictions"), ("verify", "--json")])
 def test_umbrella_subcommands_have_help(command: str, option: str) -> None:
     result = runner.invoke(app, [command, "--help"])
-    assert result.exit_code == 0 and option in result.output
+    assert result.exit_code == 0
+    assert option in result.output
 
 
 def test_verify_on_a_folder_without_provenance_fails_clearly(tmp_path) -> None:  # noqa: ANN001
     result = runner.invoke(app, ["verify", str(tmp_path)])
-    assert result.exit_code == 2 and "build-dataset output folder" in result.output
+    assert result.exit_code == 2
+    assert "build-dataset output folder" in result.output

@@ -41,8 +41,10 @@ def test_run_protocol_predictions_writes_reports(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     payload = json.loads((out / "report.json").read_text())
-    assert payload["protocol"] == "alm_backend" and payload["cells"]["AVG"]["F1"] == pytest.approx(50.0)
-    assert (out / "report.md").is_file() and (out / "confusion.png").is_file()
+    assert payload["protocol"] == "alm_backend"
+    assert payload["cells"]["AVG"]["F1"] == pytest.approx(50.0)
+    assert (out / "report.md").is_file()
+    assert (out / "confusion.png").is_file()
 
 
 def test_run_protocol_checkpoint_needs_data(tmp_path: Path) -> None:
@@ -50,12 +52,14 @@ def test_run_protocol_checkpoint_needs_data(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--data" in result.output
     result = runner.invoke(app, ["id_robustness", "--model", "aasist", "--dumps", str(tmp_path)])
-    assert result.exit_code == 2 and "--checkpoint" in result.output
+    assert result.exit_code == 2
+    assert "--checkpoint" in result.output
 
 
 def test_run_protocol_needs_one_input() -> None:
     result = runner.invoke(app, ["id_robustness"])
-    assert result.exit_code == 2 and "exactly one" in result.output
+    assert result.exit_code == 2
+    assert "exactly one" in result.output
 
 
 def test_run_protocol_missing_file_names_path(tmp_path: Path) -> None:
@@ -68,10 +72,12 @@ def test_run_protocol_missing_file_names_path(tmp_path: Path) -> None:
 
 def test_run_protocol_unknown_protocol(tmp_path: Path) -> None:
     result = runner.invoke(app, ["table9", "--predictions", str(tmp_path)])
-    assert result.exit_code == 2 and "id_closed_set" in result.output
+    assert result.exit_code == 2
+    assert "id_closed_set" in result.output
     (tmp_path / "mine.toml").mkdir()
     result = runner.invoke(app, [str(tmp_path / "mine.toml"), "--predictions", str(tmp_path)])
-    assert result.exit_code == 2 and "mine.toml is a directory, not a .toml file" in result.output
+    assert result.exit_code == 2
+    assert "mine.toml is a directory, not a .toml file" in result.output
 
 
 @pytest.mark.skipif(not (_published_dir() / "result_id.txt").is_file(), reason="published files absent")
@@ -126,7 +132,8 @@ def test_run_protocol_closed_set_reads_labels_from_data(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     payload = json.loads((out / "report.json").read_text())
-    assert payload["cells"]["5"]["F1"] == 0.0 and payload["cells"]["1"]["F1"] == 100.0
+    assert payload["cells"]["5"]["F1"] == 0.0
+    assert payload["cells"]["1"]["F1"] == 100.0
     assert "label file" in payload["settings"]["labels"]
     assert not (out / "confusion.png").exists()
 
@@ -166,8 +173,10 @@ def test_run_protocol_bad_inputs_exit_2_with_one_clear_line(tmp_path: Path, case
         (folder / "alm" / "valle.txt").mkdir()
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert expected in result.output and result.output.count("\n") == 1
-    assert result.output.startswith("error:") and "Traceback" not in result.output
+    assert expected in result.output
+    assert result.output.count("\n") == 1
+    assert result.output.startswith("error:")
+    assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
@@ -177,4 +186,5 @@ def test_run_protocol_checkpoint_errors_exit_2(tmp_path: Path) -> None:
     args = ["id_robustness", "--checkpoint", str(tmp_path / "c.pt"), "--data", str(tmp_path / "data")]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")])
     assert result.exit_code == 2, result.output
-    assert result.output.startswith("error:") and "holds none of the sets" in result.output
+    assert result.output.startswith("error:")
+    assert "holds none of the sets" in result.output

@@ -86,9 +86,11 @@ def test_pretrained_loads_from_stubbed_downloads(name: str, tmp_path: Path, monk
 def test_card_states_architecture_source_and_padding(name: str) -> None:
     for card in codec_class(name).VARIANTS.values():
         if card.source == "pip" and card.pip_extra:  # an optional package: name it and pin its version
-            assert card.upstream_package and card.upstream_version, card.spec
+            assert card.upstream_package, card.spec
+            assert card.upstream_version, card.spec
         elif card.source == "pip":  # core dependencies only (e.g. the real class)
             assert card.upstream_package, card.spec
         else:
-            assert card.upstream_repo and len(card.upstream_commit) == 40, card.spec
+            assert card.upstream_repo, card.spec
+            assert len(card.upstream_commit) == 40, card.spec
         assert card.pad_multiple >= 1

@@ -87,7 +87,8 @@ def test_resynthesize_many_halves_batches_on_out_of_memory() -> None:
     _OutOfMemoryCodec.calls.clear()
     batched = resynthesize_many(codec, clips, limits)
     assert limits.max_items <= 2
-    assert _OutOfMemoryCodec.calls[0] == 5 and max(_OutOfMemoryCodec.calls[1:]) <= 2
+    assert _OutOfMemoryCodec.calls[0] == 5
+    assert max(_OutOfMemoryCodec.calls[1:]) <= 2
     for got, want in zip(batched, _unbatched(codec, clips)):
         torch.testing.assert_close(got, want, atol=1e-6, rtol=0)
 

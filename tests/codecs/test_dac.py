@@ -31,7 +31,8 @@ def _varying_clip(duration_s: float = 0.25, seed: int = 7) -> torch.Tensor:
 
 
 def _model_of(codec: Codec) -> torch.nn.Module:
-    assert isinstance(codec, DacCodec) and codec.model is not None
+    assert isinstance(codec, DacCodec)
+    assert codec.model is not None
     return codec.model
 
 
@@ -62,7 +63,8 @@ def test_dac_card() -> None:
     assert (card.variant, card.class_id, card.file_prefix) == ("44khz_8kbps", 9, "dac")
     assert (card.sample_rate_hz, card.n_quantizers, card.codebook_size) == (44100, 9, 1024)
     assert card.frame_rate_hz == 44100 / 512
-    assert card.effective_bitrate_bps == EXACT_BITRATE_BPS and card.nominal_bitrate_bps == 8000.0
+    assert card.effective_bitrate_bps == EXACT_BITRATE_BPS
+    assert card.nominal_bitrate_bps == 8000.0
     assert (card.upstream_package, card.pip_extra, card.checkpoint) == ("descript-audio-codec", "dac", CHECKPOINT_URL)
     assert "inferred" in card.notes
 
@@ -83,7 +85,8 @@ def test_dac_codes_vary_per_level(codec: Codec) -> None:
 @pytest.mark.parametrize("length", [1, 513])
 def test_dac_output_length_equals_input(codec: Codec, length: int) -> None:
     y = codec.resynthesize(0.1 * torch.randn(2, length))
-    assert y.shape == (2, length) and torch.isfinite(y).all()
+    assert y.shape == (2, length)
+    assert torch.isfinite(y).all()
 
 
 def test_dac_seed_controls_weights(codec: Codec, clip: torch.Tensor, reference_output: torch.Tensor) -> None:

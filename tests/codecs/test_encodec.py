@@ -44,7 +44,9 @@ def test_encodec_variant_cards(variant: str, prefix: str, n_q: int, bitrate_bps:
     card = get_card(f"encodec@{variant}")
     assert card is VARIANTS[variant]
     assert (card.class_id, card.file_prefix, card.n_quantizers) == (4, prefix, n_q)
-    assert card.sample_rate_hz == 24000 and card.frame_rate_hz == 75.0 and card.codebook_size == 1024
+    assert card.sample_rate_hz == 24000
+    assert card.frame_rate_hz == 75.0
+    assert card.codebook_size == 1024
     assert card.effective_bitrate_bps == bitrate_bps == card.nominal_bitrate_bps
     assert (card.upstream_package, card.pip_extra, card.checkpoint) == ("encodec", "encodec", CHECKPOINT_URL)
 
@@ -81,15 +83,18 @@ def test_encodec_codes_cover_padded_input(codec: Codec) -> None:
 @pytest.mark.parametrize("length", [1, 321, 2401])
 def test_encodec_output_length_equals_input(codec: Codec, length: int) -> None:
     y = codec.resynthesize(0.1 * torch.randn(2, length))
-    assert y.shape == (2, length) and torch.isfinite(y).all()
+    assert y.shape == (2, length)
+    assert torch.isfinite(y).all()
 
 
 def test_encodec_seed_controls_weights(codec: Codec) -> None:
     x = _varying_clip(0.2)
     same = get_codec("encodec").load("random", seed=0)
     other = get_codec("encodec").load("random", seed=1)
-    assert isinstance(same, EncodecCodec) and isinstance(codec, EncodecCodec)
-    assert same.model is not None and codec.model is not None
+    assert isinstance(same, EncodecCodec)
+    assert isinstance(codec, EncodecCodec)
+    assert same.model is not None
+    assert codec.model is not None
     for (name, a), (_, b) in zip(codec.model.state_dict().items(), same.model.state_dict().items()):
         assert torch.equal(a, b), name
     assert torch.equal(codec.resynthesize(x), same.resynthesize(x))
@@ -97,7 +102,8 @@ def test_encodec_seed_controls_weights(codec: Codec) -> None:
 
 
 def _state_dict(codec: Codec) -> dict[str, torch.Tensor]:
-    assert isinstance(codec, EncodecCodec) and codec.model is not None
+    assert isinstance(codec, EncodecCodec)
+    assert codec.model is not None
     return codec.model.state_dict()
 
 

@@ -70,7 +70,8 @@ def test_cards_follow_bit_width_cap(
         == effective_bps
         == card.frame_rate_hz * n_q * math.log2(card.codebook_size)
     )
-    assert card.checkpoint == f"hf://{EN_DS640}/model.pth" and card.extra["hf_repo_id"] == EN_DS640
+    assert card.checkpoint == f"hf://{EN_DS640}/model.pth"
+    assert card.extra["hf_repo_id"] == EN_DS640
     assert (card.upstream_package, card.pip_extra) == ("ms-funcodec", "funcodec")
 
 
@@ -85,7 +86,8 @@ def test_ds640_architecture_has_readme_size(codec: FunCodecCodec) -> None:
 def test_conformance_random_ok(codec: FunCodecCodec) -> None:
     report = check_codec(codec)
     assert report.ok, report.to_dict()
-    assert report.n_quantizers == 32 and abs(report.measured_bitrate_bps - 8000) <= 80
+    assert report.n_quantizers == 32
+    assert abs(report.measured_bitrate_bps - 8000) <= 80
 
 
 def test_variants_quantizers_bitrates_and_capped_identity(
@@ -100,10 +102,12 @@ def test_variants_quantizers_bitrates_and_capped_identity(
     ):
         other = get_codec(f"funcodec@{variant}").load("random", seed=0)
         codes = other.encode(varying)
-        assert codes.n_quantizers == n_q and abs(codes.bitrate_bps() - bps) <= 0.01 * bps, variant
+        assert codes.n_quantizers == n_q, variant
+        assert abs(codes.bitrate_bps() - bps) <= 0.01 * bps, variant
         if variant == "3kbps":  # the full check once for a dropped-quantizer setting
             report = check_codec(other)
-            assert report.ok and report.n_quantizers == 12, report.to_dict()
+            assert report.ok, report.to_dict()
+            assert report.n_quantizers == 12, report.to_dict()
         if n_q == 32:  # C3-3 = C3-4 = main set, as in the official data
             assert torch.equal(other.resynthesize(varying), main), variant
 
@@ -137,7 +141,8 @@ def test_decode_matches_upstream_encode_with_recon(codec: FunCodecCodec, varying
 def test_odd_length_batch_roundtrip(codec: FunCodecCodec) -> None:
     x = torch.stack([torch.from_numpy(make_sine(16000, 0.2, f)) for f in (150.0, 600.0)])[:, :3201]
     y = codec.resynthesize(x)
-    assert y.shape == x.shape and torch.isfinite(y).all()
+    assert y.shape == x.shape
+    assert torch.isfinite(y).all()
 
 
 def test_same_seed_same_model_other_seed_differs(codec: FunCodecCodec, varying: torch.Tensor) -> None:
@@ -151,7 +156,8 @@ def test_cpu_patch_is_scoped_to_the_build(codec: FunCodecCodec) -> None:
 
     assert codec_basic.Audio2Mel.__name__ == "Audio2Mel"  # upstream class back in place
     patched = type(codec.model.mel_spec_transforms[0])
-    assert patched.__name__ == "CpuAudio2Mel" and issubclass(patched, codec_basic.Audio2Mel)
+    assert patched.__name__ == "CpuAudio2Mel"
+    assert issubclass(patched, codec_basic.Audio2Mel)
     assert codec.model.mel_spec_transforms[0].mel_basis.device.type == "cpu"
 
 

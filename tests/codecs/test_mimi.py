@@ -24,7 +24,8 @@ def _varying_clip(duration_s: float = 0.5, seed: int = 7) -> torch.Tensor:
 
 
 def _model_of(codec: Codec) -> torch.nn.Module:
-    assert isinstance(codec, MimiCodec) and codec.model is not None
+    assert isinstance(codec, MimiCodec)
+    assert codec.model is not None
     return codec.model
 
 
@@ -73,7 +74,8 @@ def test_mimi_codebooks_initialised(codec: Codec) -> None:
 @pytest.mark.parametrize("length", [1, 1921, 4001])
 def test_mimi_output_length_equals_input(codec: Codec, length: int) -> None:
     y = codec.resynthesize(0.1 * torch.randn(2, length))
-    assert y.shape == (2, length) and torch.isfinite(y).all()
+    assert y.shape == (2, length)
+    assert torch.isfinite(y).all()
 
 
 def test_mimi_seed_controls_weights(codec: Codec) -> None:

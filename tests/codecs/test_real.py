@@ -13,7 +13,8 @@ def test_real_is_the_real_class_and_exact_on_16_bit_samples(sine_16k: np.ndarray
     codec = get_codec("real").load("random")
     x = torch.from_numpy(np.round(sine_16k * 32768) / 32768).unsqueeze(0)
     y = codec.resynthesize(x)
-    assert y.shape == x.shape and torch.equal(y, x.float())
+    assert y.shape == x.shape
+    assert torch.equal(y, x.float())
     assert codec.encode(x).bitrate_bps() == 256000
 
 

@@ -102,9 +102,11 @@ def test_codec_contract_length_determinism_bitrate() -> None:
     codec = get_codec("toy").load("random", seed=3)
     x = torch.randn(2, 1001) * 0.1
     y = codec.resynthesize(x)
-    assert y.shape == (2, 1001) and torch.equal(y, codec.resynthesize(x))
+    assert y.shape == (2, 1001)
+    assert torch.equal(y, codec.resynthesize(x))
     codes = codec.encode(x)
-    assert codes.n_quantizers == 2 and codes.bitrate_bps() == pytest.approx(800)
+    assert codes.n_quantizers == 2
+    assert codes.bitrate_bps() == pytest.approx(800)
     assert not torch.equal(y, get_codec("toy").load("random", seed=4).resynthesize(x))
 
 
@@ -131,4 +133,7 @@ def test_conformance_on_toy_codec() -> None:
     from ncst.codecs.conformance import check_codec
 
     report = check_codec("toy", weights="random", duration_s=0.3)
-    assert report.ok and report.length_ok and report.deterministic and report.measured_bitrate_bps == pytest.approx(800)
+    assert report.ok
+    assert report.length_ok
+    assert report.deterministic
+    assert report.measured_bitrate_bps == pytest.approx(800)

@@ -25,7 +25,8 @@ def _varying_clip(duration_s: float = 0.5, seed: int = 7) -> torch.Tensor:
 
 
 def _model_of(codec: Codec) -> torch.nn.Module:
-    assert isinstance(codec, SnacCodec) and codec.model is not None
+    assert isinstance(codec, SnacCodec)
+    assert codec.model is not None
     return codec.model
 
 
@@ -53,7 +54,8 @@ def test_snac_conformance_random(codec: Codec) -> None:
 def test_snac_codes_are_three_levels(codec: Codec) -> None:
     codes = codec.encode(torch.zeros(2, 2049))  # padded to 4096 samples
     assert [tuple(level.shape) for level in codes.levels] == [(2, 1, 2), (2, 1, 4), (2, 1, 8)]
-    assert codes.covered_samples == 4096 and codes.n_quantizers == 3
+    assert codes.covered_samples == 4096
+    assert codes.n_quantizers == 3
 
 
 def test_snac_codes_vary_per_level(codec: Codec) -> None:
@@ -65,7 +67,8 @@ def test_snac_codes_vary_per_level(codec: Codec) -> None:
 @pytest.mark.parametrize("length", [1, 2049, 4001])
 def test_snac_output_length_equals_input(codec: Codec, length: int) -> None:
     y = codec.resynthesize(0.1 * torch.randn(2, length))
-    assert y.shape == (2, length) and torch.isfinite(y).all()
+    assert y.shape == (2, length)
+    assert torch.isfinite(y).all()
 
 
 def test_snac_decode_noise_is_seeded(codec: Codec) -> None:

@@ -38,7 +38,8 @@ def codec() -> Codec:
 
 
 def _model(codec: Codec) -> SoundStream:
-    assert isinstance(codec, SoundStreamCodec) and codec.model is not None
+    assert isinstance(codec, SoundStreamCodec)
+    assert codec.model is not None
     return codec.model
 
 
@@ -64,7 +65,8 @@ def test_soundstream_conformance_random(codec: Codec) -> None:
     report = check_codec(codec)
     assert report.ok, report.to_dict()
     assert report.measured_bitrate_bps == pytest.approx(4000.0, rel=1e-6)
-    assert report.n_quantizers == 8 and report.distinct_codes > 50
+    assert report.n_quantizers == 8
+    assert report.distinct_codes > 50
 
 
 def test_soundstream_card() -> None:
@@ -73,7 +75,8 @@ def test_soundstream_card() -> None:
     assert (card.class_id, card.file_prefix, card.family) == (11, "soundstream", "SoundStream")
     assert (card.sample_rate_hz, card.frame_rate_hz, card.n_quantizers, card.codebook_size) == (16000, 50.0, 8, 1024)
     assert card.effective_bitrate_bps == card.nominal_bitrate_bps == 4000.0
-    assert card.checkpoint == CHECKPOINT_URL and "valid" in card.notes
+    assert card.checkpoint == CHECKPOINT_URL
+    assert "valid" in card.notes
 
 
 def test_soundstream_port_keys_match_upstream_layout() -> None:
@@ -95,9 +98,12 @@ def test_soundstream_geometry_matches_modules() -> None:
             assert model.encoder(torch.zeros(1, 1, n)).shape[-1] == encoder_frames(n)
         for f in (18, 25):
             assert model.decoder(torch.zeros(1, 512, f)).shape[-1] == decoder_output_samples(f)
-    assert encoder_frames(5313) == 0 and encoder_frames(64000) == 184  # 4 s -> 184 frames upstream
+    assert encoder_frames(5313) == 0
+    assert encoder_frames(64000) == 184
     assert decoder_output_samples(184) == 53346
-    assert encoder_input_samples(184) == 63874 and encoder_frames(63874) == 184 and encoder_frames(63873) == 183
+    assert encoder_input_samples(184) == 63874
+    assert encoder_frames(63874) == 184
+    assert encoder_frames(63873) == 183
     assert ALIGNMENT_DELAY == 5264
 
 
@@ -120,7 +126,8 @@ def test_soundstream_codes_shape(codec: Codec) -> None:
 @pytest.mark.parametrize("length", [1, 321, 8007])
 def test_soundstream_output_length_equals_input(codec: Codec, length: int) -> None:
     y = codec.resynthesize(0.1 * torch.randn(2, length))
-    assert y.shape == (2, length) and torch.isfinite(y).all()
+    assert y.shape == (2, length)
+    assert torch.isfinite(y).all()
 
 
 def test_soundstream_seed_controls_weights(codec: Codec) -> None:
@@ -186,9 +193,11 @@ def test_soundstream_pretrained_uses_torch_hub_cache(
     monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
     loaded = get_codec("soundstream").load("pretrained")
     cached = tmp_path / "torch" / "hub" / "checkpoints" / CHECKPOINT_NAME
-    assert urls == [CHECKPOINT_URL] and loaded.checkpoint_paths == [cached]
+    assert urls == [CHECKPOINT_URL]
+    assert loaded.checkpoint_paths == [cached]
     again = get_codec("soundstream").load("pretrained")  # cached: no second download
-    assert urls == [CHECKPOINT_URL] and again.checkpoint_paths == [cached]
+    assert urls == [CHECKPOINT_URL]
+    assert again.checkpoint_paths == [cached]
     x = _clip(0.2)
     assert torch.equal(loaded.resynthesize(x), codec.resynthesize(x))
 

@@ -71,7 +71,9 @@ def test_codes_non_degenerate_per_level(codec: SpeechTokenizerCodec, varying: to
 def test_odd_length_batch_roundtrip(codec: SpeechTokenizerCodec) -> None:
     x = torch.stack([torch.from_numpy(make_sine(16000, 0.2, f)) for f in (150.0, 600.0)])[:, :3201]
     y = codec.resynthesize(x)
-    assert y.shape == x.shape and y.dtype == torch.float32 and torch.isfinite(y).all()
+    assert y.shape == x.shape
+    assert y.dtype == torch.float32
+    assert torch.isfinite(y).all()
 
 
 def test_same_seed_same_model_other_seed_differs(codec: SpeechTokenizerCodec, varying: torch.Tensor) -> None:

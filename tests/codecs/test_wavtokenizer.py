@@ -56,7 +56,8 @@ def test_wavtokenizer_conformance_random(fixture: str, bitrate_bps: float, reque
     report = check_codec(request.getfixturevalue(fixture))
     assert report.ok, report.to_dict()
     assert report.measured_bitrate_bps == pytest.approx(bitrate_bps, rel=1e-6)
-    assert report.n_quantizers == 1 and report.codebook_size == 4096
+    assert report.n_quantizers == 1
+    assert report.codebook_size == 4096
 
 
 @pytest.mark.parametrize(
@@ -70,10 +71,13 @@ def test_wavtokenizer_variant_cards(
     card = get_card(f"wavtokenizer@{variant}")
     assert card is wt.VARIANTS[variant]
     assert (card.class_id, card.file_prefix, card.n_quantizers, card.codebook_size) == (7, prefix, 1, 4096)
-    assert card.sample_rate_hz == 24000 and card.frame_rate_hz == frame_rate_hz
+    assert card.sample_rate_hz == 24000
+    assert card.frame_rate_hz == frame_rate_hz
     assert card.effective_bitrate_bps == bitrate_bps == card.nominal_bitrate_bps
     assert card.checkpoint == f"hf://novateur/WavTokenizer/{ckpt}"
-    assert card.extra["bandwidth_id"] == 0 and "bandwidth_id" in card.notes and "convert_audio" in card.notes
+    assert card.extra["bandwidth_id"] == 0
+    assert "bandwidth_id" in card.notes
+    assert "convert_audio" in card.notes
 
 
 def test_wavtokenizer_spec_strings() -> None:
@@ -85,14 +89,17 @@ def test_wavtokenizer_spec_strings() -> None:
 def test_wavtokenizer_codes_cover_padded_input(fixture: str, hop: int, request: pytest.FixtureRequest) -> None:
     codes = request.getfixturevalue(fixture).encode(torch.zeros(2, 2401))
     frames = -(-2401 // hop)
-    assert codes.levels[0].shape == (2, 1, frames) and codes.levels[0].dtype == torch.int64
-    assert codes.covered_samples == frames * hop and codes.extra["bandwidth_id"] == 0
+    assert codes.levels[0].shape == (2, 1, frames)
+    assert codes.levels[0].dtype == torch.int64
+    assert codes.covered_samples == frames * hop
+    assert codes.extra["bandwidth_id"] == 0
 
 
 @pytest.mark.parametrize("length", [1, 321, 2401])
 def test_wavtokenizer_output_length_equals_input(codec: Codec, length: int) -> None:
     y = codec.resynthesize(0.1 * torch.randn(2, length, generator=torch.Generator().manual_seed(length)))
-    assert y.shape == (2, length) and torch.isfinite(y).all()
+    assert y.shape == (2, length)
+    assert torch.isfinite(y).all()
 
 
 def test_wavtokenizer_codes_vary_and_batch_is_independent(codec: Codec) -> None:
@@ -116,8 +123,10 @@ def test_wavtokenizer_decode_rejects_other_shapes(codec: Codec) -> None:
 def test_wavtokenizer_seed_controls_weights(tiny_variant: None) -> None:
     x = _clip(0.2)
     first, same, other = (get_codec("wavtokenizer").load("random", seed=s) for s in (0, 0, 1))
-    assert isinstance(same, wt.WavTokenizerCodec) and isinstance(first, wt.WavTokenizerCodec)
-    assert same.model is not None and first.model is not None
+    assert isinstance(same, wt.WavTokenizerCodec)
+    assert isinstance(first, wt.WavTokenizerCodec)
+    assert same.model is not None
+    assert first.model is not None
     for (name, a), (_, b) in zip(first.model.state_dict().items(), same.model.state_dict().items()):
         assert torch.equal(a, b), name
     assert torch.equal(first.resynthesize(x), same.resynthesize(x))
@@ -175,7 +184,8 @@ def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 
 
 def _same_state(codec: Codec, state: dict[str, torch.Tensor]) -> bool:
-    assert isinstance(codec, wt.WavTokenizerCodec) and codec.model is not None
+    assert isinstance(codec, wt.WavTokenizerCodec)
+    assert codec.model is not None
     loaded = codec.model.state_dict()
     return loaded.keys() == state.keys() and all(torch.equal(loaded[k], state[k]) for k in state)
 
@@ -187,11 +197,13 @@ def test_wavtokenizer_loads_lightning_folder_and_file(
     from_folder = get_codec("wavtokenizer").load(folder)
     file = folder / wt.VARIANTS["small75"].extra["checkpoint_file"]
     config_file = folder / wt.VARIANTS["small75"].extra["config_file"]
-    assert _same_state(from_folder, state) and from_folder.checkpoint_paths == [file, config_file]
+    assert _same_state(from_folder, state)
+    assert from_folder.checkpoint_paths == [file, config_file]
     alone = tmp_path / "renamed.ckpt"  # a lone file: no YAML beside it, the built-in config is used
     os.link(file, alone)
     from_file = get_codec("wavtokenizer").load(alone)
-    assert _same_state(from_file, state) and from_file.checkpoint_paths == [alone.resolve()]
+    assert _same_state(from_file, state)
+    assert from_file.checkpoint_paths == [alone.resolve()]
     x = _clip(0.2)
     assert torch.equal(from_folder.resynthesize(x), from_file.resynthesize(x))
 

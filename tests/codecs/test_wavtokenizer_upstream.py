@@ -100,7 +100,8 @@ def test_port_matches_upstream(upstream: ModuleType, variant: str) -> None:
     feature_diff = float((features - features_up).abs().max())
     audio_diff = float((audio_ours - audio_up).abs().max())
     assert audio_ours.shape == audio_up.shape
-    assert feature_diff <= 1e-5 and audio_diff <= 1e-5, (feature_diff, audio_diff)
+    assert feature_diff <= 1e-5, (feature_diff, audio_diff)
+    assert audio_diff <= 1e-5, (feature_diff, audio_diff)
     report = os.environ.get("NCST_UPSTREAM_REPORT")
     if report:
         with open(report, "a", encoding="utf-8") as f:

@@ -16,8 +16,12 @@ def test_read_aishell3_train_and_test(tmp_path: Path) -> None:
     assert len(utts) == 8
     assert {u.extra["part"] for u in utts} == {"train", "test"}
     first = utts[0]
-    assert first.utt_id == "SSB00050001" and first.speaker == "SSB0005" and first.language == "zh"
-    assert first.text == "广州" and first.extra["sample_rate_hz"] == 44100 and first.extra["gender"] == "female"
+    assert first.utt_id == "SSB00050001"
+    assert first.speaker == "SSB0005"
+    assert first.language == "zh"
+    assert first.text == "广州"
+    assert first.extra["sample_rate_hz"] == 44100
+    assert first.extra["gender"] == "female"
 
 
 def test_read_aishell3_reports_real_rate(tmp_path: Path) -> None:

@@ -52,10 +52,12 @@ def test_demo_mandarin_has_pinyin(demo) -> None:
 
 def test_demo_files_are_valid_mono_audio(demo) -> None:
     for utt in demo:
-        assert utt.path.is_absolute() and utt.path.is_file(), utt.path
+        assert utt.path.is_absolute(), utt.path
+        assert utt.path.is_file(), utt.path
         info = sf.info(str(utt.path))
         assert info.channels == 1, utt.path
-        assert info.format == "FLAC" and info.subtype == "PCM_16", utt.path
+        assert info.format == "FLAC", utt.path
+        assert info.subtype == "PCM_16", utt.path
         audio, rate = read_audio(utt.path)
         assert rate == 16000
         duration_s = len(audio) / rate

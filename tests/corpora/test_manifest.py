@@ -40,9 +40,12 @@ def test_read_manifest_resolves_relative_paths(corpus_dir: Path) -> None:
     assert utts[1].path == corpus_dir / "wav" / "b.wav"
     assert utts[2].path == corpus_dir / "c.wav"
     assert all(u.path.is_absolute() and u.path.is_file() for u in utts)
-    assert utts[0].speaker == "spk1" and utts[0].text == "hello there"
-    assert utts[1].language is None and utts[1].text is None
-    assert utts[2].speaker is None and utts[2].text == "你好，世界"
+    assert utts[0].speaker == "spk1"
+    assert utts[0].text == "hello there"
+    assert utts[1].language is None
+    assert utts[1].text is None
+    assert utts[2].speaker is None
+    assert utts[2].text == "你好，世界"
     assert all(u.corpus == "" for u in utts)
 
 
@@ -59,7 +62,8 @@ def test_read_manifest_keeps_leading_zeros_and_na_like_text(tmp_path: Path) -> N
     manifest = _write(tmp_path / "m.csv", "utt_id,path,speaker,text\n001,a.wav,NA,None\n")
     (utt,) = read_manifest(manifest)
     assert utt.utt_id == "001"
-    assert utt.speaker == "NA" and utt.text == "None"
+    assert utt.speaker == "NA"
+    assert utt.text == "None"
 
 
 def test_read_manifest_missing_audio_warns_not_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -75,8 +79,10 @@ def test_read_manifest_missing_column_lists_found_columns(tmp_path: Path) -> Non
     with pytest.raises(CorpusLayoutError) as info:
         read_manifest(manifest)
     message = str(info.value)
-    assert str(manifest) in message and "line 1" in message
-    assert "['utt_id', 'path']" in message and "['id', 'file', 'speaker']" in message
+    assert str(manifest) in message
+    assert "line 1" in message
+    assert "['utt_id', 'path']" in message
+    assert "['id', 'file', 'speaker']" in message
 
 
 def test_read_manifest_duplicate_id_names_line(tmp_path: Path) -> None:
@@ -157,7 +163,8 @@ def test_utterance_dict_round_trip(tmp_path: Path) -> None:
 def test_utterance_is_hashable_despite_extra(tmp_path: Path) -> None:
     a = Utterance("x", tmp_path / "a.wav", extra={"k": "v"})
     b = Utterance("x", tmp_path / "a.wav", extra={"k": "v"})
-    assert a == b and len({a, b}) == 1
+    assert a == b
+    assert len({a, b}) == 1
     assert a != Utterance("x", tmp_path / "a.wav", extra={"k": "w"})
 
 

@@ -13,10 +13,14 @@ def test_read_ncssd_flattens_names_and_keeps_r_subsets(tmp_path: Path) -> None:
     write_ncssd(tmp_path)
     utts = list(read_ncssd(tmp_path))
     ids = [u.utt_id for u in utts]
-    assert ids == sorted(ids) and len(ids) == 6
-    assert "R-ZH_1_3_d101" in ids and not any(i.startswith("C-") for i in ids)
+    assert ids == sorted(ids)
+    assert len(ids) == 6
+    assert "R-ZH_1_3_d101" in ids
+    assert not any(i.startswith("C-") for i in ids)
     utt = next(u for u in utts if u.utt_id == "R-EN_0_0_d100")
-    assert utt.language == "en" and utt.speaker == "R-EN_0" and utt.text == "turn 0"
+    assert utt.language == "en"
+    assert utt.speaker == "R-EN_0"
+    assert utt.text == "turn 0"
     assert utt.extra == {"subset": "R-EN", "dialogue": 100, "turn": 0}
 
 

@@ -16,7 +16,8 @@ def test_asvspoof2019_bonafide_from_cm_protocol(tmp_path: Path) -> None:
     write_asvspoof2019_la(tmp_path)
     utts = list(read_asvspoof2019_la(tmp_path))
     assert [u.utt_id for u in utts] == ["LA_E_1000001", "LA_E_1000003"]
-    assert utts[0].speaker == "LA_0039" and utts[0].extra["key"] == "bonafide"
+    assert utts[0].speaker == "LA_0039"
+    assert utts[0].extra["key"] == "bonafide"
     assert [u.extra["system"] for u in read_asvspoof2019_la(tmp_path, keys=("spoof",))] == ["A11"]
 
 

@@ -14,7 +14,9 @@ def test_read_vctk_092_mic1_ids_without_suffix(tmp_path: Path) -> None:
     utts = list(read_vctk(tmp_path))  # root found one level down by speaker-info.txt
     assert [u.utt_id for u in utts] == [f"{s}_{k:03d}" for s in ("p225", "p315") for k in range(1, 5)]
     assert all(u.path.name.endswith("_mic1.flac") and u.path.parent.parent.parent == root for u in utts)
-    assert utts[0].speaker == "p225" and utts[0].text == "Sentence 1 of p225." and utts[0].extra["version"] == "0.92"
+    assert utts[0].speaker == "p225"
+    assert utts[0].text == "Sentence 1 of p225."
+    assert utts[0].extra["version"] == "0.92"
     assert utts[-1].text is None  # p315 has no transcripts
     assert {u.extra["gender"] for u in utts} == {"F"}
 
@@ -30,7 +32,8 @@ def test_read_vctk_080(tmp_path: Path) -> None:
     write_vctk_080(tmp_path)
     utts = list(read_vctk(tmp_path / "VCTK-Corpus"))
     assert [u.utt_id for u in utts] == ["p225_001", "p225_002", "p226_001", "p226_002"]
-    assert utts[0].extra["version"] == "0.80" and utts[0].extra["gender"] == "F"
+    assert utts[0].extra["version"] == "0.80"
+    assert utts[0].extra["gender"] == "F"
 
 
 def test_vctk_errors_name_the_problem(tmp_path: Path) -> None:

@@ -88,7 +88,8 @@ def test_load_protocol_custom_file(tmp_path: Path) -> None:
         '[[sets]]\ncolumn = "A"\nresult_file = "a.txt"\ndump = "a"\nlabel = 2\n'
     )
     proto = load_protocol(path)
-    assert proto.sets[0].label == 2 and proto.average == "none"
+    assert proto.sets[0].label == 2
+    assert proto.average == "none"
 
 
 def test_load_protocol_bad_file_raises(tmp_path: Path) -> None:
