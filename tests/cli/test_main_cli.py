@@ -19,3 +19,22 @@ def test_verify_on_a_folder_without_provenance_fails_clearly(tmp_path) -> None: 
     result = runner.invoke(app, ["verify", str(tmp_path)])
     assert result.exit_code == 2
     assert "build-dataset output folder" in result.output
+
+
+def test_reports_errors_turns_an_ncst_error_into_one_line_and_exit_2() -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from ncst.cli._common import reports_errors
+    from ncst.errors import NcstError
+
+    app = typer.Typer()
+
+    @app.command()
+    @reports_errors
+    def fail(name: str = typer.Option("x", help="a value")) -> None:
+        raise NcstError(f"bad [/{name}]")
+
+    result = CliRunner().invoke(app, ["--name", "y"])
+    assert result.exit_code == 2
+    assert "error: bad [/y]" in result.output

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -22,12 +24,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ncst.errors import NcstError
+
 __all__ = [
+    "NCST_ERROR_EXIT",
     "build_progress",
     "console",
     "escape",
     "exit_on_failures",
     "print_error",
+    "reports_errors",
     "print_table",
     "say",
     "setup_logging",
@@ -44,6 +50,30 @@ def print_error(message: object) -> None:
     unescaped `[/x]` raises MarkupError and hides the real error behind a traceback.
     """
     console.print(f"[red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
+#: Exit status of a command stopped by one of ncst's own errors (bad input, arguments or settings).
+NCST_ERROR_EXIT = 2
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def reports_errors(command: _F) -> _F:
+    """Decorates a CLI command: an `NcstError` becomes one `error:` line on stderr and exit status 2.
+
+    Every command wears it, so no command prints a traceback for bad input and all of them agree on the
+    exit status. Other exceptions are bugs and keep their traceback.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except NcstError as err:
+            print_error(err)
+            raise typer.Exit(NCST_ERROR_EXIT) from err
+
+    return cast(_F, wrapper)
 
 
 def say(text: str) -> None:
