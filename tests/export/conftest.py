@@ -50,10 +50,8 @@ def make_dataset_root(flat: Path, root: Path) -> Path:
     )
     (root / "label" / "eval_id.txt").write_text(f"{Path(placed['eval_id'][0]['file']).name} fake 1\n")
     (root / "label" / "ID_diff_config-C3-1.txt").write_text(f"{Path(rows[0]['file']).name} fake 1\n")
-    meta = {
-        "recipe": "st-codecfake",
-        "label_files": {"train.txt": "train", "eval_id.txt": "eval_id", "ID_diff_config-C3-1.txt": "ID_diff_config/C3-1"},
-    }  # fmt: skip
+    folders = {"train.txt": "train", "eval_id.txt": "eval_id", "ID_diff_config-C3-1.txt": "ID_diff_config/C3-1"}
+    meta = {"recipe": "st-codecfake", "label_files": folders}
     (root / "recipe.json").write_text(json.dumps(meta))
     (root / "manifest.csv").write_text("folder,file,speaker,corpus,language\ntrain,spk1_009.wav,spk1,vctk,en\n")
     return root
@@ -61,7 +59,14 @@ def make_dataset_root(flat: Path, root: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def dataset_root(flat_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A shared dataset root: read it, never edit it (tests that edit one use `fresh_root`)."""
     return make_dataset_root(flat_build, tmp_path_factory.mktemp("root") / "st")
+
+
+@pytest.fixture
+def fresh_root(flat_build: Path, tmp_path: Path) -> Path:
+    """A dataset root of this test's own, to edit."""
+    return make_dataset_root(flat_build, tmp_path / "st")
 
 
 def make_download_root(root: Path) -> Path:

@@ -65,7 +65,7 @@ def test_audiofolder_dataset_root_gets_one_flat_folder_per_set(dataset_root: Pat
 def test_audiofolder_readme_lists_every_set_as_a_split(dataset_root: Path, tmp_path: Path) -> None:
     export_dataset(dataset_root, tmp_path / "out", "hf-audiofolder")
     readme = (tmp_path / "out" / "README.md").read_text()
-    assert "- split: ID_diff_config_C3_1\n    path: \"ID_diff_config-C3-1/*\"" in readme
+    assert '- split: ID_diff_config_C3_1\n    path: "ID_diff_config-C3-1/*"' in readme
 
 
 def test_audiofolder_loads_with_datasets_data_dir(flat_build: Path, tmp_path: Path) -> None:

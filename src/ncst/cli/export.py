@@ -30,7 +30,8 @@ def export(
         raise typer.Exit(2) from err
     sets = ", ".join(f"{name} {n}" for name, n in result.source.splits.items()) or "none"
     missing = len(result.source.missing)
+    note = f"; {missing} labelled files missing (see warnings)" if missing else ""
     say(
         f"{len(result.source.entries)} files ({sets}) -> {result.out_dir} as {result.format}, "
-        f"{len(result.written)} files written" + (f"; {missing} labelled files missing (see warnings)" if missing else "")
+        f"{len(result.written)} files written{note}"
     )

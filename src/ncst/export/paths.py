@@ -69,7 +69,9 @@ def safe_target(out: Path, rel: str) -> Path:
     if path.is_symlink():
         path.unlink()
     elif path.is_dir():
-        raise ExportError(f"{path}: a folder is in the way of a file this export writes; remove it or choose another --out")
+        raise ExportError(
+            f"{path}: a folder is in the way of a file this export writes; remove it or use another --out"
+        )
     return path
 
 
@@ -79,6 +81,9 @@ def set_file_name(split: str) -> str:
 
 
 def hf_split_name(split: str) -> str:
-    """A set name as a Hugging Face split name (word characters only): `ID_diff_config/C3-1` -> `ID_diff_config_C3_1`."""
+    """A set name as a Hugging Face split name (word characters only): `ID_diff_config/C3-1` -> `ID_diff_config_C3_1`.
+
+    `datasets` accepts only word characters (and dots) in split names.
+    """
     name = re.sub(r"\W", "_", split)
     return name if name else "_"

@@ -9,15 +9,20 @@ is); with `copy_audio` the files are copied and the export stands alone.
 Layout::
 
     OUT/README.md               YAML `configs`: one split per set, so `load_dataset(OUT)` keeps every set
-    OUT/<set>/metadata.jsonl      file_name, split, label, class_id, codec_spec, ... (one row per file)
+    OUT/<set>/metadata.jsonl    file_name, split, label, class_id, codec_spec, ... (one line per file)
     OUT/<set>/<file name>       link to (or copy of) the source file
 
 A set folder is named after the set with `/` as `-` (`ID_diff_config-C3-1`), so no set folder holds
 another (`ALM` and `ALM/moshi` would otherwise share files).
 
 `load_dataset("audiofolder", data_dir=OUT/<set>)` loads one set; `load_dataset(OUT)` loads them all,
-each as a split named after its set with non-word characters as `_` (`ID_diff_config_C3_1`). `datasets`
-itself is not needed to write the export.
+each as a split named after its set with non-word characters as `_` (`ID_diff_config_C3_1`).
+`load_dataset("audiofolder", data_dir=OUT)` would guess splits from the folder names instead (merging
+`eval_id` and `eval_ood` into `test`, dropping `ID_diff_config-C3-1`), so the docs point to the other two.
+
+The metadata is JSON lines, not CSV: `datasets` 3.x reads a CSV through pandas, and under pandas 3 its
+`file_name` column arrives as `large_string`, which the builder refuses. `datasets` itself is not needed
+to write the export.
 """
 
 from __future__ import annotations
@@ -107,8 +112,8 @@ def _readme(names: dict[str, str]) -> str:
         "# ncst export (Hugging Face audiofolder)",
         "",
         "One folder per set, each with a `metadata.jsonl` (`file_name` relative to it) and its audio.",
-        "Load every set with `datasets.load_dataset(\"<this folder>\")`, or one set with",
-        "`datasets.load_dataset(\"audiofolder\", data_dir=\"<this folder>/<set>\")`.",
+        'Load every set with `datasets.load_dataset("<this folder>")`, or one set with',
+        '`datasets.load_dataset("audiofolder", data_dir="<this folder>/<set>")`.',
         "",
     ]
     return "\n".join(lines)
