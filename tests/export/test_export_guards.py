@@ -176,3 +176,26 @@ def test_folder_of_neither_layout_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(CorpusLayoutError, match="give a build-dataset output folder or a dataset root"):
         export_dataset(tmp_path / "empty", tmp_path / "out", "parquet")
+
+
+def test_sets_that_would_share_a_folder_are_refused(root: Path, tmp_path: Path) -> None:
+    (root / "ID_diff_config-C3-1").mkdir()
+    shutil.copyfile(root / "train" / "spk1_009.wav", root / "ID_diff_config-C3-1" / "spk1_009.wav")
+    (root / "label" / "x.txt").write_text("spk1_009.wav real 0\n")
+    meta = json.loads((root / "recipe.json").read_text())
+    meta["label_files"]["x.txt"] = "ID_diff_config-C3-1"
+    (root / "recipe.json").write_text(json.dumps(meta))
+    with pytest.raises(ExportError, match="would both be written as 'ID_diff_config-C3-1'"):
+        export_dataset(root, tmp_path / "out", "hf-audiofolder")
+
+
+def test_two_files_with_one_lhotse_id_are_refused(root: Path, tmp_path: Path) -> None:
+    pytest.importorskip("lhotse")
+    import soundfile as sf
+
+    data, rate = sf.read(root / "train" / "spk1_009.wav")
+    sf.write(root / "train" / "spk1_009.flac", data, rate)
+    with open(root / "label" / "train.txt", "a") as fh:
+        fh.write("spk1_009.flac real 0\n")
+    with pytest.raises(ExportError, match="would share the lhotse recording id 'train-spk1_009'"):
+        export_dataset(root, tmp_path / "out", "lhotse")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ncst.errors import NcstError
 
-__all__ = ["ExportError", "check_out_dir", "safe_target", "set_file_name", "hf_split_name"]
+__all__ = ["ExportError", "check_out_dir", "check_set_names", "safe_target", "set_file_name", "hf_split_name"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,20 @@ def safe_target(out: Path, rel: str) -> Path:
             f"{path}: a folder is in the way of a file this export writes; remove it or use another --out"
         )
     return path
+
+
+def check_set_names(splits: list[str]) -> None:
+    """Refuses sets whose file or split names would coincide (`a/b` and `a-b`), so no set overwrites another.
+
+    Raises:
+        ExportError: Two sets map to the same file name or Hugging Face split name.
+    """
+    seen: dict[str, str] = {}
+    for split in splits:
+        for name in dict.fromkeys((set_file_name(split), hf_split_name(split))):
+            other = seen.setdefault(name, split)
+            if other != split:
+                raise ExportError(f"sets {other!r} and {split!r} would both be written as {name!r}; rename one")
 
 
 def set_file_name(split: str) -> str:

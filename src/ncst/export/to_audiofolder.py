@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ncst.export.entries import ExportEntry
-from ncst.export.paths import ExportError, hf_split_name, safe_target, set_file_name
+from ncst.export.paths import ExportError, check_set_names, hf_split_name, safe_target, set_file_name
 from ncst.io import atomic_write_text
 
 __all__ = ["write_audiofolder", "METADATA_COLUMNS", "METADATA_FILE"]
@@ -63,12 +63,8 @@ def write_audiofolder(entries: Sequence[ExportEntry], out: Path, *, copy_audio: 
     by_set: dict[str, list[ExportEntry]] = {}
     for entry in entries:
         by_set.setdefault(entry.split, []).append(entry)
-    names: dict[str, str] = {}
-    for split in by_set:
-        name = hf_split_name(split)
-        if name in names:
-            raise ExportError(f"sets {names[name]!r} and {split!r} both become the split name {name!r}")
-        names[name] = split
+    check_set_names(list(by_set))
+    names = {hf_split_name(split): split for split in by_set}
     written: list[Path] = []
     for split, group in by_set.items():
         lines: list[str] = []

@@ -18,7 +18,7 @@ from typing import Any
 
 from ncst.errors import MissingDependencyError
 from ncst.export.entries import ExportEntry
-from ncst.export.paths import safe_target, set_file_name
+from ncst.export.paths import ExportError, check_set_names, safe_target, set_file_name
 from ncst.io import temp_name
 
 __all__ = ["write_lhotse", "LHOTSE_PREFIX", "import_lhotse"]
@@ -49,11 +49,17 @@ def write_lhotse(entries: Sequence[ExportEntry], out: Path) -> list[Path]:
 
     Raises:
         MissingDependencyError: lhotse is not installed.
+        ExportError: Two sets would share a manifest name, or two files a recording id (`x.wav`, `x.flac`).
     """
     lhotse = import_lhotse()
     by_set: dict[str, list[ExportEntry]] = {}
+    ids: dict[str, str] = {}
     for entry in entries:
         by_set.setdefault(entry.split, []).append(entry)
+        other = ids.setdefault(recording_id(entry), entry.file)
+        if other != entry.file:
+            raise ExportError(f"{other} and {entry.file} would share the lhotse recording id {recording_id(entry)!r}")
+    check_set_names(list(by_set))
     written: list[Path] = []
     for split, group in by_set.items():
         part = set_file_name(split)
