@@ -62,7 +62,7 @@ def test_out_inside_the_source_but_outside_its_audio_is_allowed(root: Path) -> N
 
 
 def test_out_that_is_the_source_is_refused(flat: Path) -> None:
-    with pytest.raises(ExportError, match="holds the source"):
+    with pytest.raises(ExportError, match="is or holds the source"):
         export_dataset(flat, flat, "parquet", force=True)
 
 

@@ -35,7 +35,7 @@ def check_out_dir(src_root: Path, audio_dirs: tuple[str, ...], out: Path, *, for
     root = src_root.resolve()
     target = out.resolve()
     if target == root or root.is_relative_to(target):
-        raise ExportError(f"--out {out} holds the source folder {root}; choose a folder outside it")
+        raise ExportError(f"--out {out} is or holds the source folder {root}; choose a folder outside it")
     for folder in audio_dirs:
         audio = (root / folder).resolve()
         if target == audio or target.is_relative_to(audio):

@@ -55,7 +55,7 @@ METADATA_COLUMNS = [
 
 
 def write_audiofolder(entries: Sequence[ExportEntry], out: Path, *, copy_audio: bool = False) -> list[Path]:
-    """Writes the audiofolder layout (see the module docstring) into `out`; returns the metadata files.
+    """Writes the audiofolder layout (see the module docstring) into `out`; returns the metadata files and README.
 
     Raises:
         ExportError: Two sets map to the same split name, or a target would leave `out`.
@@ -83,7 +83,7 @@ def write_audiofolder(entries: Sequence[ExportEntry], out: Path, *, copy_audio: 
         target = safe_target(out, f"{set_file_name(split)}/{METADATA_FILE}")
         written.append(atomic_write_text(target, "".join(lines)))
         log.info("audiofolder: %s: %d files (%s)", split, len(group), "copied" if copy_audio else "linked")
-    atomic_write_text(safe_target(out, "README.md"), _readme(names))
+    written.append(atomic_write_text(safe_target(out, "README.md"), _readme(names)))
     return written
 
 
