@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("run-protocol", "ncst.cli.run_protocol:run_protocol", ("score",)),
     ("download", "ncst.cli.download:download", ()),
     ("ingest", "ncst.cli.ingest:ingest", ()),
+    ("export", "ncst.cli.export:export", ()),
     ("models", "ncst.cli.models:models", ()),
     ("train", "ncst.cli.train:train", ()),
     ("demo", "ncst.cli.demo:demo", ()),
