@@ -10,23 +10,41 @@ dataclasses. Code never special-cases a subset: config variants (C3-x, C4-x), so
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from ncst.audio import PathLike
 from ncst.classes import CLASSES
-from ncst.errors import NcstError
-from ncst.io import read_text
+from ncst.codecs.registry import parse_spec
+from ncst.corpora.base import MAX_FILE_PREFIX_BYTES
+from ncst.errors import NcstError, UnknownCodecError
+from ncst.io import PathLike, read_text
+from ncst.recipes.paths import check_file_name, check_rel_path, resolve_inside, show
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ClassEntry", "SourceSpec", "SubsetEntry", "Recipe", "RecipeError", "RECIPES", "load_recipe", "add_class"]
+__all__ = [
+    "ClassEntry",
+    "MAX_CLASS_ID",
+    "MAX_EXTENDS_DEPTH",
+    "MAX_SEED",
+    "RECIPES",
+    "Recipe",
+    "RecipeError",
+    "SourceSpec",
+    "SubsetEntry",
+    "add_class",
+    "check_prefix",
+    "load_recipe",
+]
 
 log = logging.getLogger(__name__)
 
@@ -122,115 +140,297 @@ class Recipe:
         raise RecipeError(f"recipe {self.name!r} has no subset with label file {label_file!r}")
 
 
-def _parse(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
-    def fail(msg: str) -> RecipeError:
-        return RecipeError(f"{origin}: {msg}")
+#: Keys of a recipe file, of a class table and of a `[[subsets]]` table; any other key is an error.
+_TOP_KEYS = ("name", "title", "seed", "extends", "classes", "corpora", "subsets")
+_CLASS_KEYS = ("codec", "set", "family")
+_SUBSET_KEYS = ("folder", "source", "classes", "label_file", "codec", "prefix", "per_class")
+_SPLITS = ("train", "dev", "eval")
+#: Largest class id (label files, models and protocols index classes by id; 999 leaves room for any recipe).
+MAX_CLASS_ID = 999
+#: Largest seed (numpy takes any non-negative integer; TOML integers are signed 64-bit).
+MAX_SEED = 2**63 - 1
+#: Largest count in a recipe (pool sizes, `per_class`): far above any corpus, far below memory trouble.
+MAX_COUNT = 10**9
+#: How many recipes an `extends` chain may hold (the file itself included).
+MAX_EXTENDS_DEPTH = 8
+#: First folder components a subset may not use: they hold the build's own files.
+RESERVED_NAMES = (
+    "label", "recipe.json", "build.json", "manifest.csv", "DATASET.md", "DATASET_spectrograms.png",
+)  # fmt: skip
+_RESERVED_PREFIXES = ("provenance", "failures", "build")  # provenance*.jsonl, failures*.csv, build*.lock
 
-    classes: dict[int, ClassEntry] = {}
-    for key, value in (data.get("classes") or {}).items():
+
+class _Where:
+    """Builds `RecipeError`s that name the recipe file and the key."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def error(self, key: str, msg: str) -> RecipeError:
+        return RecipeError(f"{self.origin}: {key}: {msg}")
+
+    def text(self, value: object, key: str, *, limit: int = 200) -> str:
+        """Printable text of at most `limit` characters (names and titles go into messages and the card)."""
+        if not isinstance(value, str):
+            raise self.error(key, f"expected text, got {type(value).__name__} {show(value)}")
+        if len(value) > limit or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+            raise self.error(key, f"{show(value)} must be printable text of at most {limit} characters")
+        return value
+
+    def integer(self, value: object, key: str, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"expected an integer, got {type(value).__name__} {show(value)}")
+        if not low <= value <= high:
+            raise self.error(key, f"{value} is out of range {low}..{high}")
+        return value
+
+    def table(self, value: object, key: str, allowed: Sequence[str] | None = None) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.error(key, f"expected a table, got {type(value).__name__} {show(value)}")
+        unknown = sorted(k for k in value if allowed is not None and k not in allowed)
+        if unknown:
+            raise self.error(key, f"unknown key(s) {[show(k) for k in unknown]}; allowed: {list(allowed or ())}")
+        return value
+
+    def codec(self, value: object, key: str) -> str:
+        """A codec spec (`encodec@6kbps`): well-formed text; whether it is registered is the plan's business."""
+        spec = self.text(value, key, limit=100)
+        if not spec or any(ch.isspace() for ch in spec):
+            raise self.error(key, f"{show(value)} is not a codec spec such as 'encodec@6kbps'")
         try:
-            class_id = int(key)
-        except ValueError as err:
-            raise fail(f"[classes] key {key!r} is not an integer class id") from err
-        table = value if isinstance(value, Mapping) else {"codec": value}
-        if not isinstance(table.get("codec"), str):
-            raise fail(f'[classes] {key} must be a codec spec ("encodec@6kbps") or a table with codec = "spec"')
-        known = CLASSES[class_id] if 0 <= class_id < len(CLASSES) else None
-        set_name = str(table.get("set", known.split if known else ""))
+            parse_spec(spec)
+        except UnknownCodecError as err:
+            raise self.error(key, str(err)) from err
+        return spec
+
+
+def _parse_classes(data: object, where: _Where) -> dict[int, ClassEntry]:
+    classes: dict[int, ClassEntry] = {}
+    for key, value in where.table(data, "[classes]").items():
+        name = f"[classes] {show(key)}"
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and str(int(key)) == key):
+            raise where.error(name, f"class ids are integers 0..{MAX_CLASS_ID} written plainly ('12')")
+        class_id = where.integer(int(key), name, 0, MAX_CLASS_ID)
+        table = where.table(value, name, _CLASS_KEYS) if not isinstance(value, str) else {"codec": value}
+        if "codec" not in table:
+            raise where.error(name, 'needs a codec spec ("encodec@6kbps") or a table with codec = "spec"')
+        codec = where.codec(table["codec"], f"{name} codec")
+        known = CLASSES[class_id] if class_id < len(CLASSES) else None
+        if "set" in table:
+            set_name = where.text(table["set"], f"{name} set")
+        elif known is not None:
+            set_name = known.split
+        else:
+            raise where.error(name, 'a class outside the class table needs set = "ID" or "OOD"')
         if set_name not in _SETS:
-            raise fail(f'[classes] {key}: set {set_name!r}; a class outside the class table needs set = "ID" or "OOD"')
-        family = str(table.get("family", known.family if known else table["codec"]))
-        classes[class_id] = ClassEntry(class_id, str(table["codec"]), family, set_name)
+            raise where.error(f"{name} set", f"{show(set_name)}; expected one of {list(_SETS)}")
+        family = where.text(table.get("family", known.family if known else codec), f"{name} family", limit=100)
+        classes[class_id] = ClassEntry(class_id, codec, family, set_name)
+    return classes
+
+
+def _parse_sources(data: object, where: _Where) -> dict[str, SourceSpec]:
+    from ncst.recipes.plan import CORPUS_READERS  # plan imports this module
+
     sources: dict[str, SourceSpec] = {}
-    for name, value in (data.get("corpora") or {}).items():
-        if not isinstance(value, Mapping) or not value.get("readers"):
-            raise fail(f'[corpora.{name}] needs readers = ["vctk", ...]')
-        sizes = {
-            k: (dict(v) if isinstance(v, Mapping) else {"all": int(v)}) for k, v in value.items() if k != "readers"
-        }
-        sources[name] = SourceSpec(name, tuple(value["readers"]), sizes)
+    for name, value in where.table(data, "[corpora]").items():
+        key = f"[corpora.{name}]"
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+            raise where.error(key, "a source name is 1-64 letters, digits, '_' or '-'")
+        table = where.table(value, key)
+        readers = table.get("readers")
+        if not isinstance(readers, list) or not readers:
+            raise where.error(f"{key} readers", f'needs readers = ["vctk", ...], got {show(readers)}')
+        for reader in readers:
+            if reader not in CORPUS_READERS:
+                raise where.error(f"{key} readers", f"unknown reader {show(reader)}; known: {sorted(CORPUS_READERS)}")
+        if len(set(readers)) != len(readers):
+            raise where.error(f"{key} readers", f"{readers} names a reader twice")
+        sizes: dict[str, dict[str, int]] = {}
+        for group, size in table.items():
+            if group == "readers":
+                continue
+            if isinstance(size, Mapping):
+                where.table(size, f"{key} {group}", _SPLITS)
+                sizes[group] = {s: where.integer(n, f"{key} {group}.{s}", 0, MAX_COUNT) for s, n in size.items()}
+            else:
+                sizes[group] = {"all": where.integer(size, f"{key} {show(group)}", 0, MAX_COUNT)}
+        if not sizes:
+            raise where.error(key, "gives no sizes: per corpus { train = N, dev = N, eval = N }, or per group N")
+        grouped = [g for g, v in sizes.items() if set(v) == {"all"}]
+        if grouped and len(grouped) != len(sizes):
+            raise where.error(key, f"mixes group counts {grouped} with split tables; use one form")
+        if not grouped:
+            for corpus in sorted(set(readers) ^ set(sizes)):
+                what = "has no split sizes" if corpus in readers else "is not one of its readers"
+                raise where.error(key, f"corpus {show(corpus)} {what} ({readers})")
+            for corpus, split_sizes in sizes.items():
+                if sum(split_sizes.values()) <= 0:
+                    raise where.error(f"{key} {corpus}", "split sizes add up to 0")
+        sources[name] = SourceSpec(name, tuple(readers), sizes)
+    return sources
+
+
+def _parse_subsets(data: object, where: _Where) -> list[SubsetEntry]:
+    if not isinstance(data, list):
+        raise where.error("[[subsets]]", f"expected an array of tables, got {type(data).__name__}")
     subsets: list[SubsetEntry] = []
-    for i, value in enumerate(data.get("subsets") or []):
-        missing = [k for k in ("folder", "source", "classes", "label_file") if k not in value]
+    for i, value in enumerate(data, 1):
+        key = f"[[subsets]] #{i}"
+        table = where.table(value, key, _SUBSET_KEYS)
+        missing = [k for k in ("folder", "source", "classes", "label_file") if k not in table]
         if missing:
-            raise fail(f"[[subsets]] #{i + 1} lacks {missing}; has {sorted(value)}")
-        subsets.append(
-            SubsetEntry(
-                folder=str(value["folder"]).strip("/"),
-                source=str(value["source"]),
-                classes=tuple(int(c) for c in value["classes"]),
-                label_file=str(value["label_file"]),
-                codec=value.get("codec"),
-                prefix=value.get("prefix"),
-                per_class=int(value["per_class"]) if value.get("per_class") is not None else None,
-            )
+            raise where.error(key, f"lacks {missing}; has {sorted(table)}")
+        folder = check_rel_path(table["folder"], f"{where.origin}: {key} folder", error=RecipeError)
+        first = folder.split("/", 1)[0]
+        if first in RESERVED_NAMES or first.startswith(_RESERVED_PREFIXES):
+            raise where.error(f"{key} folder", f"{show(folder)} would mix audio with the build's own files; rename it")
+        source = where.text(table["source"], f"{key} source", limit=80)
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}(:[a-z]+)?", source):
+            raise where.error(f"{key} source", f"{show(source)}; expected '<source>' or '<source>:<split>'")
+        classes = table["classes"]
+        if not isinstance(classes, list) or not classes:
+            raise where.error(f"{key} classes", f"expected a non-empty list of class ids, got {show(classes)}")
+        ids = tuple(where.integer(c, f"{key} classes", 0, MAX_CLASS_ID) for c in classes)
+        if len(set(ids)) != len(ids):
+            raise where.error(f"{key} classes", f"{list(ids)} names a class twice")
+        label_file = check_file_name(table["label_file"], f"{where.origin}: {key} label_file", error=RecipeError)
+        codec = where.codec(table["codec"], f"{key} codec") if "codec" in table else None
+        prefix = None
+        if "prefix" in table:
+            prefix = check_prefix(table["prefix"], f"{where.origin}: {key} prefix")
+        per_class = (
+            where.integer(table["per_class"], f"{key} per_class", 0, MAX_COUNT) if "per_class" in table else None
         )
-    return {"classes": classes, "sources": sources, "subsets": subsets}
+        subsets.append(SubsetEntry(folder, source, ids, label_file, codec, prefix, per_class))
+    return subsets
+
+
+def check_prefix(value: object, where: str) -> str:
+    """A file-name prefix (`C3-1`, or empty for bare utterance ids) that fits `MAX_FILE_PREFIX_BYTES`.
+
+    Raises:
+        RecipeError: Not a safe file-name component (see `ncst.recipes.paths`) or too long.
+    """
+    prefix = check_file_name(value, where, error=RecipeError, allow_empty=True)
+    if len(prefix.encode("utf-8")) + 1 > MAX_FILE_PREFIX_BYTES:
+        raise RecipeError(
+            f"{where}: prefix {show(prefix)} is longer than the {MAX_FILE_PREFIX_BYTES - 1} bytes that utterance "
+            "ids leave for it (file names must fit 255 bytes)"
+        )
+    return prefix
 
 
 def _validate(recipe: Recipe) -> Recipe:
-    for entry in recipe.subsets:
-        where = f"{recipe.path or recipe.name}: subset {entry.folder!r}"
+    """Checks what only the whole (extended) recipe can show: references between classes, sources, subsets."""
+    origin = recipe.path or recipe.name
+    if not recipe.classes:
+        raise RecipeError(f"{origin}: [classes] is empty; a recipe needs at least one class")
+    if not recipe.subsets:
+        raise RecipeError(f"{origin}: no [[subsets]]; a recipe needs at least one")
+    label_folders: dict[str, str] = {}
+    for i, entry in enumerate(recipe.subsets, 1):
+        where = f"{origin}: subset #{i} {entry.folder!r}"
         unknown = [c for c in entry.classes if c not in recipe.classes]
         if unknown:
             raise RecipeError(f"{where}: classes {unknown} are not in [classes] ({sorted(recipe.classes)})")
-        if entry.source_name not in recipe.sources:
+        source = recipe.sources.get(entry.source_name)
+        if source is None:
             raise RecipeError(f"{where}: source {entry.source!r} is not in [corpora] ({sorted(recipe.sources)})")
+        grouped = all(set(v) == {"all"} for v in source.sizes.values())
+        if grouped and entry.split is not None:
+            raise RecipeError(f"{where}: source {source.name!r} has no splits; write source = {source.name!r}")
+        if not grouped and entry.split not in _SPLITS:
+            raise RecipeError(
+                f"{where}: source {entry.source!r}; expected '{source.name}:<split>', split one of {list(_SPLITS)}"
+            )
         if entry.codec and len(entry.classes) != 1:
             raise RecipeError(f"{where}: a codec override needs exactly one class, got {list(entry.classes)}")
-        if ".." in Path(entry.folder).parts or Path(entry.folder).is_absolute():
-            raise RecipeError(f"{where}: folder must be relative and stay inside the dataset root")
+        other = label_folders.setdefault(entry.label_file, entry.folder)
+        if other != entry.folder:
+            raise RecipeError(
+                f"{where}: label file {entry.label_file!r} already lists folder {other!r}; one folder per label file"
+            )
     return recipe
 
 
 def load_recipe(name_or_path: PathLike) -> Recipe:
-    """Loads a built-in recipe by name (`st-codecfake`) or a recipe TOML file.
+    """Loads a built-in recipe by name (`st-codecfake`) or a recipe TOML file, checked field by field.
 
     A file with `extends = "<recipe>"` starts from that recipe: its `[classes]` add to (or replace) the
-    base classes, its `[[subsets]]` are appended, and `[corpora]` tables add sources.
+    base classes, its `[[subsets]]` are appended, and `[corpora]` tables add sources. `extends` names a
+    built-in recipe or a TOML file relative to the extending file's own folder (never outside it); a chain
+    holds at most `MAX_EXTENDS_DEPTH` recipes and no cycle.
 
     Raises:
-        RecipeError: Unknown name, unreadable TOML, or an entry that does not fit the schema (the message
-            names the file and entry).
+        RecipeError: Unknown name, unreadable TOML, an unknown key, a value of the wrong type or out of
+            range, a name that would lead outside the dataset root, a cycle in `extends` (the message names
+            the file, the key and the value).
     """
-    text_name = str(name_or_path)
-    if text_name in RECIPES:
-        origin = f"recipe {text_name}"
-        text = resources.files("ncst.recipes").joinpath(RECIPES[text_name]).read_text(encoding="utf-8")
+    return _validate(_load(str(name_or_path), None, ()))
+
+
+def _load(name: str, base_dir: Path | None, chain: tuple[str, ...]) -> Recipe:
+    """Loads one recipe of an `extends` chain; `base_dir` is the extending file's folder (None: top level)."""
+    if name in RECIPES:
+        key = origin = f"recipe {name}"
+        text = resources.files("ncst.recipes").joinpath(RECIPES[name]).read_text(encoding="utf-8")
+        here: Path | None = None
     else:
-        path = Path(name_or_path).expanduser()
+        if base_dir is None:
+            path = Path(name).expanduser()
+        else:
+            path = resolve_inside(base_dir, name, f"{chain[-1]}: extends", error=RecipeError)
         if not path.is_file():
-            raise RecipeError(f"unknown recipe {text_name!r}; built-in: {sorted(RECIPES)}, or the path of a .toml file")
+            context = f"{chain[-1]}: extends " if chain else ""
+            raise RecipeError(
+                f"{context}unknown recipe {show(name)}; built-in: {sorted(RECIPES)}, or the path of a .toml file"
+            )
+        key = str(path.resolve())
         origin = str(path)
         text = read_text(path, error=RecipeError)
+        here = path.parent
+    if key in chain:
+        raise RecipeError(f"{origin}: extends cycle {' -> '.join((*chain, key))}")
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise RecipeError(f"{origin}: extends chain longer than {MAX_EXTENDS_DEPTH} recipes ({' -> '.join(chain)})")
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as err:
         raise RecipeError(f"{origin}: not valid TOML ({str(err)[:200]})") from err
-    parsed = _parse(data, origin)
-    base_name = data.get("extends")
-    if base_name:
-        base = load_recipe(base_name)
-        recipe = Recipe(
-            name=str(data.get("name", f"{base.name}+")),
-            title=str(data.get("title", base.title)),
-            seed=int(data.get("seed", base.seed)),
-            classes={**base.classes, **parsed["classes"]},
-            sources={**base.sources, **parsed["sources"]},
-            subsets=(*base.subsets, *parsed["subsets"]),
+    where = _Where(origin)
+    where.table(data, "top level", _TOP_KEYS)
+    classes = _parse_classes(data.get("classes", {}), where)
+    sources = _parse_sources(data.get("corpora", {}), where)
+    subsets = _parse_subsets(data.get("subsets", []), where)
+    seed = where.integer(data["seed"], "seed", 0, MAX_SEED) if "seed" in data else None
+    own_name = where.text(data["name"], "name", limit=100) if "name" in data else None
+    title = where.text(data["title"], "title") if "title" in data else None
+    if "extends" in data:
+        base_name = where.text(data["extends"], "extends", limit=1000)
+        if base_name not in RECIPES:
+            if here is None:
+                raise where.error("extends", f"a built-in recipe extends built-in recipes only, not {show(base_name)}")
+            check_rel_path(base_name, f"{origin}: extends", error=RecipeError)
+        base = _load(base_name, here, (*chain, key))
+        return Recipe(
+            name=own_name or f"{base.name}+",
+            title=base.title if title is None else title,
+            seed=base.seed if seed is None else seed,
+            classes={**base.classes, **classes},
+            sources={**base.sources, **sources},
+            subsets=(*base.subsets, *subsets),
             path=origin,
         )
-    else:
-        recipe = Recipe(
-            name=str(data.get("name", Path(text_name).stem)),
-            title=str(data.get("title", "")),
-            seed=int(data.get("seed", 0)),
-            classes=parsed["classes"],
-            sources=parsed["sources"],
-            subsets=tuple(parsed["subsets"]),
-            path=origin,
-        )
-    return _validate(recipe)
+    return Recipe(
+        name=own_name or Path(name).stem,
+        title=title or "",
+        seed=0 if seed is None else seed,
+        classes=classes,
+        sources=sources,
+        subsets=tuple(subsets),
+        path=origin,
+    )
 
 
 def add_class(recipe: Recipe, codec: str, set_name: str, *, class_id: int | None = None) -> Recipe:
@@ -240,11 +440,15 @@ def add_class(recipe: Recipe, codec: str, set_name: str, *, class_id: int | None
     gets its own label file `eval_ood<id>.txt` in `eval_ood/`.
 
     Raises:
-        RecipeError: `set_name` is not ID/OOD, or `class_id` is taken.
+        RecipeError: `codec` is not a well-formed spec, `set_name` is not ID/OOD, or `class_id` is taken or
+            out of range.
     """
+    where = _Where(recipe.path or recipe.name)
+    where.codec(codec, f"added class {show(codec)}")
     if set_name not in _SETS:
-        raise RecipeError(f"set {set_name!r} for codec {codec!r}; expected one of {list(_SETS)}")
-    new_id = class_id if class_id is not None else max(recipe.classes) + 1
+        raise RecipeError(f"set {show(set_name)} for codec {show(codec)}; expected one of {list(_SETS)}")
+    new_id = class_id if class_id is not None else max(recipe.classes, default=0) + 1
+    where.integer(new_id, f"added class {show(codec)} id", 0, MAX_CLASS_ID)
     if new_id in recipe.classes:
         raise RecipeError(f"class id {new_id} is taken by {recipe.classes[new_id].codec}; pick a free id")
     classes = {**recipe.classes, new_id: ClassEntry(new_id, codec, codec, set_name)}
