@@ -242,7 +242,7 @@ def _parse_sources(data: object, where: _Where) -> dict[str, SourceSpec]:
         if not isinstance(readers, list) or not readers:
             raise where.error(f"{key} readers", f'needs readers = ["vctk", ...], got {show(readers)}')
         for reader in readers:
-            if reader not in CORPUS_READERS:
+            if not isinstance(reader, str) or reader not in CORPUS_READERS:
                 raise where.error(f"{key} readers", f"unknown reader {show(reader)}; known: {sorted(CORPUS_READERS)}")
         if len(set(readers)) != len(readers):
             raise where.error(f"{key} readers", f"{readers} names a reader twice")
