@@ -78,6 +78,8 @@ def _subset_with(key: str, value: str) -> str:
         ("folder", "x\u0000y"),
         ("folder", "x\u001by"),
         ("folder", "label"),  # would mix audio with the label files
+        ("folder", "provenance.jsonl/x"),
+        ("folder", "build.shard-0-of-2.lock"),
         ("folder", "a\\..\\..\\b"),
         ("label_file", "../../escape.txt"),
         ("label_file", "/tmp/escape.txt"),
@@ -108,6 +110,11 @@ def _toml_string(value: str) -> str:
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
+
+
+def test_load_recipe_accepts_folders_that_only_look_like_build_files(tmp_path: Path) -> None:  # already held
+    path = _write(tmp_path, _subset_with("folder", '"builds/provenance"'))
+    assert load_recipe(path).subsets[-1].folder == "builds/provenance"
 
 
 def test_load_recipe_refuses_dotdot_folder(tmp_path: Path) -> None:  # already refused by the old loader

@@ -9,6 +9,7 @@ dataclasses. Code never special-cases a subset: config variants (C3-x, C4-x), so
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import re
 import sys
@@ -157,7 +158,7 @@ MAX_EXTENDS_DEPTH = 8
 RESERVED_NAMES = (
     "label", "recipe.json", "build.json", "manifest.csv", "DATASET.md", "DATASET_spectrograms.png",
 )  # fmt: skip
-_RESERVED_PREFIXES = ("provenance", "failures", "build")  # provenance*.jsonl, failures*.csv, build*.lock
+_RESERVED_PATTERNS = ("provenance*.jsonl", "failures*.csv", "build*.lock")
 
 
 class _Where:
@@ -283,7 +284,7 @@ def _parse_subsets(data: object, where: _Where) -> list[SubsetEntry]:
             raise where.error(key, f"lacks {missing}; has {sorted(table)}")
         folder = check_rel_path(table["folder"], f"{where.origin}: {key} folder", error=RecipeError)
         first = folder.split("/", 1)[0]
-        if first in RESERVED_NAMES or first.startswith(_RESERVED_PREFIXES):
+        if first in RESERVED_NAMES or any(fnmatch.fnmatchcase(first, p) for p in _RESERVED_PATTERNS):
             raise where.error(f"{key} folder", f"{show(folder)} would mix audio with the build's own files; rename it")
         source = where.text(table["source"], f"{key} source", limit=80)
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}(:[a-z]+)?", source):
