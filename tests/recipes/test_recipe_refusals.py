@@ -89,6 +89,18 @@ def test_rebuild_with_the_same_settings_is_accepted(corpora: Path, built: Path) 
     assert code == 0, output
 
 
+def test_rebuild_with_the_same_labels_folder_is_accepted(  # already held
+    corpora: Path, built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(built / "label", tmp_path / "official")
+    out = tmp_path / "from_labels"
+    code, output = _build(corpora, out, "--labels", str(tmp_path / "official"))
+    assert code == 0, output
+    monkeypatch.chdir(tmp_path)  # the same folder, given relative to another working directory
+    code, output = _build(corpora, out, "--labels", "official")
+    assert code == 0, output
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
