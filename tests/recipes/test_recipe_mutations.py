@@ -219,3 +219,58 @@ def test_recipe_mutations_raise_only_ncst_errors_and_write_only_inside_out(
     assert _snapshot(tmp_path, {recipes, outs}) == before
     assert not [p for p in outs.rglob("*") if p.is_symlink()]
     assert outcomes["built"] >= CASES // 10, outcomes  # the sweep must reach the writing code, not only the parser
+
+
+LABEL_VALUES = ["../x.wav", "/abs.wav", "a/b.wav", "", ".hidden.wav", "x\x00.wav", "p225_001.wav", "real", "fake",
+                "-1", "0", "1", "12", "99999999999", "١", "x y", "\ufeff"]  # fmt: skip
+
+
+def test_label_file_mutations_raise_only_ncst_errors(tmp_path: Path) -> None:
+    """Official label files of a small seeded plan, mutated, then planned again with `--labels`."""
+    from ncst.recipes import load_recipe, plan_recipe
+    from ncst.recipes.build import write_label_files
+
+    recipe_path = tmp_path / "base.toml"
+    recipe_path.write_text(BASE, encoding="utf-8")
+    recipe = load_recipe(recipe_path)
+    corpora = _corpora()
+    write_label_files(tmp_path / "seeded", plan_recipe(recipe, corpora))
+    originals = {p.name: p.read_text(encoding="utf-8").splitlines() for p in (tmp_path / "seeded" / "label").iterdir()}
+    rng = random.Random(SEED + 1)
+    escaped: list[str] = []
+    outcomes = {"planned": 0, "refused": 0}
+    for case in range(CASES):
+        labels = tmp_path / f"labels{case}"
+        labels.mkdir()
+        name = rng.choice(sorted(originals))
+        lines = list(originals[name])
+        for _ in range(rng.choice((1, 1, 2))):
+            i = rng.randrange(len(lines)) if lines else 0
+            op = rng.randrange(6)
+            if not lines or op == 0:
+                lines.insert(i, " ".join(rng.choice(LABEL_VALUES) for _ in range(rng.choice((1, 3, 3, 4)))))
+            elif op == 1:
+                fields = lines[i].split(" ")
+                fields[rng.randrange(len(fields))] = rng.choice(LABEL_VALUES)
+                lines[i] = " ".join(fields)
+            elif op == 2:
+                lines.insert(i, lines[i])
+            elif op == 3:
+                del lines[i]
+            elif op == 4:
+                data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4)))
+                lines[i] += data.decode("utf-8", "surrogateescape")
+            else:
+                lines[i] = lines[i][: rng.randrange(len(lines[i]) + 1)]
+        for other, text in originals.items():
+            body = lines if other == name else text
+            (labels / other).write_bytes(("\n".join(body) + "\n").encode("utf-8", "surrogateescape"))
+        try:
+            plan_recipe(recipe, corpora, labels_dir=labels)
+            outcomes["planned"] += 1
+        except NcstError:
+            outcomes["refused"] += 1
+        except Exception as err:  # noqa: BLE001 - the point of the sweep
+            escaped.append(f"case {case} ({name}): {type(err).__name__}: {err}\n" + "\n".join(lines))
+    assert not escaped, "\n\n".join(escaped[:3])
+    assert outcomes["planned"] >= CASES // 10, outcomes

@@ -290,3 +290,20 @@ def test_parse_add_codec_bare_spec_is_ood() -> None:  # already held
 def test_resolve_recipe_unknown_added_codec_is_an_error() -> None:
     with pytest.raises(RecipeError, match="--add-codec 'nosuchcodec'"):
         resolve_recipe("st-codecfake", [("nosuchcodec", "OOD")])
+
+
+def test_codec_card_prefix_that_leaves_the_folder_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from ncst.codecs import registry
+    from ncst.codecs.real import VARIANTS as REAL_VARIANTS
+    from ncst.codecs.real import RealCodec
+
+    class EvilPrefix(RealCodec):  # a plug-in codec's card is as much input as a recipe
+        VARIANTS = {"16k": replace(REAL_VARIANTS["16k"], name="evilprefix", file_prefix="../../evil")}
+        DEFAULT_VARIANT = "16k"
+
+    monkeypatch.setitem(registry._REGISTERED, "evilprefix", EvilPrefix)  # registered for this test only
+    path = _write(tmp_path, SMALL.replace('1 = "mimi"', '1 = "evilprefix"'))
+    with pytest.raises(RecipeError, match=r"codec evilprefix .*prefix: '\.\./\.\./evil'"):
+        plan_recipe(load_recipe(path), _corpora())
