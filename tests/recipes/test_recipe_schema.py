@@ -307,3 +307,12 @@ def test_codec_card_prefix_that_leaves_the_folder_is_refused(tmp_path: Path, mon
     path = _write(tmp_path, SMALL.replace('1 = "mimi"', '1 = "evilprefix"'))
     with pytest.raises(RecipeError, match=r"codec evilprefix .*prefix: '\.\./\.\./evil'"):
         plan_recipe(load_recipe(path), _corpora())
+
+
+def test_plan_rechecks_a_prefix_set_in_python(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    recipe = load_recipe(_write(tmp_path, SMALL))
+    crafted = replace(recipe, subsets=(replace(recipe.subsets[0], prefix="../up"), *recipe.subsets[1:]))
+    with pytest.raises(RecipeError, match=r"prefix: '\.\./up'"):
+        plan_recipe(crafted, _corpora())

@@ -191,12 +191,12 @@ def plan_recipe(
             if card is None:
                 plan.missing_codecs.setdefault(spec, []).append(entry.folder)
                 continue
-            if entry.prefix is not None:
-                prefix = entry.prefix
-            else:  # a plug-in codec's card is as much input as the recipe
-                prefix = check_prefix(
-                    card.file_prefix, f"codec {spec} (class {class_id} in {entry.folder}) file prefix"
-                )
+            # checked here too: a plug-in codec's card is as much input as the recipe, and a Recipe may be
+            # built in Python without the loader's checks
+            prefix = check_prefix(
+                card.file_prefix if entry.prefix is None else entry.prefix,
+                f"codec {spec} (class {class_id} in {entry.folder}) file prefix",
+            )
             utts = _utterances_for(entry, class_id, prefix, pools, labels, by_id, seed)
             if per_class_limit is not None:
                 utts = utts[:per_class_limit]
