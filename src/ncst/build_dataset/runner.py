@@ -142,6 +142,7 @@ def run_jobs(
     shard: Shard = Shard(),
     progress: ProgressCallback | None = None,
     finish: Callable[[list[ProvenanceRow]], object] | None = None,
+    lock_held: bool = False,
 ) -> BuildResult:
     """Runs (or resumes) planned jobs into `settings.out_dir`, whatever folders they write to.
 
@@ -149,7 +150,8 @@ def run_jobs(
     the recorded sha256 is skipped. `finish` is called with every provenance row of the folder (all
     shards) once this run ends, even when it is interrupted by an exception, to rewrite label files.
 
-    Only one run at a time may run the jobs of a given folder and shard: the run holds `BuildLock`.
+    Only one run at a time may run the jobs of a given folder and shard: the run holds `BuildLock`
+    (`lock_held`: the caller already holds it, having taken it before writing files of its own).
     `executor` says where the jobs run (default: `workers` local processes, see `ExecutorSpec`).
 
     Raises:
@@ -158,6 +160,8 @@ def run_jobs(
         NcstError: The folder was built with other weights or another seed.
     """
     _make_out_dir(settings.out_dir)
+    if lock_held:
+        return _run_jobs_locked(jobs, settings, executor or ExecutorSpec(workers=workers), shard, progress, finish)
     with BuildLock(settings.out_dir, shard.suffix, str(shard)):
         return _run_jobs_locked(jobs, settings, executor or ExecutorSpec(workers=workers), shard, progress, finish)
 

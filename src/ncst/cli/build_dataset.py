@@ -54,7 +54,11 @@ def build_dataset(
         "0/1", help="Do only shard I of N (0-based), e.g. 0/4; shards can run on different machines."
     ),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N utterances of the corpus."),
-    seed: int = typer.Option(0, help="Seed of random weights and of decoder sampling."),
+    seed: Optional[int] = typer.Option(
+        None,
+        help="Seed of random weights and of decoder sampling (default 0); with --recipe also of the split "
+        "(default: the recipe's seed; an explicit --seed 0 is used as given).",
+    ),
     trust_checkpoint: bool = typer.Option(
         False,
         "--trust-checkpoint",
@@ -101,7 +105,8 @@ def build_dataset(
         run_recipe_build(
             recipe=recipe, vctk=vctk, aishell3=aishell3, ncssd=ncssd, labels=labels, out=out, subsets=subsets,
             per_class_limit=per_class_limit, add_codec=add_codec, weights=weights, device=device, workers=workers,
-            shard=shard, seed=None if seed == 0 else seed, executor=executor, address=address, batch_size=batch_size,
+            shard=shard, seed=seed, executor=executor, address=address, batch_size=batch_size,
+            trust_checkpoint=trust_checkpoint,
         )  # fmt: skip
         return
     from ncst.build_dataset import BuildConfig, build, parse_shard
@@ -117,7 +122,7 @@ def build_dataset(
             workers=workers,
             shard=parse_shard(shard),
             limit=limit,
-            seed=seed,
+            seed=0 if seed is None else seed,
             trust_checkpoint=trust_checkpoint,
             executor=executor,
             address=address,

@@ -13,9 +13,18 @@ __all__ = ["run_recipe_build", "parse_add_codec"]
 
 
 def parse_add_codec(text: str) -> tuple[str, str]:
-    """`mycodec=OOD` / `mycodec@v2=ID` -> (spec, set); the set defaults to OOD."""
-    spec, _, set_name = text.partition("=")
-    return spec.strip(), (set_name.strip().upper() or "OOD")
+    """`mycodec=OOD` / `mycodec@v2=ID` -> (spec, set); a bare `mycodec` is OOD.
+
+    Raises:
+        RecipeError: Not `SPEC`, `SPEC=ID` or `SPEC=OOD` (whether SPEC is registered is checked by the build).
+    """
+    from ncst.recipes import RecipeError
+
+    spec, sep, set_name = (part.strip() for part in text.partition("="))
+    set_name = set_name.upper() if sep else "OOD"
+    if not spec or any(ch.isspace() for ch in spec) or set_name not in ("ID", "OOD"):
+        raise RecipeError(f"--add-codec {text[:80]!r}: expected SPEC=ID or SPEC=OOD, e.g. mycodec@v2=OOD")
+    return spec, set_name
 
 
 def run_recipe_build(
@@ -37,6 +46,7 @@ def run_recipe_build(
     executor: str = "local",
     address: Optional[str] = None,
     batch_size: int = 1,
+    trust_checkpoint: bool = False,
 ) -> None:
     """Parses the recipe options, runs `ncst.recipes.build_recipe` with a progress bar, prints a summary."""
     from ncst.build_dataset import parse_shard
@@ -59,6 +69,7 @@ def run_recipe_build(
             shard=parse_shard(shard),
             seed=seed,
             executor=ExecutorSpec(kind=executor, workers=workers, address=address, batch_size=batch_size),
+            trust_checkpoint=trust_checkpoint,
         )
         bar, on_progress = build_progress(recipe)
         try:

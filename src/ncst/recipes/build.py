@@ -12,6 +12,11 @@ A recipe build folder::
 
 Label files list every planned file, so `ncst verify` reports the ones a partial or failed run left
 missing. Resume and sharding are those of `ncst.build_dataset.runner.run_jobs`.
+
+Decide first, write after: the recipe, the corpora, the label files and the plan are checked, every folder
+and file the build writes is resolved inside `--out` (no symlink leads out), the seed, split and weights are
+compared with what the folder recorded, and the shard's lock is taken, all before the first folder or file
+is created. A refused build leaves the disk as it was.
 """
 
 from __future__ import annotations
@@ -26,14 +31,16 @@ import pandas as pd
 
 from ncst.build_dataset.executors import ExecutorSpec
 from ncst.build_dataset.jobs import JobSettings
+from ncst.build_dataset.lock import BuildLock, lock_path
 from ncst.build_dataset.plan import Shard
 from ncst.build_dataset.records import ProvenanceRow
 from ncst.build_dataset.runner import BuildResult, ProgressCallback, run_jobs
-from ncst.codecs import parse_weights
-from ncst.errors import CorpusLayoutError
-from ncst.io import atomic_write_text
+from ncst.codecs import get_card, parse_weights
+from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
+from ncst.io import atomic_write_text, read_json
+from ncst.recipes.paths import resolve_inside, show
 from ncst.recipes.plan import RecipePlan, plan_recipe, read_corpora
-from ncst.recipes.recipe import Recipe, add_class, load_recipe
+from ncst.recipes.recipe import MAX_SEED, Recipe, RecipeError, add_class, load_recipe
 from ncst.recipes.splits import format_label_line
 
 __all__ = ["RecipeBuildConfig", "RecipeBuildResult", "build_recipe", "RECIPE_FILE", "LABEL_DIR"]
@@ -56,8 +63,12 @@ class RecipeBuildConfig:
         subsets: Folders (or folder prefixes) to build; empty = all.
         per_class_limit: N files per (folder, class): a miniature of the whole layout.
         add_codecs: `(spec, "ID"|"OOD")` pairs added as new classes (next free ids).
-        weights, device, workers, shard, seed: As for `build-dataset`; `seed` None = the recipe's seed.
+        weights, device, workers, shard: As for `build-dataset`.
+        seed: Seed of the split, of random weights and of decoder sampling; None = the recipe's `seed`
+            (an explicit 0 is a seed like any other).
         executor: Where the jobs run (`--executor/--address/--batch-size`); None = `workers` local processes.
+        trust_checkpoint: Allow full unpickling of local checkpoints that hold more than tensors (can run
+            code; `--trust-checkpoint`).
     """
 
     recipe: str = "st-codecfake"
@@ -73,6 +84,7 @@ class RecipeBuildConfig:
     shard: Shard = field(default_factory=Shard)
     seed: int | None = None
     executor: ExecutorSpec | None = None
+    trust_checkpoint: bool = False
 
 
 @dataclass(slots=True)
@@ -88,9 +100,17 @@ class RecipeBuildResult:
 
 
 def resolve_recipe(name: str, add_codecs: Sequence[tuple[str, str]] = ()) -> Recipe:
-    """Loads a recipe and adds the extra codec classes."""
+    """Loads a recipe and adds the extra codec classes.
+
+    Raises:
+        RecipeError: The recipe is bad, or an added codec is not registered or its set is not ID/OOD.
+    """
     recipe = load_recipe(name)
     for spec, set_name in add_codecs:
+        try:
+            get_card(spec)
+        except (UnknownCodecError, ImportError) as err:
+            raise RecipeError(f"--add-codec {show(spec)}: {err}") from err
         recipe = add_class(recipe, spec, set_name)
     return recipe
 
@@ -99,9 +119,15 @@ def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None
     """Plans and runs (or resumes) a recipe build; see the module docstring for the layout.
 
     Raises:
-        NcstError: Bad recipe, corpus layout or label files, other settings in the folder, or codecs
-            whose files would collide.
+        NcstError: Bad recipe, corpus layout or label files, a name that leads outside `out_dir`, other
+            seed, split or weights in the folder, another live run of this shard, or codecs whose files
+            would collide. Nothing is written then.
     """
+    if config.seed is not None and (
+        isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= MAX_SEED
+    ):
+        raise RecipeError(f"--seed {show(config.seed)}: expected an integer 0..{MAX_SEED}")
+    weights_label = parse_weights(config.weights).describe()
     recipe = resolve_recipe(config.recipe, config.add_codecs)
     corpora = read_corpora(config.corpora)
     seed = recipe.seed if config.seed is None else config.seed
@@ -113,38 +139,137 @@ def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None
         per_class_limit=config.per_class_limit,
         seed=seed,
     )
+    out = Path(config.out_dir)
+    targets = _check_targets(out, plan, config.shard)
+    _check_recorded(out, plan, seed, weights_label)
     for spec, folders in sorted(plan.missing_codecs.items()):
         log.warning("codec %s is not in the registry: skipping %s", spec, ", ".join(folders))
     for folder, reason in sorted(plan.skipped_subsets.items()):
         log.warning("skipping %s: %s", folder, reason)
-    out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for folder in plan.folders:  # the whole layout, also folders whose codec is not registered yet
-        (out / folder).mkdir(parents=True, exist_ok=True)
-    _write_recipe_json(out, plan, config, seed)
-    write_label_files(out, plan)
-    jobs = [j for j in plan.jobs if config.shard.owns(j.file_name)]
-    settings = JobSettings(out_dir=out, weights=config.weights, device=config.device, seed=seed)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise NcstError(f"cannot create the build folder {out}: {err}") from err
+    with BuildLock(out, config.shard.suffix, str(config.shard)):
+        _check_recorded(out, plan, seed, weights_label)  # again, now that no other run of this shard can write
+        for target in targets:  # the whole layout, also folders whose codec is not registered yet
+            target.mkdir(parents=True, exist_ok=True)
+        _write_recipe_json(out, plan, config, seed)
+        write_label_files(out, plan)
+        jobs = [j for j in plan.jobs if config.shard.owns(j.file_name)]
+        settings = JobSettings(
+            out_dir=out,
+            weights=config.weights,
+            device=config.device,
+            seed=seed,
+            trust_checkpoint=config.trust_checkpoint,
+        )
 
-    def finish(rows: list[ProvenanceRow]) -> None:
-        write_recipe_manifest(out, plan, rows)
-        from ncst.recipes.card import write_dataset_card
+        def finish(rows: list[ProvenanceRow]) -> None:
+            write_recipe_manifest(out, plan, rows)
+            from ncst.recipes.card import write_dataset_card
 
-        try:
-            write_dataset_card(out, plan, rows, corpora_paths=config.corpora)
-        except (OSError, ValueError, RuntimeError) as err:  # the card must never lose a build
-            log.warning("could not write DATASET.md: %s", err)
+            try:
+                write_dataset_card(out, plan, rows, corpora_paths=config.corpora)
+            except (OSError, ValueError, RuntimeError) as err:  # the card must never lose a build
+                log.warning("could not write DATASET.md: %s", err)
 
-    run = run_jobs(
-        jobs,
-        settings,
-        workers=config.workers,
-        executor=config.executor,
-        shard=config.shard,
-        progress=progress,
-        finish=finish,
-    )
+        run = run_jobs(
+            jobs,
+            settings,
+            workers=config.workers,
+            executor=config.executor,
+            shard=config.shard,
+            progress=progress,
+            finish=finish,
+            lock_held=True,
+        )
     return RecipeBuildResult(run=run, plan=plan)
+
+
+#: Files a recipe build writes at the top of its folder (besides the per-shard ones named in `_check_targets`).
+_TOP_FILES = (RECIPE_FILE, "build.json", "manifest.csv", "DATASET.md", "DATASET_spectrograms.png")
+
+
+def _check_targets(out: Path, plan: RecipePlan, shard: Shard) -> list[Path]:
+    """Checks that `out` can be a build folder and that nothing the build writes leads outside it.
+
+    Returns the folders of the layout (`out / folder`). Names were checked as text when the recipe was
+    loaded; here every folder, label file and top-level file is resolved through the symlinks on disk.
+
+    Raises:
+        NcstError: `out` or a parent is a file, or a path the build writes leads outside `out`.
+    """
+    for folder in (out, *out.parents):
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                where = "is a file" if folder == out else f"is inside {folder}, which is not a folder"
+                raise NcstError(f"--out {out} {where}; give a folder path")
+            break
+    source = plan.recipe.path or plan.recipe.name
+    folders = [resolve_inside(out, f, f"{source}: subset folder") for f in plan.folders]
+    resolve_inside(out, LABEL_DIR, f"{out}: label folder")
+    for label_file in plan.label_files():
+        resolve_inside(out, f"{LABEL_DIR}/{label_file}", f"{source}: label_file")
+    per_shard = (f"provenance{shard.suffix}.jsonl", f"failures{shard.suffix}.csv", lock_path(out, shard.suffix).name)
+    for name in (*_TOP_FILES, *per_shard):
+        resolve_inside(out, name, f"{out}: {name}")
+    return folders
+
+
+def _check_recorded(out: Path, plan: RecipePlan, seed: int, weights_label: str) -> None:
+    """Refuses a folder that was built with another seed, split or weights (read only; writes nothing).
+
+    Raises:
+        NcstError: `recipe.json` or `build.json` records other settings, or `build.json` is unreadable.
+    """
+    wanted = {"seed": seed, "weights": weights_label}
+    build_json = out / "build.json"
+    if build_json.is_file():
+        recorded = read_json(build_json, error=NcstError)
+        if not isinstance(recorded, dict):
+            raise NcstError(f"{build_json}: not a JSON object; fix or delete it")
+        for key, value in wanted.items():
+            if recorded.get(key) != value:
+                raise NcstError(
+                    f"{out} was built with {key} {show(recorded.get(key))}, this run asks {show(value)}; "
+                    f"pass --{key} {show(recorded.get(key))} or use another --out folder"
+                )
+    meta_path = out / RECIPE_FILE
+    if not meta_path.is_file():
+        return
+    try:
+        meta = read_json(meta_path, error=CorpusLayoutError)
+    except CorpusLayoutError as err:
+        log.warning("%s; it will be rewritten", err)
+        return
+    if not isinstance(meta, dict):
+        log.warning("%s: not a JSON object; it will be rewritten", meta_path)
+        return
+    if "seed" in meta and meta["seed"] != seed:
+        raise NcstError(
+            f"{out} was built with seed {show(meta['seed'])} ({meta_path}), this run asks {seed}; "
+            f"pass --seed {show(meta['seed'])} or use another --out folder"
+        )
+    if "split" in meta and not _same_split(meta["split"], plan.split_origin):
+        raise NcstError(
+            f"{out} was built with split {show(meta['split'])} ({meta_path}), this run asks "
+            f"{show(plan.split_origin)}; use the same --labels (or none) or another --out folder"
+        )
+
+
+def _same_split(recorded: object, wanted: str) -> bool:
+    """Whether two split origins (`seeded`, `labels:<folder>`) are the same; label folders compare resolved."""
+    if not isinstance(recorded, str):
+        return False
+    kind, _, folder = recorded.partition(":")
+    wanted_kind, _, wanted_folder = wanted.partition(":")
+    if kind != wanted_kind:
+        return False
+    try:
+        return kind != "labels" or Path(folder).resolve() == Path(wanted_folder).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
 
 
 def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, seed: int) -> None:

@@ -20,8 +20,9 @@ from ncst.corpora.ncssd import read_ncssd
 from ncst.corpora.vctk import read_vctk
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
 from ncst.io import read_text
-from ncst.recipes.recipe import Recipe, SubsetEntry
-from ncst.recipes.splits import LabelLine, draw, read_label_file, round_robin, split_pools
+from ncst.recipes.paths import check_file_name, show
+from ncst.recipes.recipe import MAX_SEED, Recipe, RecipeError, SubsetEntry, check_prefix
+from ncst.recipes.splits import LabelLine, check_label_lines, draw, read_label_file, round_robin, split_pools
 
 __all__ = ["CORPUS_READERS", "PlannedFile", "RecipePlan", "plan_recipe", "read_corpora"]
 
@@ -138,18 +139,21 @@ def plan_recipe(
         NcstError: Two entries would write the same file, or `subsets` matches nothing.
     """
     seed = recipe.seed if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise RecipeError(f"seed {show(seed)}: expected an integer 0..{MAX_SEED}")
+    if per_class_limit is not None and (isinstance(per_class_limit, bool) or per_class_limit < 0):
+        raise NcstError(f"per-class limit {show(per_class_limit)}: expected a non-negative integer")
     plan = RecipePlan(recipe, split_origin="seeded" if labels_dir is None else f"labels:{labels_dir}")
+    wanted = [s.strip("/") for s in subsets]
     entries = [
-        e
-        for e in recipe.subsets
-        if not subsets or any(e.folder == s.strip("/") or e.folder.startswith(s.strip("/") + "/") for s in subsets)
+        e for e in recipe.subsets if not wanted or any(e.folder == s or e.folder.startswith(s + "/") for s in wanted)
     ]
     if not entries:
         raise NcstError(
             f"--subsets {list(subsets)} match no folder of {recipe.name}: {[e.folder for e in recipe.subsets]}"
         )
     plan.folders = list(dict.fromkeys(e.folder for e in entries))
-    by_id = {u.utt_id: u for utts in corpora.values() for u in utts}
+    by_id = _index_utterances(corpora)
 
     # Source pools, seeded.
     pools: dict[str, dict[str, dict[str, list[Utterance]]]] = {}
@@ -169,20 +173,11 @@ def plan_recipe(
         else:
             pools[name] = split_pools(present, source.sizes, seed)
 
-    labels: dict[str, list] = {}
-    if labels_dir is not None:
-        for entry in entries:
-            path = Path(labels_dir) / entry.label_file
-            if path.is_file():
-                labels[entry.label_file] = read_label_file(path)
-        if "eval_id.txt" not in labels:
-            derived = eval_labels(Path(labels_dir))
-            if derived:
-                labels["eval_id.txt"] = derived
-        eval_real = [ln for ln in labels.get("eval_id.txt", []) if ln.class_id == 0]
-        if eval_real and "main" in pools:
-            ids = [_utt_from_name(ln.file, "", by_id) for ln in eval_real]
-            pools["main"]["eval"] = {"labels": [_lookup(by_id, i, "eval_id.txt") for i in ids]}
+    labels = _read_labels(recipe, entries, Path(labels_dir)) if labels_dir is not None else {}
+    eval_real = [ln for ln in labels.get("eval_id.txt", []) if ln.class_id == 0]
+    if eval_real and "main" in pools:
+        ids = [_utt_from_name(ln.file, "", by_id) for ln in eval_real]
+        pools["main"]["eval"] = {"labels": [_lookup(by_id, i, "eval_id.txt") for i in ids]}
 
     seen: dict[str, str] = {}
     for entry in entries:
@@ -196,7 +191,12 @@ def plan_recipe(
             if card is None:
                 plan.missing_codecs.setdefault(spec, []).append(entry.folder)
                 continue
-            prefix = entry.prefix if entry.prefix is not None else card.file_prefix
+            # checked here too: a plug-in codec's card is as much input as the recipe, and a Recipe may be
+            # built in Python without the loader's checks
+            prefix = check_prefix(
+                card.file_prefix if entry.prefix is None else entry.prefix,
+                f"codec {spec} (class {class_id} in {entry.folder}) file prefix",
+            )
             utts = _utterances_for(entry, class_id, prefix, pools, labels, by_id, seed)
             if per_class_limit is not None:
                 utts = utts[:per_class_limit]
@@ -209,6 +209,51 @@ def plan_recipe(
                 seen[job.rel_path] = entry.label_file
                 plan.files.append(PlannedFile(job, class_id, entry.label_file))
     return plan
+
+
+def _index_utterances(corpora: Mapping[str, Sequence[Utterance]]) -> dict[str, Utterance]:
+    """Utterances by id; an id held twice (two corpora, or two parts of one) is an error.
+
+    Output names are `<prefix>_<utt id>.wav`, so two utterances with one id would write one file.
+
+    Raises:
+        CorpusLayoutError: Two utterances share an id (the message names both files).
+    """
+    by_id: dict[str, Utterance] = {}
+    for utts in corpora.values():
+        for utt in utts:
+            other = by_id.setdefault(utt.utt_id, utt)
+            if other is not utt:
+                raise CorpusLayoutError(
+                    f"utterance id {utt.utt_id!r} is held by two files, {other.path} and {utt.path} (two corpora, "
+                    "or two parts of one corpus); their outputs would have one name. Remove one of them"
+                )
+    return by_id
+
+
+def _read_labels(recipe: Recipe, entries: Sequence[SubsetEntry], labels_dir: Path) -> dict[str, list[LabelLine]]:
+    """The label files of `labels_dir` that the selected entries use, plus `eval_id.txt` (or its results).
+
+    Raises:
+        CorpusLayoutError: `labels_dir` is not a folder, or a label file holds a bad line, a file twice, or a
+            class its subsets do not have (the message names the file and line).
+    """
+    if not labels_dir.is_dir():
+        raise CorpusLayoutError(f"--labels {labels_dir}: not a folder; give the folder that holds train.txt, ...")
+    classes: dict[str, set[int]] = {}
+    for entry in recipe.subsets:
+        classes.setdefault(entry.label_file, set()).update(entry.classes)
+    labels: dict[str, list[LabelLine]] = {}
+    for entry in entries:
+        path = labels_dir / entry.label_file
+        if entry.label_file not in labels and path.is_file():
+            labels[entry.label_file] = check_label_lines(read_label_file(path), path, classes[entry.label_file])
+    if "eval_id.txt" not in labels:
+        derived = eval_labels(labels_dir)
+        if derived:
+            path = labels_dir / ("eval_id.txt" if (labels_dir / "eval_id.txt").is_file() else "result_id.txt")
+            labels["eval_id.txt"] = check_label_lines(derived, path, classes.get("eval_id.txt", set(recipe.classes)))
+    return labels
 
 
 def eval_labels(labels_dir: Path) -> list[LabelLine]:
@@ -229,7 +274,7 @@ def eval_labels(labels_dir: Path) -> list[LabelLine]:
     for lineno, text in enumerate(read_text(results, error=CorpusLayoutError).splitlines(), 1):
         if not text.strip():
             continue
-        name = text.split()[0]
+        name = check_file_name(text.split()[0], f"{results}:{lineno}", error=CorpusLayoutError)
         class_id = next((c for p, c in prefixes.items() if name.startswith(p)), 0)
         lines.append(LabelLine(name, "real" if class_id == 0 else "fake", class_id, lineno))
     log.info("eval_id split taken from %s (%d files)", results, len(lines))

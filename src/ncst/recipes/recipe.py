@@ -1,9 +1,13 @@
 """Recipes as data: which subsets a dataset has, which corpus split and codec feed each, where files go.
 
 A recipe is a TOML file (the built-in one is `st_codecfake.toml` next to this module) loaded into frozen
-dataclasses. Code never special-cases a subset: config variants (C3-x, C4-x), source variants (NCSSD-mimi,
-...) and new classes are entries. A user recipe may start with `extends = "st-codecfake"` and add
-`[classes]` and `[[subsets]]` of its own, which is how a new codec joins without editing ncst
+dataclasses. A recipe file may be crafted, so it is checked field by field before use: unknown keys, wrong
+types, numbers out of range and names that would lead outside the dataset root (`ncst.recipes.paths`) are
+`RecipeError`s naming the file, the key and the value.
+
+Code never special-cases a subset: config variants (C3-x, C4-x), source variants (NCSSD-mimi, ...) and new
+classes are entries. A user recipe may start with `extends = "st-codecfake"` (or a TOML file next to it) and
+add `[classes]` and `[[subsets]]` of its own, which is how a new codec joins without editing ncst
 (`docs/adding_a_codec.md`).
 """
 
@@ -11,90 +15,57 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from ncst.audio import PathLike
-from ncst.classes import CLASSES
-from ncst.errors import NcstError
-from ncst.io import read_text
+from ncst.io import PathLike, read_text
+from ncst.recipes.paths import check_rel_path, resolve_inside, show
+from ncst.recipes.schema import (
+    MAX_CLASS_ID,
+    MAX_SEED,
+    SETS,
+    SPLITS,
+    TOP_KEYS,
+    ClassEntry,
+    Fields,
+    RecipeError,
+    SourceSpec,
+    SubsetEntry,
+    check_prefix,
+    parse_classes,
+    parse_sources,
+    parse_subsets,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ClassEntry", "SourceSpec", "SubsetEntry", "Recipe", "RecipeError", "RECIPES", "load_recipe", "add_class"]
+__all__ = [
+    "ClassEntry",
+    "MAX_CLASS_ID",
+    "MAX_EXTENDS_DEPTH",
+    "MAX_SEED",
+    "RECIPES",
+    "Recipe",
+    "RecipeError",
+    "SourceSpec",
+    "SubsetEntry",
+    "add_class",
+    "check_prefix",
+    "load_recipe",
+]
 
 log = logging.getLogger(__name__)
 
 #: Built-in recipes: name -> TOML resource in ncst.recipes.
 RECIPES = {"st-codecfake": "st_codecfake.toml"}
-_SETS = ("ID", "OOD")
-
-
-class RecipeError(NcstError):
-    """A recipe file is malformed; the message names the file, the entry and the expected form."""
-
-
-@dataclass(frozen=True, slots=True)
-class ClassEntry:
-    """One class of the dataset: its id, the codec spec of its main sets, and whether it is ID or OOD."""
-
-    class_id: int
-    codec: str
-    family: str
-    set: str
-
-    @property
-    def is_real(self) -> bool:
-        return self.class_id == 0
-
-
-@dataclass(frozen=True, slots=True)
-class SourceSpec:
-    """A pool of source utterances: the corpora that feed it and the published sizes per corpus.
-
-    `sizes[corpus]` maps a split name (`train`, `dev`, `eval`) to a count, or for a source without
-    splits (NCSSD) `sizes[group]` maps to `{"all": count}` per subset group (`R-EN`, `R-ZH`).
-    """
-
-    name: str
-    readers: tuple[str, ...]
-    sizes: Mapping[str, Mapping[str, int]]
-
-
-@dataclass(frozen=True, slots=True)
-class SubsetEntry:
-    """One folder x class-list of the layout.
-
-    Attributes:
-        folder: Folder relative to the dataset root, e.g. `train`, `ID_diff_config/C3-1`.
-        source: `<source>:<split>` (`main:eval`) or `<source>` (`ncssd`).
-        classes: Class ids written into this folder by this entry.
-        label_file: File name under `label/` listing this entry's files (`<file> <real|fake> <id>`).
-        codec: Codec spec overriding the class's main codec (config variants), or None.
-        prefix: File-name prefix overriding the codec card's, or None.
-        per_class: Files per class drawn from the source split, or None for all of it.
-    """
-
-    folder: str
-    source: str
-    classes: tuple[int, ...]
-    label_file: str
-    codec: str | None = None
-    prefix: str | None = None
-    per_class: int | None = None
-
-    @property
-    def source_name(self) -> str:
-        return self.source.split(":", 1)[0]
-
-    @property
-    def split(self) -> str | None:
-        return self.source.split(":", 1)[1] if ":" in self.source else None
+#: How many recipes an `extends` chain may hold (the file itself included).
+MAX_EXTENDS_DEPTH = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,115 +93,116 @@ class Recipe:
         raise RecipeError(f"recipe {self.name!r} has no subset with label file {label_file!r}")
 
 
-def _parse(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
-    def fail(msg: str) -> RecipeError:
-        return RecipeError(f"{origin}: {msg}")
-
-    classes: dict[int, ClassEntry] = {}
-    for key, value in (data.get("classes") or {}).items():
-        try:
-            class_id = int(key)
-        except ValueError as err:
-            raise fail(f"[classes] key {key!r} is not an integer class id") from err
-        table = value if isinstance(value, Mapping) else {"codec": value}
-        if not isinstance(table.get("codec"), str):
-            raise fail(f'[classes] {key} must be a codec spec ("encodec@6kbps") or a table with codec = "spec"')
-        known = CLASSES[class_id] if 0 <= class_id < len(CLASSES) else None
-        set_name = str(table.get("set", known.split if known else ""))
-        if set_name not in _SETS:
-            raise fail(f'[classes] {key}: set {set_name!r}; a class outside the class table needs set = "ID" or "OOD"')
-        family = str(table.get("family", known.family if known else table["codec"]))
-        classes[class_id] = ClassEntry(class_id, str(table["codec"]), family, set_name)
-    sources: dict[str, SourceSpec] = {}
-    for name, value in (data.get("corpora") or {}).items():
-        if not isinstance(value, Mapping) or not value.get("readers"):
-            raise fail(f'[corpora.{name}] needs readers = ["vctk", ...]')
-        sizes = {
-            k: (dict(v) if isinstance(v, Mapping) else {"all": int(v)}) for k, v in value.items() if k != "readers"
-        }
-        sources[name] = SourceSpec(name, tuple(value["readers"]), sizes)
-    subsets: list[SubsetEntry] = []
-    for i, value in enumerate(data.get("subsets") or []):
-        missing = [k for k in ("folder", "source", "classes", "label_file") if k not in value]
-        if missing:
-            raise fail(f"[[subsets]] #{i + 1} lacks {missing}; has {sorted(value)}")
-        subsets.append(
-            SubsetEntry(
-                folder=str(value["folder"]).strip("/"),
-                source=str(value["source"]),
-                classes=tuple(int(c) for c in value["classes"]),
-                label_file=str(value["label_file"]),
-                codec=value.get("codec"),
-                prefix=value.get("prefix"),
-                per_class=int(value["per_class"]) if value.get("per_class") is not None else None,
-            )
-        )
-    return {"classes": classes, "sources": sources, "subsets": subsets}
-
-
 def _validate(recipe: Recipe) -> Recipe:
-    for entry in recipe.subsets:
-        where = f"{recipe.path or recipe.name}: subset {entry.folder!r}"
+    """Checks what only the whole (extended) recipe can show: references between classes, sources, subsets."""
+    origin = recipe.path or recipe.name
+    if not recipe.classes:
+        raise RecipeError(f"{origin}: [classes] is empty; a recipe needs at least one class")
+    if not recipe.subsets:
+        raise RecipeError(f"{origin}: no [[subsets]]; a recipe needs at least one")
+    label_folders: dict[str, str] = {}
+    for i, entry in enumerate(recipe.subsets, 1):
+        where = f"{origin}: subset #{i} {entry.folder!r}"
         unknown = [c for c in entry.classes if c not in recipe.classes]
         if unknown:
             raise RecipeError(f"{where}: classes {unknown} are not in [classes] ({sorted(recipe.classes)})")
-        if entry.source_name not in recipe.sources:
+        source = recipe.sources.get(entry.source_name)
+        if source is None:
             raise RecipeError(f"{where}: source {entry.source!r} is not in [corpora] ({sorted(recipe.sources)})")
+        grouped = all(set(v) == {"all"} for v in source.sizes.values())
+        if grouped and entry.split is not None:
+            raise RecipeError(f"{where}: source {source.name!r} has no splits; write source = {source.name!r}")
+        if not grouped and entry.split not in SPLITS:
+            raise RecipeError(
+                f"{where}: source {entry.source!r}; expected '{source.name}:<split>', split one of {list(SPLITS)}"
+            )
         if entry.codec and len(entry.classes) != 1:
             raise RecipeError(f"{where}: a codec override needs exactly one class, got {list(entry.classes)}")
-        if ".." in Path(entry.folder).parts or Path(entry.folder).is_absolute():
-            raise RecipeError(f"{where}: folder must be relative and stay inside the dataset root")
+        other = label_folders.setdefault(entry.label_file, entry.folder)
+        if other != entry.folder:
+            raise RecipeError(
+                f"{where}: label file {entry.label_file!r} already lists folder {other!r}; one folder per label file"
+            )
     return recipe
 
 
 def load_recipe(name_or_path: PathLike) -> Recipe:
-    """Loads a built-in recipe by name (`st-codecfake`) or a recipe TOML file.
+    """Loads a built-in recipe by name (`st-codecfake`) or a recipe TOML file, checked field by field.
 
     A file with `extends = "<recipe>"` starts from that recipe: its `[classes]` add to (or replace) the
-    base classes, its `[[subsets]]` are appended, and `[corpora]` tables add sources.
+    base classes, its `[[subsets]]` are appended, and `[corpora]` tables add sources. `extends` names a
+    built-in recipe or a TOML file relative to the extending file's own folder (never outside it); a chain
+    holds at most `MAX_EXTENDS_DEPTH` recipes and no cycle.
 
     Raises:
-        RecipeError: Unknown name, unreadable TOML, or an entry that does not fit the schema (the message
-            names the file and entry).
+        RecipeError: Unknown name, unreadable TOML, an unknown key, a value of the wrong type or out of
+            range, a name that would lead outside the dataset root, a cycle in `extends` (the message names
+            the file, the key and the value).
     """
-    text_name = str(name_or_path)
-    if text_name in RECIPES:
-        origin = f"recipe {text_name}"
-        text = resources.files("ncst.recipes").joinpath(RECIPES[text_name]).read_text(encoding="utf-8")
+    return _validate(_load(str(name_or_path), None, ()))
+
+
+def _load(name: str, base_dir: Path | None, chain: tuple[str, ...]) -> Recipe:
+    """Loads one recipe of an `extends` chain; `base_dir` is the extending file's folder (None: top level)."""
+    if name in RECIPES:
+        key = origin = f"recipe {name}"
+        text = resources.files("ncst.recipes").joinpath(RECIPES[name]).read_text(encoding="utf-8")
+        here: Path | None = None
     else:
-        path = Path(name_or_path).expanduser()
+        if base_dir is None:
+            path = Path(name).expanduser()
+        else:
+            path = resolve_inside(base_dir, name, f"{chain[-1]}: extends", error=RecipeError)
         if not path.is_file():
-            raise RecipeError(f"unknown recipe {text_name!r}; built-in: {sorted(RECIPES)}, or the path of a .toml file")
+            context = f"{chain[-1]}: extends " if chain else ""
+            raise RecipeError(
+                f"{context}unknown recipe {show(name)}; built-in: {sorted(RECIPES)}, or the path of a .toml file"
+            )
+        key = str(path.resolve())
         origin = str(path)
         text = read_text(path, error=RecipeError)
+        here = path.parent
+    if key in chain:
+        raise RecipeError(f"{origin}: extends cycle {' -> '.join((*chain, key))}")
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise RecipeError(f"{origin}: extends chain longer than {MAX_EXTENDS_DEPTH} recipes ({' -> '.join(chain)})")
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as err:
         raise RecipeError(f"{origin}: not valid TOML ({str(err)[:200]})") from err
-    parsed = _parse(data, origin)
-    base_name = data.get("extends")
-    if base_name:
-        base = load_recipe(base_name)
-        recipe = Recipe(
-            name=str(data.get("name", f"{base.name}+")),
-            title=str(data.get("title", base.title)),
-            seed=int(data.get("seed", base.seed)),
-            classes={**base.classes, **parsed["classes"]},
-            sources={**base.sources, **parsed["sources"]},
-            subsets=(*base.subsets, *parsed["subsets"]),
+    where = Fields(origin)
+    where.table(data, "top level", TOP_KEYS)
+    classes = parse_classes(data.get("classes", {}), where)
+    sources = parse_sources(data.get("corpora", {}), where)
+    subsets = parse_subsets(data.get("subsets", []), where)
+    seed = where.integer(data["seed"], "seed", 0, MAX_SEED) if "seed" in data else None
+    own_name = where.text(data["name"], "name", limit=100) if "name" in data else None
+    title = where.text(data["title"], "title") if "title" in data else None
+    if "extends" in data:
+        base_name = where.text(data["extends"], "extends", limit=1000)
+        if base_name not in RECIPES:
+            if here is None:
+                raise where.error("extends", f"a built-in recipe extends built-in recipes only, not {show(base_name)}")
+            check_rel_path(base_name, f"{origin}: extends", error=RecipeError)
+        base = _load(base_name, here, (*chain, key))
+        return Recipe(
+            name=own_name or f"{base.name}+",
+            title=base.title if title is None else title,
+            seed=base.seed if seed is None else seed,
+            classes={**base.classes, **classes},
+            sources={**base.sources, **sources},
+            subsets=(*base.subsets, *subsets),
             path=origin,
         )
-    else:
-        recipe = Recipe(
-            name=str(data.get("name", Path(text_name).stem)),
-            title=str(data.get("title", "")),
-            seed=int(data.get("seed", 0)),
-            classes=parsed["classes"],
-            sources=parsed["sources"],
-            subsets=tuple(parsed["subsets"]),
-            path=origin,
-        )
-    return _validate(recipe)
+    return Recipe(
+        name=own_name or Path(name).stem,
+        title=title or "",
+        seed=0 if seed is None else seed,
+        classes=classes,
+        sources=sources,
+        subsets=tuple(subsets),
+        path=origin,
+    )
 
 
 def add_class(recipe: Recipe, codec: str, set_name: str, *, class_id: int | None = None) -> Recipe:
@@ -240,11 +212,15 @@ def add_class(recipe: Recipe, codec: str, set_name: str, *, class_id: int | None
     gets its own label file `eval_ood<id>.txt` in `eval_ood/`.
 
     Raises:
-        RecipeError: `set_name` is not ID/OOD, or `class_id` is taken.
+        RecipeError: `codec` is not a well-formed spec, `set_name` is not ID/OOD, or `class_id` is taken or
+            out of range.
     """
-    if set_name not in _SETS:
-        raise RecipeError(f"set {set_name!r} for codec {codec!r}; expected one of {list(_SETS)}")
-    new_id = class_id if class_id is not None else max(recipe.classes) + 1
+    where = Fields(recipe.path or recipe.name)
+    where.codec(codec, f"added class {show(codec)}")
+    if set_name not in SETS:
+        raise RecipeError(f"set {show(set_name)} for codec {show(codec)}; expected one of {list(SETS)}")
+    new_id = class_id if class_id is not None else max(recipe.classes, default=0) + 1
+    where.integer(new_id, f"added class {show(codec)} id", 0, MAX_CLASS_ID)
     if new_id in recipe.classes:
         raise RecipeError(f"class id {new_id} is taken by {recipe.classes[new_id].codec}; pick a free id")
     classes = {**recipe.classes, new_id: ClassEntry(new_id, codec, codec, set_name)}
