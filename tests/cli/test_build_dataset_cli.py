@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,31 @@ def test_bad_manifest_id_exits_2_with_the_line_and_no_traceback(tmp_path: Path, 
     assert result.output.strip().count("\n") == 0
     assert "\x1b" not in result.output
     assert not (out / "wav").exists() or not list((out / "wav").iterdir())
+
+
+def test_build_dataset_help_has_no_recipe_only_options() -> None:
+    result = CliRunner().invoke(ncst_app, ["build-dataset", "--help"])
+    assert "--vctk" not in result.output
+
+
+def test_build_recipe_help_lists_the_corpora() -> None:
+    result = CliRunner().invoke(ncst_app, ["build-recipe", "--help"])
+    assert "--vctk" in result.output
+
+
+SPELLINGS = [["build-dataset", "--recipe"], ["build", "--recipe"], ["build-recipe", "--recipe"]]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_recipe_spellings_reach_build_recipe(spelling: list[str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(ncst_app, [*spelling, str(tmp_path / "none.toml"), "--out", str(tmp_path / "o")])
+    assert "none.toml" in result.output
+
+
+def test_build_dataset_script_routes_recipe_to_build_recipe(tmp_path: Path) -> None:
+    code = (
+        "import sys; from ncst.cli.build_dataset import main; "
+        f"sys.argv = ['build-dataset', '--recipe={tmp_path / 'none.toml'}', '--out', '{tmp_path / 'o'}']; main()"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "none.toml" in result.stderr

@@ -275,14 +275,14 @@ def test_utterance_id_in_two_corpus_parts_is_an_error(tmp_path: Path) -> None:
 # -- --add-codec --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("text", ["=OOD", "mimi=XD", "mimi=ID=OOD", "mimi=", " =ID", "mi mi=OOD"])
 def test_parse_add_codec_malformed_is_a_recipe_error(text: str) -> None:
-    from ncst.cli.recipe_build import parse_add_codec
+    from ncst.cli.build_recipe import parse_add_codec
 
     with pytest.raises(RecipeError, match="--add-codec"):
         parse_add_codec(text)
 
 
 def test_parse_add_codec_bare_spec_is_ood() -> None:  # already held
-    from ncst.cli.recipe_build import parse_add_codec
+    from ncst.cli.build_recipe import parse_add_codec
 
     assert parse_add_codec("mimi@8q") == ("mimi@8q", "OOD")
 

@@ -9,9 +9,10 @@ Each entry names a command and `module:attribute`: a function is mounted as one 
 from __future__ import annotations
 
 import importlib
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from ncst.cli._common import setup_logging
 
@@ -21,6 +22,7 @@ __all__ = ["COMMANDS", "app", "main"]
 COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("codecs", "ncst.cli.codecs:group", ()),
     ("build-dataset", "ncst.cli.build_dataset:build_dataset", ("build",)),
+    ("build-recipe", "ncst.cli.build_recipe:build_recipe", ()),
     ("verify", "ncst.cli.verify:verify", ()),
     ("run-protocol", "ncst.cli.run_protocol:run_protocol", ("score",)),
     ("download", "ncst.cli.download:download", ()),
@@ -31,7 +33,24 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("demo", "ncst.cli.demo:demo", ()),
 )
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural Codec Source Tracing toolkit.")
+#: Command names whose `--recipe` spelling is `build-recipe`.
+_RECIPE_SPELLINGS = ("build-dataset", "build")
+
+
+class _NcstGroup(TyperGroup):
+    """The `ncst` group: `ncst build-dataset --recipe NAME ...` (the older spelling) runs `build-recipe`."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        from ncst.cli.build_dataset import routes_to_recipe
+
+        if args and args[0] in _RECIPE_SPELLINGS and routes_to_recipe(args[1:]):
+            args = ["build-recipe", *args[1:]]
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    cls=_NcstGroup, add_completion=False, no_args_is_help=True, help="Neural Codec Source Tracing toolkit."
+)
 
 
 @app.callback()

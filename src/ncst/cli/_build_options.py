@@ -1,0 +1,56 @@
+"""The options `build-dataset` and `build-recipe` share, defined once so their help and defaults agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = [
+    "ADDRESS",
+    "BATCH_SIZE",
+    "DEVICE",
+    "EXECUTOR",
+    "OUT",
+    "SEED",
+    "SHARD",
+    "THREADS",
+    "TRUST_CHECKPOINT",
+    "VERBOSE",
+    "WEIGHTS",
+    "WORKERS",
+]
+
+OUT = typer.Option(Path("ncst_build"), "--out", "-o", help="Output folder (created; reruns resume it).")
+WEIGHTS = typer.Option(
+    "pretrained",
+    help="'pretrained' (download on first use), 'random' (offline smoke runs; marked in provenance) "
+    "or a local checkpoint path.",
+)
+DEVICE = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0.")
+WORKERS = typer.Option(
+    0,
+    min=0,
+    help="Worker processes (0 = run in this process); each loads its own model. Ray: actors (0 = one per CPU/GPU).",
+)
+EXECUTOR = typer.Option("local", help="'local' (this machine) or 'ray' (pip install ncst\\[ray], see docs/scaling.md).")
+ADDRESS = typer.Option(
+    None, help="--executor ray: cluster address ('auto', 'ray://host:10001'); default starts a local Ray instance."
+)
+BATCH_SIZE = typer.Option(
+    1, min=0, help="Files per codec call in this process (0 = as many as fit the GPU's memory); for GPUs."
+)
+SHARD = typer.Option("0/1", help="Do only shard I of N (0-based), e.g. 0/4; shards can run on different machines.")
+SEED = typer.Option(
+    None,
+    help="Seed of random weights and decoder sampling (build-dataset: default 0); build-recipe: also of the split "
+    "(default: the recipe's seed; an explicit --seed 0 is used as given).",
+)
+TRUST_CHECKPOINT = typer.Option(
+    False,
+    "--trust-checkpoint",
+    help="Allow checkpoints that hold pickled Python objects (loading them can run code; only for files "
+    "you trust). Without it such files are refused.",
+)
+THREADS = typer.Option(0, min=0, help="Torch CPU threads in this process (0 = torch default).")
+VERBOSE = typer.Option(False, "--verbose", "-v", help="Show debug logs.")
