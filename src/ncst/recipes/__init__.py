@@ -7,12 +7,11 @@ with the dataset builder's runner, resume and shards; `verify_recipe_build` chec
 from __future__ import annotations
 
 from ncst.recipes.build import RecipeBuildConfig, RecipeBuildResult, build_recipe, resolve_recipe
-from ncst.recipes.plan import CORPUS_READERS, PlannedFile, RecipePlan, plan_recipe, read_corpora
+from ncst.recipes.plan import PlannedFile, RecipePlan, plan_recipe, read_corpora
 from ncst.recipes.recipe import RECIPES, ClassEntry, Recipe, RecipeError, SubsetEntry, add_class, load_recipe
 from ncst.recipes.verify import verify_recipe_build
 
 __all__ = [
-    "CORPUS_READERS",
     "RECIPES",
     "ClassEntry",
     "PlannedFile",

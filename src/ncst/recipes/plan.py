@@ -7,33 +7,29 @@ per-class limit, so every shard and every rerun computes the same one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ncst.build_dataset.plan import Job
 from ncst.classes import prefix_labels
 from ncst.codecs import CodecCard, get_card
-from ncst.corpora.aishell3 import read_aishell3
 from ncst.corpora.base import Utterance
-from ncst.corpora.ncssd import read_ncssd
-from ncst.corpora.vctk import read_vctk
+from ncst.corpora.registry import corpus_entry
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
 from ncst.io import read_text
 from ncst.recipes.paths import check_file_name, show
 from ncst.recipes.recipe import MAX_SEED, Recipe, RecipeError, SubsetEntry, check_prefix
 from ncst.recipes.splits import LabelLine, check_label_lines, draw, read_label_file, round_robin, split_pools
 
-__all__ = ["CORPUS_READERS", "PlannedFile", "RecipePlan", "plan_recipe", "read_corpora"]
+__all__ = ["PlannedFile", "RecipePlan", "SourcePool", "build_pools", "plan_recipe", "read_corpora"]
 
 log = logging.getLogger(__name__)
 
-#: Corpus name (as used in recipes) -> reader.
-CORPUS_READERS: dict[str, Callable[[Path], Iterator[Utterance]]] = {
-    "vctk": read_vctk,
-    "aishell3": read_aishell3,
-    "ncssd": read_ncssd,
-}
+#: The one group of a source without splits (NCSSD), and of an eval pool fixed by `eval_id.txt`. Group names
+#: are part of a draw's seed keys (`ncst.recipes.splits.draw`), so these names fix the seeded plan.
+_WHOLE_SOURCE = "all"
+_FIXED_BY_LABELS = "labels"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,16 +71,39 @@ class RecipePlan:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class SourcePool:
+    """The utterances one split of a recipe source offers its subsets.
+
+    Attributes:
+        groups: Group name (a corpus, or one group for a source without splits) -> utterances. A draw takes
+            from every group in proportion and interleaves them (`ncst.recipes.splits.draw`).
+        fixed_by: The label file that fixed these utterances and their order, or None for a seeded pool.
+    """
+
+    groups: Mapping[str, Sequence[Utterance]]
+    fixed_by: str | None = None
+
+    def take(self, count: int | None, *keys: int | str) -> list[Utterance]:
+        """`count` utterances (all when None), seeded by `keys`."""
+        return draw(self.groups, count, *keys)
+
+    def every(self) -> list[Utterance]:
+        """Every utterance, the groups interleaved."""
+        return round_robin([list(v) for v in self.groups.values()])
+
+
+#: Pools by (source name, split); the split is None for a source without splits.
+PoolKey = tuple[str, "str | None"]
+
+
 def read_corpora(paths: Mapping[str, Path | None]) -> dict[str, list[Utterance]]:
-    """Reads each corpus whose path is given (`{"vctk": P, "aishell3": P, "ncssd": None}`)."""
-    out: dict[str, list[Utterance]] = {}
-    for name, path in paths.items():
-        if path is None:
-            continue
-        if name not in CORPUS_READERS:
-            raise CorpusLayoutError(f"no reader for corpus {name!r}; known: {sorted(CORPUS_READERS)}")
-        out[name] = list(CORPUS_READERS[name](Path(path)))
-    return out
+    """Reads each corpus whose path is given (`{"vctk": P, "aishell3": P, "ncssd": None}`).
+
+    Raises:
+        CorpusLayoutError: A corpus name is not in `ncst.corpora.registry`, or its folder is malformed.
+    """
+    return {name: list(corpus_entry(name).read(Path(path))) for name, path in paths.items() if path is not None}
 
 
 def _card_or_none(spec: str) -> CodecCard | None:
@@ -154,34 +173,16 @@ def plan_recipe(
         )
     plan.folders = list(dict.fromkeys(e.folder for e in entries))
     by_id = _index_utterances(corpora)
-
-    # Source pools, seeded.
-    pools: dict[str, dict[str, dict[str, list[Utterance]]]] = {}
-    for name, source in recipe.sources.items():
-        present = {c: corpora[c] for c in source.readers if c in corpora}
-        if not present:
-            continue
-        if all(set(v) <= {"all"} for v in source.sizes.values()):  # grouped source (NCSSD)
-            groups = []
-            for group, size in source.sizes.items():
-                members = sorted(
-                    (u for utts in present.values() for u in utts if u.extra.get("subset") == group),
-                    key=lambda u: u.utt_id,
-                )
-                groups.append(draw({group: members}, size["all"], seed, group) if members else [])
-            pools[name] = {"all": {"all": round_robin(groups)}}
-        else:
-            pools[name] = split_pools(present, source.sizes, seed)
-
+    pools = build_pools(recipe, corpora, seed)
     labels = _read_labels(recipe, entries, Path(labels_dir)) if labels_dir is not None else {}
     eval_real = [ln for ln in labels.get("eval_id.txt", []) if ln.class_id == 0]
-    if eval_real and "main" in pools:
-        ids = [_utt_from_name(ln.file, "", by_id) for ln in eval_real]
-        pools["main"]["eval"] = {"labels": [_lookup(by_id, i, "eval_id.txt") for i in ids]}
+    if eval_real and ("main", "eval") in pools:
+        fixed = [_lookup(by_id, _utt_from_name(ln.file, "", by_id), "eval_id.txt") for ln in eval_real]
+        pools["main", "eval"] = SourcePool({_FIXED_BY_LABELS: fixed}, fixed_by="eval_id.txt")
 
     seen: dict[str, str] = {}
     for entry in entries:
-        if entry.source_name not in pools:
+        if (entry.source_name, entry.split) not in pools:
             missing = [c for c in recipe.sources[entry.source_name].readers if c not in corpora]
             plan.skipped_subsets[entry.folder] = f"corpus {', '.join(missing)} not given"
             continue
@@ -209,6 +210,33 @@ def plan_recipe(
                 seen[job.rel_path] = entry.label_file
                 plan.files.append(PlannedFile(job, class_id, entry.label_file))
     return plan
+
+
+def build_pools(recipe: Recipe, corpora: Mapping[str, Sequence[Utterance]], seed: int) -> dict[PoolKey, SourcePool]:
+    """The seeded pools of every recipe source whose corpora are given.
+
+    A source with splits (`main`: VCTK and AISHELL-3) is cut into train/dev/eval per corpus
+    (`split_pools`); a source without (NCSSD) draws its published count from each subset group and
+    interleaves them into one group.
+    """
+    pools: dict[PoolKey, SourcePool] = {}
+    for name, source in recipe.sources.items():
+        present = {c: corpora[c] for c in source.readers if c in corpora}
+        if not present:
+            continue
+        if all(set(v) <= {"all"} for v in source.sizes.values()):  # grouped source (NCSSD)
+            groups = []
+            for group, size in source.sizes.items():
+                members = sorted(
+                    (u for utts in present.values() for u in utts if u.extra.get("subset") == group),
+                    key=lambda u: u.utt_id,
+                )
+                groups.append(draw({group: members}, size["all"], seed, group) if members else [])
+            pools[name, None] = SourcePool({_WHOLE_SOURCE: round_robin(groups)})
+        else:
+            for split, by_corpus in split_pools(present, source.sizes, seed).items():
+                pools[name, split] = SourcePool(by_corpus)
+    return pools
 
 
 def _index_utterances(corpora: Mapping[str, Sequence[Utterance]]) -> dict[str, Utterance]:
@@ -295,18 +323,19 @@ def _utterances_for(
     entry: SubsetEntry,
     class_id: int,
     prefix: str,
-    pools: Mapping[str, Mapping[str, Mapping[str, list[Utterance]]]],
-    labels: Mapping[str, list],
+    pools: Mapping[PoolKey, SourcePool],
+    labels: Mapping[str, list[LabelLine]],
     by_id: Mapping[str, Utterance],
     seed: int,
 ) -> list[Utterance]:
+    """The utterances class `class_id` of `entry` resynthesises: its label file's, else drawn from the pool."""
     if entry.label_file in labels:
         return [
             _lookup(by_id, _utt_from_name(ln.file, prefix, by_id), entry.label_file)
             for ln in labels[entry.label_file]
             if ln.class_id == class_id
         ]
-    pool = pools[entry.source_name]["all" if entry.split is None else entry.split]
+    pool = pools[entry.source_name, entry.split]
     if entry.split in ("train", "dev") or entry.per_class is not None:
-        return draw(pool, entry.per_class, seed, entry.split or entry.source, class_id)
-    return round_robin([list(v) for v in pool.values()])
+        return pool.take(entry.per_class, seed, entry.split or entry.source, class_id)
+    return pool.every()

@@ -19,6 +19,7 @@ from typing import Any
 from ncst.classes import CLASSES
 from ncst.codecs.registry import parse_spec
 from ncst.corpora.base import MAX_FILE_PREFIX_BYTES
+from ncst.corpora.registry import CORPORA, corpus_names
 from ncst.errors import NcstError, UnknownCodecError
 from ncst.recipes.paths import check_file_name, check_rel_path, show
 
@@ -199,8 +200,6 @@ def parse_classes(data: object, where: Fields) -> dict[int, ClassEntry]:
 
 def parse_sources(data: object, where: Fields) -> dict[str, SourceSpec]:
     """`[corpora.<name>]`: known readers, and either split sizes per reader or one count per group."""
-    from ncst.recipes.plan import CORPUS_READERS  # plan imports this module
-
     sources: dict[str, SourceSpec] = {}
     for name, value in where.table(data, "[corpora]").items():
         key = f"[corpora.{name}]"
@@ -211,8 +210,8 @@ def parse_sources(data: object, where: Fields) -> dict[str, SourceSpec]:
         if not isinstance(readers, list) or not readers:
             raise where.error(f"{key} readers", f'needs readers = ["vctk", ...], got {show(readers)}')
         for reader in readers:
-            if not isinstance(reader, str) or reader not in CORPUS_READERS:
-                raise where.error(f"{key} readers", f"unknown reader {show(reader)}; known: {sorted(CORPUS_READERS)}")
+            if not isinstance(reader, str) or reader not in CORPORA:
+                raise where.error(f"{key} readers", f"unknown reader {show(reader)}; known: {corpus_names()}")
         if len(set(readers)) != len(readers):
             raise where.error(f"{key} readers", f"{readers} names a reader twice")
         sizes: dict[str, dict[str, int]] = {}
