@@ -63,70 +63,160 @@ def _label(out: Path, name: str) -> list[list[str]]:
     return [line.split() for line in (out / "label" / name).read_text().splitlines()]
 
 
-def test_kill_then_rerun_completes_without_loss_or_duplicates(built: dict) -> None:
-    out = built["out"]
+def test_kill_then_rerun_exits_0(built: dict) -> None:
     assert built["exit"] == 0, built["output"]
+
+
+def test_kill_lands_mid_build(built: dict) -> None:
+    meta = json.loads((built["out"] / "recipe.json").read_text())
+    assert 3 <= built["killed_rows"] < meta["planned_files"]
+
+
+def test_rerun_writes_each_planned_file_once(built: dict) -> None:
+    out = built["out"]
     meta = json.loads((out / "recipe.json").read_text())
-    assert 3 <= built["killed_rows"] < meta["planned_files"], "the kill must land mid-build"
     files = [json.loads(line)["file"] for line in (out / "provenance.jsonl").read_text().splitlines()]
     assert len(files) == len(set(files)) == meta["planned_files"]
-    on_disk = sorted(str(p.relative_to(out)) for p in out.rglob("*.wav"))
-    assert on_disk == sorted(files)
-    assert not list(out.rglob(".*.tmp"))
 
 
-def test_official_layout_names_ids_counts_and_labels(built: dict) -> None:
+def test_rerun_leaves_exactly_the_provenance_files_on_disk(built: dict) -> None:
     out = built["out"]
+    files = [json.loads(line)["file"] for line in (out / "provenance.jsonl").read_text().splitlines()]
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.wav")) == sorted(files)
+
+
+def test_rerun_leaves_no_temp_files(built: dict) -> None:
+    assert not list(built["out"].rglob(".*.tmp"))
+
+
+OFFICIAL_FOLDERS = (
+    "train", "dev", "eval_id", "eval_ood", *(f"ID_diff_config/C{x}" for x in ("3-1", "3-2", "3-3", "3-4", "4-1", "4-2",
+    "4-3")), "ID_diff_source/NCSSD-mimi", "ID_diff_source/NCSSD-snac", "OOD_diff_source/NCSSD_wavtokenizer",
+    "OOD_diff_config/wavtokenizer_small40", "ID_unseen_real/NCSSD",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("folder", OFFICIAL_FOLDERS)
+def test_official_folder_is_built(built: dict, folder: str) -> None:
+    assert (built["out"] / folder).is_dir()
+
+
+def _registered() -> dict[int, object]:
+    return {c: e for c, e in load_recipe("st-codecfake").classes.items() if _has(e.codec)}
+
+
+@pytest.mark.parametrize("split", ["train", "dev", "eval_id"])
+def test_split_label_kind_follows_the_class(built: dict, split: str) -> None:
+    wrong = [name for name, kind, c in _label(built["out"], f"{split}.txt") if kind != ("real" if c == "0" else "fake")]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("split", ["train", "dev", "eval_id"])
+def test_split_label_lines_name_files_on_disk(built: dict, split: str) -> None:
+    out = built["out"]
+    assert [name for name, _, _ in _label(out, f"{split}.txt") if not (out / split / name).is_file()] == []
+
+
+@pytest.mark.parametrize("split", ["train", "dev", "eval_id"])
+def test_split_holds_limit_files_of_every_registered_id_class(built: dict, split: str) -> None:
+    counts: dict[int, int] = {}
+    for _, _, class_id in _label(built["out"], f"{split}.txt"):
+        counts[int(class_id)] = counts.get(int(class_id), 0) + 1
+    assert counts == {c: LIMIT for c in _registered() if c <= 6}  # the real class is in every split
+
+
+@pytest.mark.parametrize("split", ["train", "dev", "eval_id"])
+def test_split_names_carry_vctk_or_aishell3_ids_without_mic(built: dict, split: str) -> None:
     recipe = load_recipe("st-codecfake")
-    for folder in ("train", "dev", "eval_id", "eval_ood", *(f"ID_diff_config/C{x}" for x in
-                   ("3-1", "3-2", "3-3", "3-4", "4-1", "4-2", "4-3")), "ID_diff_source/NCSSD-mimi",
-                   "ID_diff_source/NCSSD-snac", "OOD_diff_source/NCSSD_wavtokenizer",
-                   "OOD_diff_config/wavtokenizer_small40", "ID_unseen_real/NCSSD"):  # fmt: skip
-        assert (out / folder).is_dir(), folder
-    meta = json.loads((out / "recipe.json").read_text())
-    registered = {c: e for c, e in recipe.classes.items() if _has(e.codec)}
-    for split in ("train", "dev", "eval_id"):
-        lines = _label(out, f"{split}.txt")
-        by_class: dict[int, list[str]] = {}
-        for name, kind, class_id in lines:
-            assert kind == ("real" if class_id == "0" else "fake")
-            assert (out / split / name).is_file()
-            by_class.setdefault(int(class_id), []).append(name)
-        assert set(by_class) == {c for c in registered if c <= 6}  # the real class is in every split
-        assert all(len(v) == LIMIT for v in by_class.values())
-        for class_id, names in by_class.items():
-            prefix = get_card(recipe.classes[class_id].codec).file_prefix
-            for name in names:
-                utt = name[:-4] if class_id == 0 else name[len(prefix) + 1 : -4]
-                assert utt.startswith(("p2", "p3", "SSB")) and "_mic" not in utt
-    # every eval class uses the same utterances, and so does every config folder
-    real_eval = sorted(n for n, _, c in _label(out, "eval_id.txt") if c == "0")
-    assert sorted(p.name.split("_", 1)[1] for p in (out / "ID_diff_config" / "C3-1").glob("*.wav")) == real_eval
+    utts = []
+    for name, _, class_id in _label(built["out"], f"{split}.txt"):
+        prefix = get_card(recipe.classes[int(class_id)].codec).file_prefix
+        utts.append(name[:-4] if class_id == "0" else name[len(prefix) + 1 : -4])
+    assert [u for u in utts if not u.startswith(("p2", "p3", "SSB")) or "_mic" in u] == []
+
+
+def _real_eval(out: Path) -> list[str]:
+    return sorted(n for n, _, c in _label(out, "eval_id.txt") if c == "0")
+
+
+def test_config_folder_uses_the_eval_utterances(built: dict) -> None:
+    out = built["out"]
+    assert sorted(p.name.split("_", 1)[1] for p in (out / "ID_diff_config" / "C3-1").glob("*.wav")) == _real_eval(out)
+
+
+def test_ood_label_files_hold_every_registered_ood_class(built: dict) -> None:
+    out = built["out"]
+    registered = _registered()
     ood = _label(out, "eval_ood8-11.txt") + (_label(out, "eval_ood7.txt") if 7 in registered else [])
     assert sorted({int(c) for _, _, c in ood}) == sorted(c for c in registered if c >= 7)
+
+
+def test_ood_files_are_eval_utterances_under_their_prefix(built: dict) -> None:
+    out = built["out"]
+    recipe = load_recipe("st-codecfake")
+    real_eval = set(_real_eval(out))
+    ood = _label(out, "eval_ood8-11.txt") + (_label(out, "eval_ood7.txt") if 7 in _registered() else [])
+    wrong = []
     for name, _, class_id in ood:
         prefix = get_card(recipe.classes[int(class_id)].codec).file_prefix
-        assert name.startswith(prefix + "_") and name[len(prefix) + 1 :] in real_eval
-    assert {n for n, _, _ in _label(out, "ID_diff_source-NCSSD-mimi.txt")} <= {
-        f"mimi_{p.name}" for p in (out / "ID_unseen_real" / "NCSSD").glob("*.wav")
-    }
-    assert all(n.startswith("mimi_R-") for n, _, _ in _label(out, "ID_diff_source-NCSSD-mimi.txt"))
-    # C3-3 and C3-4 are the same audio under their own names
+        if not name.startswith(prefix + "_") or name[len(prefix) + 1 :] not in real_eval:
+            wrong.append(name)
+    assert wrong == []
+
+
+def test_ncssd_mimi_resynthesises_the_unseen_real_ncssd_files(built: dict) -> None:
+    out = built["out"]
+    names = {n for n, _, _ in _label(out, "ID_diff_source-NCSSD-mimi.txt")}
+    assert names <= {f"mimi_{p.name}" for p in (out / "ID_unseen_real" / "NCSSD").glob("*.wav")}
+
+
+def test_ncssd_mimi_files_are_ncssd_recordings(built: dict) -> None:
+    names = [n for n, _, _ in _label(built["out"], "ID_diff_source-NCSSD-mimi.txt")]
+    assert [n for n in names if not n.startswith("mimi_R-")] == []
+
+
+def test_c3_3_and_c3_4_are_the_same_audio_under_their_own_names(built: dict) -> None:
+    out = built["out"]
+    differ = []
     for name in (out / "ID_diff_config" / "C3-3").glob("*.wav"):
         twin = out / "ID_diff_config" / "C3-4" / name.name.replace("C3-3_", "C3-4_", 1)
-        assert twin.read_bytes() == name.read_bytes()
-    # codecs not registered are named, not silently dropped
-    missing = set(meta["missing_codecs"])
-    assert missing == {e.codec for e in recipe.classes.values() if not _has(e.codec)} | (
-        set() if _has("wavtokenizer@small40") else {"wavtokenizer@small40"}
-    )
-    from ncst.models.data import read_set  # the trainer reads the layout as it is
+        if twin.read_bytes() != name.read_bytes():
+            differ.append(name.name)
+    assert differ == []
 
-    assert len(read_set(out, "train")) == LIMIT * len([c for c in registered if c <= 6])
-    card = (out / "DATASET.md").read_text()
-    assert "RANDOM WEIGHTS" in card and "CC BY-NC 4.0" in card and (out / "DATASET_spectrograms.png").is_file()
-    for spec in missing:
-        assert f"`{spec}`" in card
+
+def _expected_missing() -> set[str]:
+    recipe = load_recipe("st-codecfake")
+    small40 = set() if _has("wavtokenizer@small40") else {"wavtokenizer@small40"}
+    return {e.codec for e in recipe.classes.values() if not _has(e.codec)} | small40
+
+
+def test_codecs_not_registered_are_named_in_recipe_json(built: dict) -> None:
+    meta = json.loads((built["out"] / "recipe.json").read_text())
+    assert set(meta["missing_codecs"]) == _expected_missing()
+
+
+def test_trainer_reads_the_built_layout(built: dict) -> None:
+    from ncst.models.data import read_set
+
+    assert len(read_set(built["out"], "train")) == LIMIT * len([c for c in _registered() if c <= 6])
+
+
+def test_dataset_card_warns_of_random_weights(built: dict) -> None:
+    assert "RANDOM WEIGHTS" in (built["out"] / "DATASET.md").read_text()
+
+
+def test_dataset_card_states_the_licence(built: dict) -> None:
+    assert "CC BY-NC 4.0" in (built["out"] / "DATASET.md").read_text()
+
+
+def test_dataset_card_has_spectrograms(built: dict) -> None:
+    assert (built["out"] / "DATASET_spectrograms.png").is_file()
+
+
+def test_dataset_card_names_every_missing_codec(built: dict) -> None:
+    card = (built["out"] / "DATASET.md").read_text()
+    assert [spec for spec in _expected_missing() if f"`{spec}`" not in card] == []
 
 
 def _has(spec: str) -> bool:
@@ -137,8 +227,11 @@ def _has(spec: str) -> bool:
     return True
 
 
-def test_verify_passes_then_fails_on_corruption(built: dict, tmp_path: Path) -> None:
+def test_verify_passes_on_the_build(built: dict) -> None:
     assert verify_build(built["out"]).ok
+
+
+def test_verify_fails_on_corruption(built: dict, tmp_path: Path) -> None:
     copy = tmp_path / "st"
     shutil.copytree(built["out"], copy)
     victim = next((copy / "eval_id").glob("mimi_*.wav"))
@@ -146,7 +239,8 @@ def test_verify_passes_then_fails_on_corruption(built: dict, tmp_path: Path) -> 
     data[-10] ^= 0xFF
     victim.write_bytes(bytes(data))
     result = CliRunner().invoke(app, ["verify", str(copy)])
-    assert result.exit_code == 1 and "corrupt" in result.output
+    assert result.exit_code == 1
+    assert "corrupt" in result.output
     report = verify_build(copy)
     assert report.corrupt == [f"eval_id/{victim.name}"]
 
@@ -166,5 +260,7 @@ def test_verify_reports_missing_extra_and_mislabelled(built: dict, tmp_path: Pat
     report = verify_build(copy)
     assert report.missing == [f"dev/{gone.name}"]
     assert report.extra == ["train/stray.wav"]
-    assert len(report.mislabelled) == 1 and "made as class 4" in report.mislabelled[0]
-    assert len(report.labels) == 1 and not report.ok
+    assert len(report.mislabelled) == 1
+    assert "made as class 4" in report.mislabelled[0]
+    assert len(report.labels) == 1
+    assert not report.ok
