@@ -139,12 +139,19 @@ def check_folder(folder: str) -> str:
     return rel
 
 
-def _official_folders(meta: dict[str, Any] | None) -> set[str]:
-    """Folders of the built-in recipe's sets and of the sets `recipe.json` lists (the root's own recipe)."""
-    folders = {e.folder for e in load_recipe("st-codecfake").subsets}
+def _reserved(meta: dict[str, Any] | None) -> tuple[set[str], set[str]]:
+    """(folders, groups) that belong to the dataset's own sets, from the built-in recipe and `recipe.json`.
+
+    Folders: every set's folder. Groups: the top folder of every set the recipe fills with codec output
+    (`train`, `ID_diff_config`, `OOD_diff_source`, ...), since ingest is for audio no codec regenerates; a
+    group of real-speech sets only (`ID_unseen_real`) takes ingested real corpora beside its own.
+    """
+    subsets = load_recipe("st-codecfake").subsets
+    folders = {e.folder for e in subsets}
+    groups = {e.folder.split("/")[0] for e in subsets if set(e.classes) != {0}}
     if meta is not None:
         folders |= {str(f) for f in (meta.get("label_files") or {}).values()}
-    return folders
+    return folders, groups
 
 
 def _check_place(root: Path, folder: str, meta: dict[str, Any] | None, force: bool) -> None:
@@ -152,12 +159,13 @@ def _check_place(root: Path, folder: str, meta: dict[str, Any] | None, force: bo
     first = folder.split("/")[0]
     if first == LABEL_DIR:
         raise IngestError(f"--folder {folder!r}: {LABEL_DIR}/ holds the label files; pick another folder")
-    for official in sorted(_official_folders(meta)):
+    folders, groups = _reserved(meta)
+    for official in sorted(folders | groups):
         related = folder == official or official.startswith(folder + "/") or folder.startswith(official + "/")
         if related and not force:
             raise IngestError(
-                f"--folder {folder!r}: the dataset's own set {official!r} lives there; "
-                "ingest into a folder of its own (e.g. ALM/moshi), or pass --force to add files to it"
+                f"--folder {folder!r}: the dataset's own sets live in {official!r}; "
+                "ingest into a folder of its own (e.g. ALM/moshi), or pass --force to add files there"
             )
     try:
         real_root = root.resolve()
@@ -232,7 +240,7 @@ def _plan(
     for path in _sources(Path(src).expanduser(), corpus):
         problem = name_problem(path.name) or ("is a temp-file name" if parse_temp_name(path.name) else None)
         if problem:
-            raise IngestError(f"{path}: the file name {path.name!r} {problem}; label files cannot hold it")
+            raise IngestError(f"{str(path)!r}: the file name {path.name!r} {problem}; label files cannot hold it")
         if path.name in names:
             raise CorpusLayoutError(f"two source files are both named {path.name}: {names[path.name]} and {path}")
         names[path.name] = path

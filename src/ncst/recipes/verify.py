@@ -135,6 +135,7 @@ class _Layout:
     prefixes: dict[str, dict[str, str]] = field(default_factory=dict)
     tracked: set[str] = field(default_factory=set)  # folders whose every file needs a provenance row
     meta: dict[str, Any] = field(default_factory=dict)
+    listed: dict[tuple[str, str], int] = field(default_factory=dict)  # (folder, class id) -> label lines
 
 
 def _holds_audio(folder: Path) -> bool:
@@ -244,14 +245,37 @@ def verify_recipe_build(out_dir: Path, *, rehash: bool = True) -> VerifyReport:
             for lineno, raw in enumerate(fh, 1):
                 _check_line(root, f"{LABEL_DIR}/{label_file}:{lineno}", raw, folder, layout, rows, listed, report,
                             rehash)  # fmt: skip
+    folders = sorted(set(layout.label_files.values()))
     for rel in sorted(set(rows) - listed):
         if not (root / rel).is_file():
             report.missing.append(rel)
-    folders = sorted(set(layout.label_files.values()))
+        elif not layout.built and rel.rpartition("/")[0] not in folders:  # built roots: `_scan_uncovered`
+            report.extra.append(f"{rel}: has a provenance row, but no label file covers its folder")
+    if not (root / RECIPE_FILE).is_file() and (root / "build.json").is_file():
+        report.missing.append(f"{RECIPE_FILE} (build.json says this root was built)")
     _scan_folders(root, folders, listed, report)
     if layout.built:
         _scan_uncovered(root, set(folders), report)
+        _check_counts(layout, report)
     return report
+
+
+def _check_counts(layout: _Layout, report: VerifyReport) -> None:
+    """Compares the files per folder and class that `recipe.json` planned with what the label files list."""
+    counts = layout.meta.get("counts")
+    if counts is None:
+        return
+    if not isinstance(counts, dict) or not all(isinstance(m, dict) for m in counts.values()):
+        report.labels.append(f"{RECIPE_FILE}: 'counts' must map folders to {{class id: files}}")
+        return
+    for folder, per_class in sorted(counts.items()):
+        for class_id, planned in sorted(per_class.items()):
+            listed = layout.listed.get((folder, str(class_id)), 0)
+            if planned != listed:
+                report.labels.append(
+                    f"{RECIPE_FILE}: counts plan {planned!r} files of class {class_id} in {folder}, "
+                    f"its label files list {listed}"
+                )
 
 
 def _check_line(
@@ -271,6 +295,7 @@ def _check_line(
         report.labels.append(f"{where}: {fields[0]} listed twice")
         return
     listed.add(rel)
+    layout.listed[(folder, fields[2])] = layout.listed.get((folder, fields[2]), 0) + 1
     if (fields[1] == "real") != (fields[2] == "0"):
         report.mislabelled.append(f"{rel}: column 2 {fields[1]!r} contradicts class {fields[2]}")
         return
