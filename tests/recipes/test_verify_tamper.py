@@ -271,9 +271,7 @@ def _mutate_recipe(path: Path, rng: random.Random) -> tuple[str, bool]:
 
 
 @pytest.mark.slow
-def test_mutation_sweep_reports_every_alteration_and_writes_only_inside_the_root(
-    built: Path, tmp_path: Path
-) -> None:
+def test_mutation_sweep_reports_every_alteration_and_writes_only_inside_the_root(built: Path, tmp_path: Path) -> None:
     rng = random.Random(20260115)
     src = tmp_path / "new_alm"
     src.mkdir()

@@ -204,9 +204,7 @@ def _label_owner(root: Path, meta: dict[str, Any] | None, label_file: str) -> st
     return recorded.get(label_file)
 
 
-def _plan(
-    src: Path, root: Path, folder: str, class_id: int, corpus: str | None, force: bool
-) -> _Plan:
+def _plan(src: Path, root: Path, folder: str, class_id: int, corpus: str | None, force: bool) -> _Plan:
     """Checks everything an ingest needs; returns what to copy and the label file to write. Writes nothing."""
     rel_folder = check_folder(folder)
     if os.path.lexists(root) and not root.is_dir():
@@ -220,8 +218,7 @@ def _plan(
     _check_place(root, rel_folder, meta, force)
     if class_id not in _known_classes(meta):
         raise IngestError(
-            f"--class-id {class_id}: not a class of ncst.classes (0-{len(CLASSES) - 1}) "
-            f"nor of {root / RECIPE_FILE}"
+            f"--class-id {class_id}: not a class of ncst.classes (0-{len(CLASSES) - 1}) nor of {root / RECIPE_FILE}"
         )
     label_file = label_file_for(rel_folder)
     owner = _label_owner(root, meta, label_file)
