@@ -11,7 +11,9 @@ from ncst.cli._common import console, escape, print_error
 
 
 def verify(
-    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="A build-dataset output folder or a dataset root (recipe build, official download)."),
+    out_dir: Path = typer.Argument(
+        ..., exists=True, file_okay=False, help="A build-dataset output folder or a dataset root."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Re-hash every generated file against its provenance row and check wav/, label.txt and manifest.csv
