@@ -229,3 +229,21 @@ def test_ingest_into_a_new_folder_makes_a_verifiable_root(tmp_path: Path) -> Non
     result = ingest(tmp_path / "src", tmp_path / "new", "ALM/moshi", 1)
     assert result.copied == 1
     assert verify_build(tmp_path / "new").ok
+
+
+def test_ingest_checks_where_a_link_inside_the_root_leads(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    root, src = setup
+    (root / "ALM").symlink_to(root / "label", target_is_directory=True)
+    _refused(tmp_path, ["--src", str(src), "--out", str(root), "--folder", "ALM", "--class-id", "1"],
+             "--folder 'ALM'", "label/")  # fmt: skip
+    (root / "ALM").unlink()
+    (root / "ALM").symlink_to(root / "eval_id", target_is_directory=True)
+    _refused(tmp_path, ["--src", str(src), "--out", str(root), "--folder", "ALM", "--class-id", "1"],
+             "the dataset's own sets live in 'eval_id'")  # fmt: skip
+
+
+def test_ingest_ignores_class_keys_of_recipe_json_that_are_not_ids(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    root, src = setup
+    (root / "recipe.json").write_text(json.dumps({"official_download": True, "classes": {"²": {}, "9" * 5000: {}}}))
+    _refused(tmp_path, ["--src", str(src), "--out", str(root), "--folder", "ALM/moshi", "--class-id", "2000"],
+             "--class-id 2000")  # fmt: skip

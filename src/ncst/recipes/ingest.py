@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -154,19 +155,25 @@ def _reserved(meta: dict[str, Any] | None) -> tuple[set[str], set[str]]:
     return folders, groups
 
 
-def _check_place(root: Path, folder: str, meta: dict[str, Any] | None, force: bool) -> None:
-    """Refuses reserved folders and any path (folder, label dir, root files) that leads out of the root."""
-    first = folder.split("/")[0]
-    if first == LABEL_DIR:
-        raise IngestError(f"--folder {folder!r}: {LABEL_DIR}/ holds the label files; pick another folder")
+def _check_reserved(folder: str, meta: dict[str, Any] | None, force: bool, given: str) -> None:
+    if folder.split("/")[0] == LABEL_DIR or folder in ("", "."):
+        raise IngestError(f"--folder {given!r}: {LABEL_DIR}/ and the root itself hold no audio; pick another folder")
     folders, groups = _reserved(meta)
     for official in sorted(folders | groups):
         related = folder == official or official.startswith(folder + "/") or folder.startswith(official + "/")
         if related and not force:
             raise IngestError(
-                f"--folder {folder!r}: the dataset's own sets live in {official!r}; "
+                f"--folder {given!r}: the dataset's own sets live in {official!r}; "
                 "ingest into a folder of its own (e.g. ALM/moshi), or pass --force to add files there"
             )
+
+
+def _check_place(root: Path, folder: str, meta: dict[str, Any] | None, force: bool) -> None:
+    """Refuses reserved folders and any path (folder, label dir, root files) that leads out of the root.
+
+    A link inside the root is checked by where it leads as well: `x -> label` makes `x/y` a label folder.
+    """
+    _check_reserved(folder, meta, force, folder)
     try:
         real_root = root.resolve()
         path = root
@@ -178,8 +185,11 @@ def _check_place(root: Path, folder: str, meta: dict[str, Any] | None, force: bo
                 raise IngestError(f"--folder {folder!r}: {path} is a link that leads outside {root}")
             if not path.is_dir():
                 raise IngestError(f"--folder {folder!r}: {path} exists and is not a folder")
+        resolved = (root / folder).resolve().relative_to(real_root).as_posix()
     except (OSError, RuntimeError) as err:  # a link loop
         raise IngestError(f"--folder {folder!r}: cannot resolve it inside {root} ({err})") from err
+    if resolved != folder:
+        _check_reserved(resolved, meta, force, folder)
     for name in (LABEL_DIR, *_ROOT_FILES):
         if (root / name).is_symlink():
             raise IngestError(f"{root / name}: a symbolic link; ingest writes there and follows no links")
@@ -190,7 +200,7 @@ def _check_place(root: Path, folder: str, meta: dict[str, Any] | None, force: bo
 def _known_classes(meta: dict[str, Any] | None) -> set[int]:
     known = {c.class_id for c in CLASSES}
     for key in (meta or {}).get("classes") or {}:
-        if isinstance(key, str) and key.isdigit():
+        if isinstance(key, str) and re.fullmatch(r"[0-9]{1,9}", key):
             known.add(int(key))
     return known
 
@@ -309,7 +319,10 @@ def ingest(
             a target that holds a file ingest did not write; nothing was written.
         CorpusLayoutError: The source is missing, empty or not audio, or two source files share a name.
     """
-    plan = _plan(Path(src), Path(out_dir), folder, class_id, corpus, force)
+    try:
+        plan = _plan(Path(src), Path(out_dir), folder, class_id, corpus, force)
+    except OSError as err:  # an unreadable source or root: named, not a traceback
+        raise IngestError(f"{err.filename or out_dir}: {err.strerror or err}; nothing was written") from err
     try:
         return _write(plan)
     except OSError as err:
