@@ -66,9 +66,10 @@ def _refused(tmp_path: Path, args: list[str], *expected: str) -> None:
 @pytest.mark.parametrize(
     "folder",
     ["/abs/moshi", "../moshi", "ALM/../../moshi", "ALM//moshi", "", ".", "ALM/./moshi", "ALM/mo shi",
-     "ALM/mo\nshi", "ALM/mo\x01shi", "ALM/mo\tshi", "a" * 250, "ALM\\moshi"],
+     "ALM/mo\nshi", "ALM/mo\x01shi", "ALM/mo\tshi", "a" * 250, "ALM\\moshi",
+     "ALM/mo\udcffshi"],
     ids=["absolute", "dotdot", "inner-dotdot", "empty-component", "empty", "dot", "inner-dot", "space", "newline",
-         "control", "tab", "too-long", "backslash"],
+         "control", "tab", "too-long", "backslash", "not-utf8"],
 )  # fmt: skip
 def test_ingest_refuses_a_folder_that_is_not_plain_relative_names(
     setup: tuple[Path, Path], tmp_path: Path, folder: str

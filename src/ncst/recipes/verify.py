@@ -241,10 +241,13 @@ def verify_recipe_build(out_dir: Path, *, rehash: bool = True) -> VerifyReport:
         if not path.is_file():
             report.missing.append(f"{LABEL_DIR}/{label_file}")
             continue
-        with open(path, "rb") as fh:
-            for lineno, raw in enumerate(fh, 1):
-                _check_line(root, f"{LABEL_DIR}/{label_file}:{lineno}", raw, folder, layout, rows, listed, report,
-                            rehash)  # fmt: skip
+        try:
+            with open(path, "rb") as fh:
+                for lineno, raw in enumerate(fh, 1):
+                    _check_line(root, f"{LABEL_DIR}/{label_file}:{lineno}", raw, folder, layout, rows, listed,
+                                report, rehash)  # fmt: skip
+        except OSError as err:  # unreadable label file (permissions, an I/O error): a discrepancy, not a traceback
+            report.labels.append(f"{LABEL_DIR}/{label_file}: unreadable ({err.strerror or err})")
     folders = sorted(set(layout.label_files.values()))
     for rel in sorted(set(rows) - listed):
         if not (root / rel).is_file():
@@ -310,7 +313,12 @@ def _check_line(
     if row is not None:
         if row.is_random_weights:
             report.random_weights += 1
-        if rehash and sha256_file(file) != row.output_sha256:
+        try:
+            changed = rehash and sha256_file(file) != row.output_sha256
+        except OSError as err:
+            report.corrupt.append(f"{rel}: unreadable ({err.strerror or err})")
+            return
+        if changed:
             report.corrupt.append(rel)
             return
         expected = None if row.class_id is None else str(row.class_id)
