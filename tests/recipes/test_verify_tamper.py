@@ -134,6 +134,15 @@ def test_verify_reports_deleted_records(built: Path, tmp_path: Path, case: str) 
     assert result.exit_code == 1, result.output
 
 
+def test_forced_ingest_into_a_built_set_keeps_the_root_clean(built: Path, tmp_path: Path) -> None:
+    out = _copy(built, tmp_path)
+    (tmp_path / "src").mkdir()
+    sf.write(tmp_path / "src" / "fake_extra.wav", np.full(800, 0.3, dtype=np.float32), 16000)
+    assert ingest(tmp_path / "src", out, "train", 1, force=True).copied == 1
+    report = verify_build(out)
+    assert report.ok, report.problems()
+
+
 def _official(tmp_path: Path) -> Path:
     root = tmp_path / "official"
     for folder, name in (("train", "p225_001.wav"), ("dev", "p226_001.wav")):

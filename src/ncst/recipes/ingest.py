@@ -368,6 +368,11 @@ def _record(root: Path, meta: dict[str, Any] | None, result: IngestResult, class
         meta = {"recipe": recipe.name, "label_files": label_files, "prefixes": {}, "official_download": True}
     if result.label_file not in (meta.get("label_files") or {}):  # an official set (--force) keeps its entry
         meta.setdefault("ingested", {})[result.label_file] = {"folder": result.folder, "class_id": class_id}
+    counts = meta.get("counts")
+    if isinstance(counts, dict) and isinstance(counts.get(result.folder), dict):  # a built set (--force)
+        per_class = counts[result.folder]
+        old = per_class.get(str(class_id), 0)
+        per_class[str(class_id)] = (old if isinstance(old, int) else 0) + result.copied
     atomic_write_text(root / RECIPE_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
