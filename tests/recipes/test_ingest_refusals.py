@@ -248,3 +248,11 @@ def test_ingest_ignores_class_keys_of_recipe_json_that_are_not_ids(setup: tuple[
     (root / "recipe.json").write_text(json.dumps({"official_download": True, "classes": {"²": {}, "9" * 5000: {}}}))
     _refused(tmp_path, ["--src", str(src), "--out", str(root), "--folder", "ALM/moshi", "--class-id", "2000"],
              "--class-id 2000")  # fmt: skip
+
+
+def test_ingest_force_never_replaces_a_label_line_it_did_not_write(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    root, src = setup
+    (root / "eval_id" / "p225_001.wav").unlink()  # listed, gone from disk: the line is still the dataset's
+    (src / "moshi_a.wav").rename(src / "p225_001.wav")
+    _refused(tmp_path, ["--src", str(src), "--out", str(root), "--folder", "eval_id", "--class-id", "1", "--force"],
+             "already lists p225_001.wav")  # fmt: skip

@@ -265,7 +265,14 @@ def _plan(src: Path, root: Path, folder: str, class_id: int, corpus: str | None,
             plan.copies.append((name, path, source_sha))
     kept = []
     if os.path.lexists(label_path):  # this folder's own label file: keep the lines of other files
-        kept = [line for line in read_label_lines(label_path, error=IngestError) if line.split()[0] not in names]
+        for line in read_label_lines(label_path, error=IngestError):
+            name = line.split()[0]
+            if name not in names:
+                kept.append(line)
+                continue
+            row = rows.get(f"{rel_folder}/{name}")
+            if row is None or not row.extra.get("ingested"):
+                raise IngestError(f"{label_path}: already lists {name}, a file ingest did not write; not replacing it")
     plan.label_text = "".join(kept) + "".join(format_label_line(name, class_id) for name in names)
     return plan
 
