@@ -16,7 +16,7 @@ from ncst.io import temp_name
 
 
 def _root(tmp_path: Path) -> Path:
-    """An official-download-like root: eval_id/ with two labelled files, and ALM/moshi nested in ALM/."""
+    """An official-download-like root (no provenance): eval_id/ with two labelled files, ALM/moshi nested in ALM/."""
     root = tmp_path / "st"
     (root / "label").mkdir(parents=True)
     for folder, name in (("eval_id", "p225_001.wav"), ("eval_id", "mimi_p225_001.wav"), ("ALM", "a.wav"),
@@ -27,7 +27,8 @@ def _root(tmp_path: Path) -> Path:
     (root / "label" / "ALM.txt").write_text("a.wav fake 1\n")
     (root / "label" / "ALM-moshi.txt").write_text("moshi_x.wav fake 1\n")
     (root / "recipe.json").write_text(
-        '{"label_files": {"eval_id.txt": "eval_id", "ALM.txt": "ALM", "ALM-moshi.txt": "ALM/moshi"}}'
+        '{"official_download": true, '
+        '"label_files": {"eval_id.txt": "eval_id", "ALM.txt": "ALM", "ALM-moshi.txt": "ALM/moshi"}}'
     )
     return root
 

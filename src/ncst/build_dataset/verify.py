@@ -22,7 +22,7 @@ from ncst.build_dataset.provenance import ProvenanceRow, read_provenance
 from ncst.errors import CorpusLayoutError
 from ncst.io import parse_temp_name, sha256_file
 
-__all__ = ["VerifyReport", "verify_build"]
+__all__ = ["VerifyReport", "provenance_problems", "verify_build"]
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ class VerifyReport:
         n_ok: Files whose bytes match their provenance row.
         missing: Files with a provenance row but not on disk.
         corrupt: Files whose sha256 differs from their row.
-        untracked: ``.wav`` files in ``wav/`` that no provenance row describes.
+        untracked: ``.wav`` files in ``wav/`` that no provenance row describes (dataset roots: listed files
+            of a built or ingested set without a row).
         unexpected: Other entries of ``wav/``: non-wav files, temp files, sub-folders.
         provenance: Problems of the provenance log (no rows, unreadable lines).
         labels: Lines of ``label.txt`` that are missing, edited, added, repeated or malformed.
@@ -91,7 +92,7 @@ def verify_build(out_dir: Path) -> VerifyReport:
         raise CorpusLayoutError(f"{out_dir}: no provenance*.jsonl found; is this a build-dataset output folder?")
     rows = read_provenance(prov_files)
     report = VerifyReport()
-    report.provenance = _provenance_problems(prov_files, rows)
+    report.provenance = provenance_problems(prov_files, rows)
     for rel, row in sorted(rows.items()):
         path = out_dir / rel
         if row.is_random_weights:
@@ -108,7 +109,8 @@ def verify_build(out_dir: Path) -> VerifyReport:
     return report
 
 
-def _provenance_problems(prov_files: list[Path], rows: Mapping[str, ProvenanceRow]) -> list[str]:
+def provenance_problems(prov_files: list[Path], rows: Mapping[str, ProvenanceRow]) -> list[str]:
+    """Unreadable lines of the provenance logs (`file:line`), and a log with no rows at all."""
     problems = []
     for path in prov_files:
         with open(path, "rb") as fh:  # decoded per line, strictly, as `read_provenance` does

@@ -20,13 +20,19 @@ def ingest(
     corpus: Optional[str] = typer.Option(
         None, help="Read --src with a corpus reader: asvspoof2019 (eval bona fide), in_the_wild (bona-fide), ..."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Allow a folder of the dataset's own sets (eval_id, ID_diff_config/C3-1, ...)."
+    ),
 ) -> None:
-    """Copy the files under their own names, write label/<folder>.txt and provenance rows (verifiable)."""
+    """Copy the files under their own names, write label/<folder>.txt and provenance rows (verifiable).
+
+    Nothing is written unless every check passes: the folder stays inside --out, no file ingest did not
+    write is replaced, the class is known and every file name fits a label file."""
     from ncst.errors import NcstError
     from ncst.recipes.ingest import ingest as run
 
     try:
-        result = run(src, out, folder, class_id, corpus=corpus)
+        result = run(src, out, folder, class_id, corpus=corpus, force=force)
     except NcstError as err:
         print_error(err)
         raise typer.Exit(2) from err

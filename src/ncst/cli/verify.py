@@ -11,11 +11,14 @@ from ncst.cli._common import console, escape, print_error
 
 
 def verify(
-    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="A build-dataset output folder."),
+    out_dir: Path = typer.Argument(
+        ..., exists=True, file_okay=False, help="A build-dataset output folder or a dataset root."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Re-hash every generated file against its provenance row and check wav/, label.txt and manifest.csv
-    against it; list every discrepancy (exit 1 if there is any, 2 if DIR is not a build folder)."""
+    (or, on a dataset root, every label file) against it; list every discrepancy (exit 1 if there is any,
+    2 if DIR is not a build folder or dataset root)."""
     from ncst.build_dataset.verify import verify_build
     from ncst.errors import NcstError
 

@@ -5,37 +5,51 @@ In-the-Wild) are copied byte for byte into a folder of the layout, under their o
 label file `label/<folder with - for />.txt` (`<file> <real|fake> <class id>`) and one provenance row per
 file, so `ncst verify` checks them like generated files. The folder and its class are recorded under
 `ingested` in `recipe.json`, which later recipe builds keep.
+
+Every argument may be hostile (a typo, a crafted corpus, a root someone else prepared), so an ingest first
+decides (`_plan`: the folder, the root, the class, every source name and every target) and only then
+writes; a refused ingest leaves the disk as it was. It never writes outside the root and never replaces a
+file it did not write itself: a generated file, another folder's label file, or audio already there.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import soundfile as sf
 
 import ncst
 from ncst.audio import PathLike
 from ncst.build_dataset.provenance import ProvenanceLog, ProvenanceRow, ncst_git_commit, read_provenance
+from ncst.classes import CLASSES
 from ncst.corpora.base import Utterance
 from ncst.errors import CorpusLayoutError, NcstError
-from ncst.io import atomic_write_text, sha256_file
+from ncst.io import atomic_open, atomic_write_text, parse_temp_name, sha256_file
 from ncst.recipes.build import LABEL_DIR, RECIPE_FILE
 from ncst.recipes.recipe import load_recipe
 from ncst.recipes.splits import format_label_line
-from ncst.recipes.verify import read_recipe_meta
+from ncst.recipes.verify import is_recipe_layout, name_problem, read_label_lines, read_recipe_meta
 
-__all__ = ["INGEST_READERS", "IngestResult", "ingest", "label_file_for"]
+__all__ = ["INGEST_READERS", "IngestError", "IngestResult", "ingest", "label_file_for"]
 
 log = logging.getLogger(__name__)
 
 _AUDIO = (".wav", ".flac")
+_ROOT_FILES = (RECIPE_FILE, "provenance.jsonl")
+
+
+class IngestError(NcstError, ValueError):
+    """An ingest was refused before anything was written; the message names the option or file and why."""
 
 
 def _readers() -> dict[str, Callable[[Path], Iterator[Utterance]]]:
@@ -66,6 +80,20 @@ class IngestResult:
     skipped: int = 0
 
 
+@dataclass(slots=True)
+class _Plan:
+    """Everything `ingest` decided before its first write."""
+
+    root: Path
+    folder: str
+    label_file: str
+    class_id: int
+    meta: dict[str, Any] | None
+    copies: list[tuple[str, Path, str]] = field(default_factory=list)  # (name, source, source sha256)
+    skipped: int = 0
+    label_text: str = ""
+
+
 def label_file_for(folder: str) -> str:
     """`ID_unseen_real/19LA` -> `ID_unseen_real-19LA.txt`."""
     return folder.strip("/").replace("/", "-") + ".txt"
@@ -75,7 +103,7 @@ def _sources(src: Path, corpus: str | None) -> list[Path]:
     if corpus is not None:
         readers = _readers()
         if corpus not in readers:
-            raise NcstError(f"unknown corpus {corpus!r} for ingest; choose one of {list(INGEST_READERS)}")
+            raise IngestError(f"--corpus {corpus!r}: unknown corpus for ingest; choose one of {list(INGEST_READERS)}")
         return [u.path for u in readers[corpus](src)]
     if not src.is_dir():
         raise CorpusLayoutError(f"ingest source folder not found: {src}")
@@ -85,6 +113,192 @@ def _sources(src: Path, corpus: str | None) -> list[Path]:
     return files
 
 
+def check_folder(folder: str) -> str:
+    """The layout folder `--folder` names, as `a/b`; refuses anything that is not plain relative names.
+
+    Raises:
+        IngestError: Empty, absolute, `.`/`..`/empty components, backslashes, or a component a label file
+            cannot hold (whitespace, control characters, over 200 bytes, bytes that are not UTF-8).
+    """
+    rel = folder[:-1] if folder.endswith("/") else folder  # tab completion leaves one trailing slash
+
+    def refuse(why: str) -> IngestError:
+        return IngestError(f"--folder {folder!r}: {why}; give a relative folder inside the dataset, e.g. ALM/moshi")
+
+    if not rel:
+        raise refuse("empty")
+    if rel.startswith("/") or "\\" in rel:
+        raise refuse("absolute, or has a backslash")
+    for part in rel.split("/"):
+        if part in ("", ".", ".."):
+            raise refuse(f"component {part!r} is not a folder name")
+        problem = name_problem(part)
+        if problem:
+            raise refuse(f"component {part!r} {problem}")
+    if len(label_file_for(rel).encode("utf-8")) > 200:
+        raise refuse("too long for a label file name (over 200 bytes)")
+    return rel
+
+
+def _reserved(meta: dict[str, Any] | None) -> tuple[set[str], set[str]]:
+    """(folders, groups) that belong to the dataset's own sets, from the built-in recipe and `recipe.json`.
+
+    Folders: every set's folder. Groups: the top folder of every set the recipe fills with codec output
+    (`train`, `ID_diff_config`, `OOD_diff_source`, ...), since ingest is for audio no codec regenerates; a
+    group of real-speech sets only (`ID_unseen_real`) takes ingested real corpora beside its own.
+    """
+    subsets = load_recipe("st-codecfake").subsets
+    folders = {e.folder for e in subsets}
+    groups = {e.folder.split("/")[0] for e in subsets if set(e.classes) != {0}}
+    if meta is not None:
+        folders |= {str(f) for f in (meta.get("label_files") or {}).values()}
+    return folders, groups
+
+
+def _check_reserved(folder: str, meta: dict[str, Any] | None, force: bool, given: str) -> None:
+    if folder.split("/")[0] == LABEL_DIR or folder in ("", "."):
+        raise IngestError(f"--folder {given!r}: {LABEL_DIR}/ and the root itself hold no audio; pick another folder")
+    folders, groups = _reserved(meta)
+    for official in sorted(folders | groups):
+        related = folder == official or official.startswith(folder + "/") or folder.startswith(official + "/")
+        if related and not force:
+            raise IngestError(
+                f"--folder {given!r}: the dataset's own sets live in {official!r}; "
+                "ingest into a folder of its own (e.g. ALM/moshi), or pass --force to add files there"
+            )
+
+
+def _check_place(root: Path, folder: str, meta: dict[str, Any] | None, force: bool) -> None:
+    """Refuses reserved folders and any path (folder, label dir, root files) that leads out of the root.
+
+    A link inside the root is checked by where it leads as well: `x -> label` makes `x/y` a label folder.
+    """
+    _check_reserved(folder, meta, force, folder)
+    try:
+        real_root = root.resolve()
+        path = root
+        for part in folder.split("/"):
+            path = path / part
+            if not os.path.lexists(path):
+                break
+            if not path.resolve().is_relative_to(real_root):
+                raise IngestError(f"--folder {folder!r}: {path} is a link that leads outside {root}")
+            if not path.is_dir():
+                raise IngestError(f"--folder {folder!r}: {path} exists and is not a folder")
+        resolved = (root / folder).resolve().relative_to(real_root).as_posix()
+    except (OSError, RuntimeError) as err:  # a link loop
+        raise IngestError(f"--folder {folder!r}: cannot resolve it inside {root} ({err})") from err
+    if resolved != folder:
+        _check_reserved(resolved, meta, force, folder)
+    for name in (LABEL_DIR, *_ROOT_FILES):
+        if (root / name).is_symlink():
+            raise IngestError(f"{root / name}: a symbolic link; ingest writes there and follows no links")
+    if os.path.lexists(root / LABEL_DIR) and not (root / LABEL_DIR).is_dir():
+        raise IngestError(f"{root / LABEL_DIR}: exists and is not a folder")
+
+
+def _known_classes(meta: dict[str, Any] | None) -> set[int]:
+    known = {c.class_id for c in CLASSES}
+    for key in (meta or {}).get("classes") or {}:
+        if isinstance(key, str) and re.fullmatch(r"[0-9]{1,9}", key):
+            known.add(int(key))
+    return known
+
+
+def _label_owner(root: Path, meta: dict[str, Any] | None, label_file: str) -> str | None:
+    """The folder a label file belongs to (recipe.json, then the built-in recipe), or None if unrecorded."""
+    recorded: dict[str, str] = {e.label_file: e.folder for e in load_recipe("st-codecfake").subsets}
+    if meta is not None:
+        recorded.update({k: str(v) for k, v in (meta.get("label_files") or {}).items()})
+        recorded.update({k: str(e["folder"]) for k, e in (meta.get("ingested") or {}).items()})
+    return recorded.get(label_file)
+
+
+def _plan(src: Path, root: Path, folder: str, class_id: int, corpus: str | None, force: bool) -> _Plan:
+    """Checks everything an ingest needs; returns what to copy and the label file to write. Writes nothing."""
+    rel_folder = check_folder(folder)
+    if os.path.lexists(root) and not root.is_dir():
+        raise IngestError(f"--out {str(root)!r}: exists and is not a folder")
+    if root.is_dir() and any(root.iterdir()) and not is_recipe_layout(root):
+        raise IngestError(
+            f"--out {str(root)!r}: not a dataset root (no {RECIPE_FILE}, {LABEL_DIR}/ or set folders) and not "
+            "empty; ingest into a recipe build, the official download, or a new folder"
+        )
+    meta = read_recipe_meta(root / RECIPE_FILE) if (root / RECIPE_FILE).is_file() else None
+    _check_place(root, rel_folder, meta, force)
+    if class_id not in _known_classes(meta):
+        raise IngestError(
+            f"--class-id {class_id}: not a class of ncst.classes (0-{len(CLASSES) - 1}) nor of {root / RECIPE_FILE}"
+        )
+    label_file = label_file_for(rel_folder)
+    owner = _label_owner(root, meta, label_file)
+    label_path = root / LABEL_DIR / label_file
+    if owner is not None and owner != rel_folder:
+        raise IngestError(f"--folder {folder!r}: its label file {LABEL_DIR}/{label_file} is that of folder {owner!r}")
+    if owner is None and os.path.lexists(label_path):
+        raise IngestError(f"{label_path}: exists, and {RECIPE_FILE} does not say which folder it labels; move it away")
+    previous = ((meta or {}).get("ingested") or {}).get(label_file)
+    if isinstance(previous, dict) and previous.get("class_id") not in (None, class_id):
+        raise IngestError(
+            f"--class-id {class_id}: {rel_folder} was ingested as class {previous.get('class_id')}; "
+            "one class per ingested folder"
+        )
+    names: dict[str, Path] = {}
+    for path in _sources(Path(src).expanduser(), corpus):
+        problem = name_problem(path.name) or ("is a temp-file name" if parse_temp_name(path.name) else None)
+        if problem:
+            raise IngestError(f"{str(path)!r}: the file name {path.name!r} {problem}; label files cannot hold it")
+        if path.name in names:
+            raise CorpusLayoutError(f"two source files are both named {path.name}: {names[path.name]} and {path}")
+        names[path.name] = path
+    plan = _Plan(root, rel_folder, label_file, class_id, meta)
+    rows = read_provenance(sorted(root.glob("provenance*.jsonl")))
+    for name, path in names.items():
+        try:
+            sf.info(str(path))
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise CorpusLayoutError(f"{path}: not readable audio ({err})") from err
+        source_sha = sha256_file(path)
+        if _already_there(root, f"{rel_folder}/{name}", source_sha, rows.get(f"{rel_folder}/{name}")):
+            plan.skipped += 1
+        else:
+            plan.copies.append((name, path, source_sha))
+    kept = []
+    if os.path.lexists(label_path):  # this folder's own label file: keep the lines of other files
+        for line in read_label_lines(label_path, error=IngestError):
+            name = line.split()[0]
+            if name not in names:
+                kept.append(line)
+                continue
+            row = rows.get(f"{rel_folder}/{name}")
+            if row is None or not row.extra.get("ingested"):
+                raise IngestError(f"{label_path}: already lists {name}, a file ingest did not write; not replacing it")
+    plan.label_text = "".join(kept) + "".join(format_label_line(name, class_id) for name in names)
+    return plan
+
+
+def _already_there(root: Path, rel: str, source_sha: str, row: ProvenanceRow | None) -> bool:
+    """True if a previous ingest put these bytes at `rel`; refuses any other file or record already there."""
+    target = root / rel
+    ingested = row is not None and bool(row.extra.get("ingested"))
+    if not os.path.lexists(target):
+        if row is not None and not ingested:
+            raise IngestError(f"{target}: a generated file ({row.codec_spec}) recorded in provenance; not replacing it")
+        return False
+    if target.is_symlink() or not target.is_file():
+        raise IngestError(f"{target}: exists and is not a plain file; not replacing it")
+    if row is None:
+        raise IngestError(f"{target}: exists and was not written by ingest (no provenance row); not replacing it")
+    if not ingested:
+        raise IngestError(f"{target}: a generated file ({row.codec_spec}) recorded in provenance; not replacing it")
+    target_sha = sha256_file(target)
+    if target_sha != row.output_sha256:
+        raise IngestError(f"{target}: changed since it was ingested (sha256 differs from provenance); not replacing it")
+    if target_sha != source_sha:
+        raise IngestError(f"{target}: holds a different file ingested earlier; delete it first to replace it")
+    return True
+
+
 def ingest(
     src: PathLike,
     out_dir: PathLike,
@@ -92,54 +306,52 @@ def ingest(
     class_id: int,
     *,
     corpus: str | None = None,
+    force: bool = False,
 ) -> IngestResult:
     """Copies the audio of `src` (a folder, or a corpus read with its reader) into `out_dir/folder`.
 
     Args:
         src: A folder of .wav/.flac files (searched recursively), or a corpus root when `corpus` is given.
-        out_dir: Dataset root (a recipe build or the official download).
+        out_dir: Dataset root (a recipe build, the official download, or a new folder).
         folder: Folder of the layout, e.g. `ALM/moshi`, `ID_unseen_real/19LA`.
         class_id: Class written to the label file (0 = real; moshi 1, speechgpt-gen 2, valle 4, mini-omni 6).
         corpus: Read `src` with this corpus reader (`asvspoof2019`: eval bona fide, `in_the_wild`: bona-fide).
+        force: Allow a folder of the dataset's own sets (`eval_id`, `ID_diff_config/C3-1`, ...).
 
     Returns:
-        Counts; files already present with the same sha256 are skipped, so a rerun is cheap.
+        Counts; files an earlier ingest placed with the same sha256 are skipped, so a rerun is cheap.
 
     Raises:
-        CorpusLayoutError: The source is missing or empty, or two source files share a name.
+        IngestError: A bad or reserved folder, an unknown class, a source name a label file cannot hold, or
+            a target that holds a file ingest did not write; nothing was written.
+        CorpusLayoutError: The source is missing, empty or not audio, or two source files share a name.
     """
-    root = Path(out_dir)
-    rel_folder = folder.strip("/")
-    if not rel_folder or ".." in Path(rel_folder).parts or Path(rel_folder).is_absolute():
-        raise NcstError(f"--folder {folder!r} must be a relative folder inside the dataset, e.g. ALM/moshi")
-    files = _sources(Path(src).expanduser(), corpus)
-    names: dict[str, Path] = {}
-    for path in files:
-        if path.name in names:
-            raise CorpusLayoutError(f"two source files are both named {path.name}: {names[path.name]} and {path}")
-        names[path.name] = path
-    result = IngestResult(rel_folder, label_file_for(rel_folder))
-    (root / rel_folder).mkdir(parents=True, exist_ok=True)
-    rows = read_provenance(sorted(root.glob("provenance*.jsonl")))
+    try:
+        plan = _plan(Path(src), Path(out_dir), folder, class_id, corpus, force)
+    except OSError as err:  # an unreadable source or root: named, not a traceback
+        raise IngestError(f"{err.filename or out_dir}: {err.strerror or err}; nothing was written") from err
+    try:
+        return _write(plan)
+    except OSError as err:
+        raise NcstError(f"ingest into {plan.root / plan.folder} failed: {err}") from err
+
+
+def _write(plan: _Plan) -> IngestResult:
+    root = plan.root
+    result = IngestResult(plan.folder, plan.label_file, skipped=plan.skipped)
+    (root / plan.folder).mkdir(parents=True, exist_ok=True)
     with ProvenanceLog(root / "provenance.jsonl") as prov:
-        for name, path in names.items():
-            rel = f"{rel_folder}/{name}"
-            target = root / rel
-            source_sha = sha256_file(path)
-            old = rows.get(rel)
-            if old is not None and target.is_file() and old.output_sha256 == source_sha == sha256_file(target):
-                result.skipped += 1
-                continue
+        for name, path, source_sha in plan.copies:
+            rel = f"{plan.folder}/{name}"
             start = time.perf_counter()
-            tmp = target.with_name(f".{name}.ingest.tmp")
-            shutil.copyfile(path, tmp)
-            tmp.replace(target)
-            info = sf.info(str(target))
+            with open(path, "rb") as fin, atomic_open(root / rel, "wb") as fout:
+                shutil.copyfileobj(fin, fout)
+            info = sf.info(str(root / rel))
             prov.append(
                 ProvenanceRow(
                     file=rel, utt_id=Path(name).stem, source_path=str(path), source_sha256=source_sha,
                     source_sample_rate_hz=int(info.samplerate), source_samples=int(info.frames),
-                    codec_spec="ingest", class_id=class_id, weights="none", checkpoint="",
+                    codec_spec="ingest", class_id=plan.class_id, weights="none", checkpoint="",
                     checkpoint_sha256={}, upstream_versions={}, resampling="none (copied)",
                     sample_rate_hz=int(info.samplerate), input_samples=int(info.frames),
                     output_samples=int(info.frames), output_peak=0.0, output_sha256=source_sha, seed=0,
@@ -149,24 +361,26 @@ def ingest(
                 )
             )  # fmt: skip
             result.copied += 1
-    text = "".join(format_label_line(name, class_id) for name in names)
-    atomic_write_text(root / LABEL_DIR / result.label_file, text)
-    _record(root, result, class_id)
-    log.info("ingested %d files (%d already there) into %s", result.copied, result.skipped, rel_folder)
+    atomic_write_text(root / LABEL_DIR / plan.label_file, plan.label_text)
+    _record(root, plan.meta, result, plan.class_id)
+    log.info("ingested %d files (%d already there) into %s", result.copied, result.skipped, plan.folder)
     return result
 
 
-def _record(root: Path, result: IngestResult, class_id: int) -> None:
+def _record(root: Path, meta: dict[str, Any] | None, result: IngestResult, class_id: int) -> None:
     """Adds the folder to `recipe.json` (created for an official download, so `ncst verify` knows it)."""
-    path = root / RECIPE_FILE
-    if path.is_file():
-        meta = read_recipe_meta(path)
-    else:
+    if meta is None:
         recipe = load_recipe("st-codecfake")
         label_files = {e.label_file: e.folder for e in recipe.subsets if (root / LABEL_DIR / e.label_file).is_file()}
         meta = {"recipe": recipe.name, "label_files": label_files, "prefixes": {}, "official_download": True}
-    meta.setdefault("ingested", {})[result.label_file] = {"folder": result.folder, "class_id": class_id}
-    atomic_write_text(path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    if result.label_file not in (meta.get("label_files") or {}):  # an official set (--force) keeps its entry
+        meta.setdefault("ingested", {})[result.label_file] = {"folder": result.folder, "class_id": class_id}
+    counts = meta.get("counts")
+    if isinstance(counts, dict) and isinstance(counts.get(result.folder), dict):  # a built set (--force)
+        per_class = counts[result.folder]
+        old = per_class.get(str(class_id), 0)
+        per_class[str(class_id)] = (old if isinstance(old, int) else 0) + result.copied
+    atomic_write_text(root / RECIPE_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
 def ingested_label_files(meta: dict) -> dict[str, str]:

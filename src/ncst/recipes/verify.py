@@ -2,20 +2,32 @@
 
 Checks, each reported per file:
 
-* missing: a label line (or a provenance row) names a file that is not there;
+* missing: a label line (or a provenance row) names a file that is not there, or a label file is absent
+  (one `recipe.json` lists, or an official one whose folder holds audio);
 * corrupt: a file's sha256 differs from its provenance row, or (without provenance) its header is unreadable;
-* extra: an audio file in a labelled folder that no label file lists;
+* extra: an audio file in a labelled folder that no label file lists, or (built roots) audio in a folder
+  that no label file in `recipe.json` covers;
+* untracked (built roots, and ingested folders anywhere): a listed file with no provenance row;
 * unexpected: anything else in a labelled folder: a non-audio file, a temp file of an interrupted or running
   build, or a sub-folder that is not itself a labelled folder;
 * mislabelled: a label line's class id differs from the class the file was made as (provenance), or, for
   files without provenance, from the class its file-name prefix stands for in `recipe.json`;
-* bad label lines: a line that is not `<file> <real|fake> <id>`, a file name with a path in it (a label
-  file may only name files of its own folder), or a file listed twice.
+* bad label lines: a line that is not `<file> <real|fake> <id>`, not UTF-8, a file name with a path in it
+  (a label file may only name files of its own folder), or a file listed twice;
+* provenance (built roots): `provenance.jsonl` missing, empty, or with unreadable lines.
+
+A *built* root has a `recipe.json` written by a recipe build; an *official* root is the download (no
+`recipe.json`, or one that `ncst ingest` created, marked `official_download`). Deleting a record does not
+make a built root clean: a missing provenance log, a file without its row, or a label file dropped from
+`recipe.json` while its folder still holds audio is reported.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,37 +35,132 @@ import soundfile as sf
 
 from ncst.audio import sha256_file
 from ncst.build_dataset.provenance import read_provenance
-from ncst.build_dataset.verify import VerifyReport
-from ncst.errors import CorpusLayoutError
+from ncst.build_dataset.verify import VerifyReport, provenance_problems
+from ncst.errors import CorpusLayoutError, NcstError
 from ncst.io import parse_temp_name, read_json
 from ncst.recipes.build import LABEL_DIR, RECIPE_FILE
 from ncst.recipes.recipe import load_recipe
 
-__all__ = ["verify_recipe_build", "is_recipe_layout", "read_recipe_meta"]
+__all__ = [
+    "verify_recipe_build",
+    "is_recipe_layout",
+    "read_recipe_meta",
+    "read_label_lines",
+    "name_problem",
+    "MAX_NAME_BYTES",
+]
 
 log = logging.getLogger(__name__)
 
 _AUDIO = (".wav", ".flac")
+_CLASS_ID = re.compile(r"[0-9]+")
+
+#: Longest file or folder name (UTF-8 bytes) ingest accepts: the common file-system limit is 255.
+MAX_NAME_BYTES = 200
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be one field of a label line (`<file> <real|fake> <id>`), or None if it can.
+
+    Fields are split at whitespace and a line ends at a newline, so a name with either would read back as
+    another name; control characters and non-UTF-8 bytes (which Python holds as surrogates) cannot be
+    written to a UTF-8 label file at all.
+    """
+    if name in ("", ".", ".."):
+        return "is not a name"
+    if "/" in name or "\\" in name:
+        return "has a path separator"
+    if any(c.isspace() or not c.isprintable() for c in name):
+        return "has whitespace or control characters (or bytes that are not UTF-8)"
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        return f"is longer than {MAX_NAME_BYTES} bytes"
+    return None
+
+
+def read_label_lines(path: Path, *, error: type[NcstError] = CorpusLayoutError) -> list[str]:
+    """The lines (with `\\n`) of a label file, each checked: UTF-8, `<file> <real|fake> <id>`, a plain name.
+
+    Raises:
+        error: The first bad line, named as `file:line`.
+    """
+    lines = []
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            problem, text = _label_line_problem(raw)
+            if problem:
+                raise error(f"{path}:{lineno}: {problem}; fix or remove the line")
+            if text.strip():
+                lines.append(text.rstrip("\r\n") + "\n")
+    return lines
+
+
+def _label_line_problem(raw: bytes) -> tuple[str | None, str]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1})", ""
+    fields = text.split()
+    if not fields:
+        return None, text
+    if len(fields) != 3 or not _CLASS_ID.fullmatch(fields[2]) or fields[1] not in ("real", "fake"):
+        return f"{text.strip()[:80]!r} is not '<file> <real|fake> <class id>'", text
+    problem = name_problem(fields[0])
+    if problem:
+        return f"{fields[0][:80]!r} is not a plain file name ({problem})", text
+    return None, text
+
+
+def _builtin_subsets() -> list[tuple[str, str]]:
+    return [(e.label_file, e.folder) for e in load_recipe("st-codecfake").subsets]
 
 
 def is_recipe_layout(out_dir: Path) -> bool:
-    """A recipe build (`recipe.json`) or an official download (`label/train.txt` or `label/eval_id.txt`)."""
+    """A dataset root: `recipe.json`, a `label/` folder, or a folder of the built-in recipe's sets.
+
+    Anything else in the root (a README, a stray provenance log) does not change the answer, so the label
+    files of an official download are always checked.
+    """
     root = Path(out_dir)
-    return (root / RECIPE_FILE).is_file() or any((root / LABEL_DIR / n).is_file() for n in ("train.txt", "eval_id.txt"))
+    if (root / RECIPE_FILE).is_file() or (root / LABEL_DIR).is_dir():
+        return True
+    return any((root / folder.split("/")[0]).is_dir() for _, folder in _builtin_subsets())
 
 
-def _layout(root: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """(label file -> folder, folder -> {prefix: class id}) from recipe.json or the built-in recipe."""
+@dataclass(slots=True)
+class _Layout:
+    """What a root must hold: label file -> folder, prefixes per folder, and which folders need provenance."""
+
+    built: bool
+    label_files: dict[str, str]
+    prefixes: dict[str, dict[str, str]] = field(default_factory=dict)
+    tracked: set[str] = field(default_factory=set)  # folders whose every file needs a provenance row
+    meta: dict[str, Any] = field(default_factory=dict)
+    listed: dict[tuple[str, str], int] = field(default_factory=dict)  # (folder, class id) -> label lines
+
+
+def _holds_audio(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(e.name.lower().endswith(_AUDIO) for e in entries)
+    except OSError:
+        return False
+
+
+def _layout(root: Path) -> _Layout:
     meta_path = root / RECIPE_FILE
-    if meta_path.is_file():
-        meta = read_recipe_meta(meta_path)
-        label_files = dict(meta.get("label_files", {}))
-        label_files.update({name: str(e["folder"]) for name, e in (meta.get("ingested") or {}).items()})
-        prefixes = {folder: {p: c for c, p in m.items()} for folder, m in meta.get("prefixes", {}).items()}
-        return label_files, prefixes
-    recipe = load_recipe("st-codecfake")
-    label_files = {e.label_file: e.folder for e in recipe.subsets if (root / LABEL_DIR / e.label_file).is_file()}
-    return label_files, {}
+    meta = read_recipe_meta(meta_path) if meta_path.is_file() else {}
+    built = meta_path.is_file() and meta.get("official_download") is not True
+    ingested = {name: str(e["folder"]) for name, e in (meta.get("ingested") or {}).items()}
+    label_files = dict(meta.get("label_files", {}))
+    if not built:  # the official label files: those present, and those whose (top-level) folder holds audio
+        for label_file, folder in _builtin_subsets():
+            shipped = "/" not in folder  # the download labels its main sets by file, its folder sets by folder
+            if (root / LABEL_DIR / label_file).is_file() or (shipped and _holds_audio(root / folder)):
+                label_files.setdefault(label_file, folder)
+    label_files.update(ingested)
+    prefixes = {folder: {p: c for c, p in m.items()} for folder, m in meta.get("prefixes", {}).items()}
+    tracked = set(label_files.values()) if built else set(ingested.values())
+    return _Layout(built, label_files, prefixes, tracked, meta)
 
 
 def read_recipe_meta(path: Path) -> dict[str, Any]:
@@ -68,15 +175,10 @@ def read_recipe_meta(path: Path) -> dict[str, Any]:
         return CorpusLayoutError(f"{path}: {what}; rebuild the dataset or fix the file")
 
     def folder_ok(folder: object) -> bool:
-        return (
-            isinstance(folder, str)
-            and bool(folder)
-            and not folder.startswith(("/", "\\"))
-            and ".." not in (folder.replace("\\", "/").split("/"))
-        )
+        return isinstance(folder, str) and all(name_problem(part) is None for part in folder.split("/"))
 
     def name_ok(name: object) -> bool:
-        return isinstance(name, str) and _plain_name(name) and bool(name)
+        return isinstance(name, str) and name_problem(name) is None
 
     if not isinstance(meta, dict):
         raise bad("not a JSON object")
@@ -94,6 +196,10 @@ def read_recipe_meta(path: Path) -> dict[str, Any]:
         for m in prefixes.values()
     ):
         raise bad("'prefixes' must map folders to {class id: file prefix}")
+    if not isinstance(meta.get("classes", {}), dict):
+        raise bad("'classes' must map class ids to classes")
+    if not isinstance(meta.get("official_download", False), bool):
+        raise bad("'official_download' must be true or false")
     return meta
 
 
@@ -116,74 +222,120 @@ def verify_recipe_build(out_dir: Path, *, rehash: bool = True) -> VerifyReport:
         rehash: Re-hash files that have provenance rows (off: only existence and labels).
 
     Raises:
-        CorpusLayoutError: The folder has neither `recipe.json` nor official label files.
+        CorpusLayoutError: The folder is not a dataset root, or its `recipe.json` is malformed.
     """
     root = Path(out_dir)
     if not is_recipe_layout(root):
-        raise CorpusLayoutError(
-            f"{root}: no {RECIPE_FILE} and no {LABEL_DIR}/train.txt or eval_id.txt; not a dataset root"
-        )
-    label_files, prefixes = _layout(root)
-    rows = read_provenance(sorted(root.glob("provenance*.jsonl")))
+        raise CorpusLayoutError(f"{root}: no {RECIPE_FILE}, no {LABEL_DIR}/ and no set folders; not a dataset root")
+    layout = _layout(root)
+    prov_files = sorted(root.glob("provenance*.jsonl"))
+    rows = read_provenance(prov_files)
     report = VerifyReport()
+    if prov_files:
+        report.provenance = provenance_problems(prov_files, rows)
+    elif layout.built or layout.tracked:
+        report.provenance.append("provenance.jsonl: missing; every file of a built or ingested set has a row there")
     listed: set[str] = set()
-    for label_file, folder in sorted(label_files.items()):
+    for label_file, folder in sorted(layout.label_files.items()):
         path = root / LABEL_DIR / label_file
         if not path.is_file():
             report.missing.append(f"{LABEL_DIR}/{label_file}")
             continue
-        for lineno, text in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            if not text.strip():
-                continue
-            fields = text.split()
-            where = f"{LABEL_DIR}/{label_file}:{lineno}"
-            if len(fields) != 3 or not fields[2].isdigit() or fields[1] not in ("real", "fake"):
-                report.labels.append(f"{where}: {text.strip()[:80]!r}")
-                continue
-            if not _plain_name(fields[0]):
-                report.labels.append(f"{where}: {fields[0][:80]!r} is not a plain file name of {folder}/")
-                continue
-            rel = f"{folder}/{fields[0]}"
-            if rel in listed:
-                report.labels.append(f"{where}: {fields[0]} listed twice")
-                continue
-            listed.add(rel)
-            if (fields[1] == "real") != (fields[2] == "0"):
-                report.mislabelled.append(f"{rel}: column 2 {fields[1]!r} contradicts class {fields[2]}")
-                continue
-            file = root / rel
-            row = rows.get(rel)
-            if not file.is_file():
-                report.missing.append(rel)
-                continue
-            if row is not None:
-                if row.is_random_weights:
-                    report.random_weights += 1
-                if rehash and sha256_file(file) != row.output_sha256:
-                    report.corrupt.append(rel)
-                    continue
-                expected = None if row.class_id is None else str(row.class_id)
-            else:
-                try:
-                    sf.info(str(file))
-                except (sf.LibsndfileError, RuntimeError) as err:
-                    report.corrupt.append(f"{rel}: {err}")
-                    continue
-                expected = _class_from_prefix(fields[0], prefixes.get(folder, {}))
-            if expected is not None and expected != fields[2]:
-                report.mislabelled.append(f"{rel}: label says {fields[2]}, made as class {expected}")
-                continue
-            report.n_ok += 1
+        try:
+            with open(path, "rb") as fh:
+                for lineno, raw in enumerate(fh, 1):
+                    _check_line(root, f"{LABEL_DIR}/{label_file}:{lineno}", raw, folder, layout, rows, listed,
+                                report, rehash)  # fmt: skip
+        except OSError as err:  # unreadable label file (permissions, an I/O error): a discrepancy, not a traceback
+            report.labels.append(f"{LABEL_DIR}/{label_file}: unreadable ({err.strerror or err})")
+    folders = sorted(set(layout.label_files.values()))
     for rel in sorted(set(rows) - listed):
         if not (root / rel).is_file():
             report.missing.append(rel)
-    _scan_folders(root, sorted(set(label_files.values())), listed, report)
+        elif not layout.built and rel.rpartition("/")[0] not in folders:  # built roots: `_scan_uncovered`
+            report.extra.append(f"{rel}: has a provenance row, but no label file covers its folder")
+    if not (root / RECIPE_FILE).is_file() and (root / "build.json").is_file():
+        report.missing.append(f"{RECIPE_FILE} (build.json says this root was built)")
+    _scan_folders(root, folders, listed, report)
+    if layout.built:
+        _scan_uncovered(root, set(folders), report)
+        _check_counts(layout, report)
     return report
 
 
-def _plain_name(name: str) -> bool:
-    """A bare file name: no separator, not `.` or `..`, so a crafted label line cannot reach outside its folder."""
-    return name not in (".", "..") and "/" not in name and "\\" not in name
+def _check_counts(layout: _Layout, report: VerifyReport) -> None:
+    """Compares the files per folder that `recipe.json` planned with the lines its label files hold.
+
+    Label files list every planned file, built or not, so fewer lines mean deleted ones (a class changed
+    on a line is a mislabelled file, reported there).
+    """
+    counts = layout.meta.get("counts")
+    if counts is None:
+        return
+    if not isinstance(counts, dict) or not all(isinstance(m, dict) for m in counts.values()):
+        report.labels.append(f"{RECIPE_FILE}: 'counts' must map folders to {{class id: files}}")
+        return
+    for folder, per_class in sorted(counts.items()):
+        planned = sum(n for n in per_class.values() if isinstance(n, int))
+        listed = sum(n for (f, _), n in layout.listed.items() if f == folder)
+        if planned != listed or not all(isinstance(n, int) for n in per_class.values()):
+            report.labels.append(
+                f"{RECIPE_FILE}: counts plan {planned} files in {folder}, its label files list {listed}"
+            )
+
+
+def _check_line(
+    root: Path, where: str, raw: bytes, folder: str, layout: _Layout, rows: dict, listed: set[str],
+    report: VerifyReport, rehash: bool,
+) -> None:  # fmt: skip
+    """Checks one label line against the file it names and that file's provenance row."""
+    problem, text = _label_line_problem(raw)
+    if problem:
+        report.labels.append(f"{where}: {problem.replace('a plain file name', f'a plain file name of {folder}/')}")
+        return
+    fields = text.split()
+    if not fields:
+        return
+    rel = f"{folder}/{fields[0]}"
+    if rel in listed:
+        report.labels.append(f"{where}: {fields[0]} listed twice")
+        return
+    listed.add(rel)
+    layout.listed[(folder, fields[2])] = layout.listed.get((folder, fields[2]), 0) + 1
+    if (fields[1] == "real") != (fields[2] == "0"):
+        report.mislabelled.append(f"{rel}: column 2 {fields[1]!r} contradicts class {fields[2]}")
+        return
+    file = root / rel
+    row = rows.get(rel)
+    if not file.is_file():
+        report.missing.append(rel)
+        return
+    if row is not None:
+        if row.is_random_weights:
+            report.random_weights += 1
+        try:
+            changed = rehash and sha256_file(file) != row.output_sha256
+        except OSError as err:
+            report.corrupt.append(f"{rel}: unreadable ({err.strerror or err})")
+            return
+        if changed:
+            report.corrupt.append(rel)
+            return
+        expected = None if row.class_id is None else str(row.class_id)
+    elif folder in layout.tracked:
+        report.untracked.append(f"{rel}: no provenance row")
+        return
+    else:
+        try:
+            sf.info(str(file))
+        except (sf.LibsndfileError, RuntimeError) as err:
+            report.corrupt.append(f"{rel}: {err}")
+            return
+        expected = _class_from_prefix(fields[0], layout.prefixes.get(folder, {}))
+    if expected is not None and expected != fields[2]:
+        report.mislabelled.append(f"{rel}: label says {fields[2]}, made as class {expected}")
+        return
+    report.n_ok += 1
 
 
 def _scan_folders(root: Path, folders: list[str], listed: set[str], report: VerifyReport) -> None:
@@ -207,3 +359,19 @@ def _scan_folders(root: Path, folders: list[str], listed: set[str], report: Veri
                 report.extra.append(rel)
             else:
                 report.unexpected.append(f"{rel}: not an audio file")
+
+
+def _scan_uncovered(root: Path, folders: set[str], report: VerifyReport) -> None:
+    """Reports audio anywhere in a built root outside the folders its label files cover (links not followed).
+
+    A label file dropped from `recipe.json` (or never listed) must not take its folder out of the check.
+    """
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        if rel_dir in folders:
+            continue  # `_scan_folders` checked it
+        for name in sorted(filenames):
+            if name.lower().endswith(_AUDIO):
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                report.extra.append(f"{rel}: audio in a folder that no label file in {RECIPE_FILE} covers")
