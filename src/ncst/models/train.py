@@ -32,14 +32,24 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ncst.errors import NcstError
+from ncst.errors import NcstError, WeightsError
 from ncst.models.base import N_SAMPLES
-from ncst.models.checkpoint import read_checkpoint, save_checkpoint
-from ncst.models.data import read_set
+from ncst.models.checkpoint import MAX_EPOCHS, load_state, read_checkpoint, save_checkpoint
+from ncst.models.data import Item, check_audio, read_set
 from ncst.models.features import FeatureDataset, cached_features
 from ncst.models.registry import build_model
+from ncst.models.validate import check_device, check_forward, check_model_config
 
-__all__ = ["TrainConfig", "TrainResult", "StepCallback", "EpochCallback", "train", "lr_at_epoch"]
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "TrainConfig",
+    "TrainResult",
+    "StepCallback",
+    "EpochCallback",
+    "check_train_config",
+    "train",
+    "lr_at_epoch",
+]
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +99,59 @@ def lr_at_epoch(config: TrainConfig, epoch: int) -> float:
     return config.lr * 0.5 ** (epoch // config.lr_halve_every)
 
 
+#: Largest batch size `train` accepts (the reference uses 24).
+MAX_BATCH_SIZE = 4096
+#: Most DataLoader worker processes.
+MAX_WORKERS = 256
+
+
+def check_train_config(config: TrainConfig) -> None:
+    """Refuses settings no run can use, before anything is built or written.
+
+    Raises:
+        NcstError: A value of the wrong type or out of range (the message names the setting).
+    """
+
+    def _int(key: str, low: int, high: int) -> None:
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise NcstError(f"training setting {key} must be an integer in [{low}, {high}], got {value!r}")
+
+    _int("epochs", 1, MAX_EPOCHS)
+    _int("batch_size", 1, MAX_BATCH_SIZE)
+    _int("lr_halve_every", 1, MAX_EPOCHS)
+    _int("workers", 0, MAX_WORKERS)
+    _int("seed", 0, 2**63 - 1)
+    for key, positive in (("lr", True), ("weight_decay", False)):
+        value = getattr(config, key)
+        bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+        if bad or value < 0 or (positive and value == 0) or value > 1e3:
+            raise NcstError(f"training setting {key} must be a finite number in {'(0' if positive else '[0'}, 1000], got {value!r}")
+    if config.cache_dtype not in ("float32", "float16"):
+        raise NcstError(f"training setting cache_dtype must be float32 or float16, got {config.cache_dtype!r}")
+    if not isinstance(config.model, str) or not config.model:
+        raise NcstError(f"training setting model must be a model name, got {config.model!r}")
+
+
+def _check_labels(items: list[Item], n_classes: int, set_name: str, data_dir: Path) -> None:
+    """Every label of a training or dev set must be one of the model's classes."""
+    for item in items:
+        if not 0 <= item.label < n_classes:
+            raise NcstError(
+                f"{item.origin or data_dir}: class {item.label} of {item.utt_id!r} is not one of the model's "
+                f"{n_classes} classes (0-{n_classes - 1}); the {set_name} set may only hold those"
+            )
+
+
 # Settings that must not change when a run resumes (epochs may grow, device and workers may change).
 _FIXED = ("model", "model_config", "batch_size", "lr", "weight_decay", "lr_halve_every", "seed", "data_dir")
 
 
-def _datasets(model: nn.Module, config: TrainConfig, out_dir: Path) -> tuple[Dataset, Dataset, bool]:
+def _datasets(
+    model: nn.Module, config: TrainConfig, out_dir: Path, train_items: list[Item], dev_items: list[Item]
+) -> tuple[Dataset, Dataset, bool]:
     from ncst.models.data import WaveformDataset
 
-    train_items, dev_items = read_set(config.data_dir, "train"), read_set(config.data_dir, "dev")
     log.info("train: %d utterances, dev: %d utterances (%s)", len(train_items), len(dev_items), config.data_dir)
     if config.cache_features and getattr(model, "caches_features", False):
         cache = out_dir / "feature_cache"
@@ -136,7 +191,7 @@ def _resume(
     opt: torch.optim.Optimizer,
     gens: tuple[torch.Generator, torch.Generator],
 ) -> tuple[int, float, list[dict[str, Any]]]:
-    ckpt = read_checkpoint(last, map_location="cpu")  # RNG states must stay CPU tensors
+    ckpt = read_checkpoint(last, map_location="cpu", training=True)  # RNG states must stay CPU tensors
     saved = ckpt["train_config"]
     now = json.loads(json.dumps(config.to_dict()))
     changed = [k for k in _FIXED if saved.get(k) != now.get(k)]
@@ -145,11 +200,30 @@ def _resume(
         raise NcstError(
             f"{last} was trained with other settings ({diff}); use another --out folder, or delete it to start over"
         )
-    model.load_state_dict(ckpt["state_dict"], strict=False)
-    opt.load_state_dict(ckpt["optimizer"])
-    _set_rng_state(ckpt["rng"], *gens)
+    if ckpt["model"] != config.model:
+        raise NcstError(f"{last} holds model {ckpt['model']!r}, not {config.model!r}; use another --out folder")
+    load_state(model, ckpt["state_dict"], path=last, name=config.model)
+    try:
+        opt.load_state_dict(ckpt["optimizer"])
+        _check_optimizer_state(opt)
+        _set_rng_state(ckpt["rng"], *gens)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
+        raise WeightsError(f"{last}: the training state does not fit this run ({type(err).__name__}: {err})") from err
     log.info("Resuming %s after epoch %d from %s", config.model, ckpt["epoch"], last)
     return int(ckpt["epoch"]) + 1, float(ckpt["best_dev_loss"]), list(ckpt["history"])
+
+
+def _check_optimizer_state(opt: torch.optim.Optimizer) -> None:
+    """Adam's moments must have their parameter's shape (load_state_dict does not check; a step would fail)."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if not isinstance(value, torch.Tensor):
+                    raise ValueError(f"optimizer state {key!r} is a {type(value).__name__}, not a tensor")
+                if value.ndim and value.shape != p.shape:
+                    raise ValueError(f"optimizer state {key!r} has shape {tuple(value.shape)}, not {tuple(p.shape)}")
+                if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                    raise ValueError(f"optimizer state {key!r} holds NaN/Inf")
 
 
 def _dev_pass(model: nn.Module, loader: DataLoader, device: str, features: bool) -> tuple[float, float]:
@@ -175,14 +249,32 @@ def train(
 
     Seeds torch's global RNG with `config.seed` (model initialisation and dropout), as the reference does.
 
+    Every input is checked before the first step, and each check names the file: the settings and
+    model config (`check_train_config`, `check_model_config`), the device, the train and dev label files
+    (present, not empty, names inside their folders, classes the model has), every train and dev audio file
+    (`check_audio`), one forward pass, and a ``last.pt`` to resume from (`read_checkpoint(training=True)`,
+    keys and shapes of the weights and optimizer state).
+
     Raises:
-        NcstError: The data root lacks train/dev label files, or ``last.pt`` was made with other settings.
+        NcstError: Any of those checks fails (`WeightsError` for a checkpoint, `CorpusLayoutError` for a label
+            file, `AudioError` for audio), or ``last.pt`` was made with other settings.
     """
+    check_train_config(config)
+    check_device(config.device)
+    model_config = check_model_config(dict(config.model_config), source="model config")
+    train_items, dev_items = read_set(config.data_dir, "train"), read_set(config.data_dir, "dev")
+    for set_name, items in (("train", train_items), ("dev", dev_items)):
+        if not items:
+            raise NcstError(f"{config.data_dir}: the {set_name} set is empty (its label file lists no files)")
     out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     torch.manual_seed(config.seed)
-    model = build_model(config.model, dict(config.model_config)).to(config.device)
+    model = build_model(config.model, model_config).to(config.device)
+    n_classes = check_forward(model, source=f"model {config.model!r}", device=config.device)
+    _check_labels(train_items, n_classes, "train", config.data_dir)
+    _check_labels(dev_items, n_classes, "dev", config.data_dir)
+    log.info("Checking the audio of %d train and %d dev files", len(train_items), len(dev_items))
+    check_audio(train_items + dev_items)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(config.seed)  # epoch permutations
@@ -191,11 +283,12 @@ def train(
     history: list[dict[str, Any]] = []
     if last_path.is_file():
         start, best, history = _resume(last_path, config, model, opt, (gen, loader_gen))
-    train_set, dev_set, features = _datasets(model, config, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_set, dev_set, features = _datasets(model, config, out_dir, train_items, dev_items)
     dev_loader = DataLoader(dev_set, batch_size=config.batch_size, num_workers=config.workers, generator=loader_gen)
     cfg_json = json.loads(json.dumps(config.to_dict()))
     get_config = getattr(model, "config", None)
-    model_config = get_config() if callable(get_config) else dict(config.model_config)
+    model_config = get_config() if callable(get_config) else dict(model_config)
     get_state = getattr(model, "checkpoint_state", model.state_dict)
     for epoch in range(start, config.epochs):
         t0 = time.perf_counter()

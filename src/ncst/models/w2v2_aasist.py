@@ -155,6 +155,11 @@ class W2V2AASIST(SourceTracingModel):
         hidden = int(fe_config.hidden_size)
         self.backend = W2V2Backend(feature_dim=hidden, n_classes=n_classes)
 
+    @classmethod
+    def loads_pretrained(cls, config: dict[str, Any]) -> bool:
+        """A hub id or folder as `frontend` loads pretrained weights; a config dict builds random ones."""
+        return not isinstance(config.get("frontend", XLSR_300M), dict)
+
     def train(self, mode: bool = True) -> W2V2AASIST:
         """Switches only the back end; the frozen front end stays in eval mode (no dropout, no masking)."""
         super().train(mode)
