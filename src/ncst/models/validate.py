@@ -69,13 +69,12 @@ def check_model_config(config: Any, *, source: str) -> dict[str, Any]:
     """
     if not isinstance(config, dict):
         raise ModelConfigError(f"{source}: expected a JSON object of constructor arguments, got {type(config).__name__}")
-    nodes = [0]
-    _check_value(config, source, "", 0, nodes)
     for key, low, high in (("n_samples", MIN_N_SAMPLES, MAX_N_SAMPLES), ("n_classes", 1, MAX_N_CLASSES)):
         if key in config:
             value = config[key]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ModelConfigError(f"{source}: {key} must be an integer in [{low}, {high}], got {value!r}")
+                raise ModelConfigError(f"{source}: {key} must be an integer in [{low}, {high}], got {value!r:.40}")
+    _check_value(config, source, "", 0, [0])
     return config
 
 
