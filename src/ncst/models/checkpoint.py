@@ -28,7 +28,13 @@ from torch import nn
 from ncst.errors import WeightsError
 from ncst.io import PathLike, atomic_open
 from ncst.models.registry import build_model, meta_model
-from ncst.models.validate import ModelConfigError, check_device, check_forward, check_model_config
+from ncst.models.validate import (
+    ModelConfigError,
+    check_device,
+    check_forward,
+    check_model_config,
+    check_plain_json,
+)
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -143,6 +149,11 @@ def _check_training_state(path: Path, ckpt: dict[str, Any]) -> None:
         raise WeightsError(f"{path}: 'history' has {len(history)} records for {ckpt['epoch'] + 1} epochs")
     if not isinstance(ckpt["train_config"], dict):
         raise WeightsError(f"{path}: 'train_config' must be a dict of training settings")
+    try:
+        check_plain_json(ckpt["train_config"], source=f"{path}: train_config")
+        check_plain_json(history, source=f"{path}: history")
+    except ModelConfigError as err:
+        raise WeightsError(str(err)) from err
 
 
 def load_state(model: nn.Module, state: dict[str, Any], *, path: PathLike, name: str) -> None:

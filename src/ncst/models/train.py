@@ -38,7 +38,7 @@ from ncst.models.checkpoint import MAX_EPOCHS, load_state, read_checkpoint, save
 from ncst.models.data import Item, check_audio, read_set
 from ncst.models.features import FeatureDataset, cached_features
 from ncst.models.registry import build_model
-from ncst.models.validate import check_device, check_forward, check_model_config
+from ncst.models.validate import ModelConfigError, check_device, check_forward, check_model_config, check_plain_json
 
 __all__ = [
     "MAX_BATCH_SIZE",
@@ -203,9 +203,9 @@ def _resume(
     if ckpt["model"] != config.model:
         raise NcstError(f"{last} holds model {ckpt['model']!r}, not {config.model!r}; use another --out folder")
     load_state(model, ckpt["state_dict"], path=last, name=config.model)
+    _check_optimizer_state(ckpt["optimizer"], opt, last)
     try:
         opt.load_state_dict(ckpt["optimizer"])
-        _check_optimizer_state(opt)
         _set_rng_state(ckpt["rng"], *gens)
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
         raise WeightsError(f"{last}: the training state does not fit this run ({type(err).__name__}: {err})") from err
@@ -213,17 +213,58 @@ def _resume(
     return int(ckpt["epoch"]) + 1, float(ckpt["best_dev_loss"]), list(ckpt["history"])
 
 
-def _check_optimizer_state(opt: torch.optim.Optimizer) -> None:
-    """Adam's moments must have their parameter's shape (load_state_dict does not check; a step would fail)."""
-    for group in opt.param_groups:
-        for p in group["params"]:
-            for key, value in opt.state.get(p, {}).items():
-                if not isinstance(value, torch.Tensor):
-                    raise ValueError(f"optimizer state {key!r} is a {type(value).__name__}, not a tensor")
-                if value.ndim and value.shape != p.shape:
-                    raise ValueError(f"optimizer state {key!r} has shape {tuple(value.shape)}, not {tuple(p.shape)}")
-                if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-                    raise ValueError(f"optimizer state {key!r} holds NaN/Inf")
+def _check_optimizer_state(saved: dict[str, Any], opt: torch.optim.Optimizer, path: Path) -> None:
+    """Refuses a saved Adam state this run could not step with; torch's load_state_dict checks little of it.
+
+    The parameter groups must be this run's (same parameters; betas, eps, weight decay and the other
+    settings equal where both have them; lr a finite number, reset every epoch anyway), and each
+    parameter's state exactly ``step`` (a finite scalar) and ``exp_avg`` / ``exp_avg_sq`` (finite, the
+    parameter's shape, the second not negative).
+    """
+    fresh = opt.state_dict()
+    groups = saved["param_groups"]
+    try:
+        check_plain_json(groups, source=f"{path}: optimizer param_groups")
+    except ModelConfigError as err:
+        raise WeightsError(str(err)) from err
+    if len(groups) != len(fresh["param_groups"]):
+        raise WeightsError(f"{path}: optimizer has {len(groups)} parameter groups, this run {len(fresh['param_groups'])}")
+    shapes: dict[Any, torch.Size] = {}
+    for group, own, params in zip(groups, fresh["param_groups"], (g["params"] for g in opt.param_groups)):
+        if not isinstance(group, dict):
+            raise WeightsError(f"{path}: optimizer parameter group is a {type(group).__name__}, not a dict")
+        for key in ("params", "lr", "betas", "eps", "weight_decay"):
+            if key not in group:
+                raise WeightsError(f"{path}: optimizer parameter group lacks {key!r}")
+        if group["params"] != own["params"]:
+            raise WeightsError(f"{path}: optimizer parameters {_short(group['params'])} are not this model's")
+        lr = group["lr"]
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr):
+            raise WeightsError(f"{path}: optimizer lr {_short(lr)} is not a finite number")
+        for key, value in own.items():
+            if key not in ("params", "lr") and key in group and group[key] != value:
+                raise WeightsError(f"{path}: optimizer setting {key} is {_short(group[key])}, this run uses {value!r}")
+        shapes.update(zip(own["params"], (p.shape for p in params)))
+    state = saved["state"]
+    for index, entry in state.items():
+        if index not in shapes or not isinstance(entry, dict) or set(entry) != {"step", "exp_avg", "exp_avg_sq"}:
+            raise WeightsError(f"{path}: optimizer state {_short(index)} is not Adam's state of one of this model's parameters")
+        step = entry["step"]
+        for key in ("exp_avg", "exp_avg_sq"):
+            moment = entry[key]
+            if not (isinstance(moment, torch.Tensor) and moment.is_floating_point() and moment.shape == shapes[index]):
+                raise WeightsError(f"{path}: optimizer state {index}.{key} is not a float tensor of shape {tuple(shapes[index])}")
+            if not bool(torch.isfinite(moment).all()) or (key == "exp_avg_sq" and bool((moment < 0).any())):
+                raise WeightsError(f"{path}: optimizer state {index}.{key} holds NaN, Inf or negative values")
+        if not (isinstance(step, torch.Tensor) and step.is_floating_point() and step.ndim == 0):
+            raise WeightsError(f"{path}: optimizer state {index}.step is not a scalar float tensor")
+        if not (math.isfinite(float(step)) and float(step) >= 0):
+            raise WeightsError(f"{path}: optimizer state {index}.step is {float(step)}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _dev_pass(model: nn.Module, loader: DataLoader, device: str, features: bool) -> tuple[float, float]:

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_MODEL_ELEMENTS",
     "ModelConfigError",
     "check_model_config",
+    "check_plain_json",
     "check_device",
     "check_forward",
     "count_elements",
@@ -78,12 +79,25 @@ def check_model_config(config: Any, *, source: str) -> dict[str, Any]:
     return config
 
 
-def _check_value(value: Any, source: str, key: str, depth: int, nodes: list[int]) -> None:
+def check_plain_json(value: Any, *, source: str) -> None:
+    """Refuses anything but JSON values (dicts with string keys, lists, strings, numbers, booleans, None).
+
+    Unlike `check_model_config` numbers are not bounded: the values are compared, never used as sizes.
+
+    Raises:
+        ModelConfigError: A tensor or other object, a non-string key, or nesting deeper than 8 levels.
+    """
+    _check_value(value, source, "", 0, [0], bounded=False)
+
+
+def _check_value(value: Any, source: str, key: str, depth: int, nodes: list[int], *, bounded: bool = True) -> None:
     nodes[0] += 1
     where = f"{source}: {key or 'value'}"
     if nodes[0] > _MAX_NODES or depth > _MAX_DEPTH:
         raise ModelConfigError(f"{source}: config is too large or nested too deeply")
     if value is None or isinstance(value, bool):
+        return
+    if not bounded and isinstance(value, (int, float)):
         return
     if isinstance(value, int):
         if key.rsplit(".", 1)[-1].endswith("seed"):
@@ -100,15 +114,15 @@ def _check_value(value: Any, source: str, key: str, depth: int, nodes: list[int]
         if len(value) > _MAX_STR or "\x00" in value:
             raise ModelConfigError(f"{where}: string too long or holds a NUL byte")
         return
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            _check_value(item, source, f"{key}[{i}]", depth + 1, nodes)
+            _check_value(item, source, f"{key}[{i}]", depth + 1, nodes, bounded=bounded)
         return
     if isinstance(value, dict):
         for k, item in value.items():
             if not isinstance(k, str):
                 raise ModelConfigError(f"{where}: key {k!r} is not a string")
-            _check_value(item, source, f"{key}.{k}" if key else k, depth + 1, nodes)
+            _check_value(item, source, f"{key}.{k}" if key else k, depth + 1, nodes, bounded=bounded)
         return
     raise ModelConfigError(f"{where} has type {type(value).__name__}; only JSON values are allowed")
 
