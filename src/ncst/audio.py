@@ -136,7 +136,8 @@ def _read_bounded(path: Path, fh: sf.SoundFile) -> np.ndarray:
             f"{fh.subtype}), but the file has {file_bytes} bytes; the file is damaged or crafted"
         )
     budget = decode_budget_bytes(file_bytes)
-    if frames * channels * 4 > budget:  # also a length left open (FLAC total 0: 2**63 - 1), which libsndfile cannot read
+    # A length the header leaves open (FLAC total 0) reads as 2**63 - 1 frames, which libsndfile cannot read.
+    if frames * channels * 4 > budget:
         raise AudioError(
             f"{path}: header claims {frames} frames x {channels} channels ({frames * channels * 4} bytes decoded), "
             f"more than {MAX_DECODE_RATIO} times the file's {file_bytes} bytes; the file is damaged or crafted"

@@ -179,9 +179,7 @@ def check_state_fits(model: nn.Module, state: dict[str, Any], *, path: PathLike,
         raise WeightsError(
             f"{path}: weights do not fit model {name!r}: missing {missing[:5]}, unexpected {unexpected[:5]}"
         )
-    wrong = [
-        f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}" for k in state if state[k].shape != own[k].shape
-    ]
+    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}" for k in state if state[k].shape != own[k].shape]
     if wrong:
         raise WeightsError(f"{path}: weights do not fit model {name!r}: shapes {wrong[:5]}")
 

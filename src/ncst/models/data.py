@@ -174,7 +174,9 @@ def read_label_file(path: PathLike, audio_dir: PathLike) -> list[Item]:
         if not fields:
             continue
         if len(fields) != 3 or not (fields[2].isascii() and fields[2].isdigit()):
-            raise CorpusLayoutError(f"{path}:{lineno}: expected '<file> <real|fake> <class id>', got {line.strip()[:200]!r}")
+            raise CorpusLayoutError(
+                f"{path}:{lineno}: expected '<file> <real|fake> <class id>', got {line.strip()[:200]!r}"
+            )
         label = int(fields[2]) if len(fields[2]) <= 8 else MAX_CLASS_ID + 1
         if label > MAX_CLASS_ID:
             raise CorpusLayoutError(f"{path}:{lineno}: class id {fields[2][:20]} is out of range [0, {MAX_CLASS_ID}]")

@@ -138,7 +138,7 @@ def write_dumps(
     if not todo:
         return written
     model, _ = load_model(checkpoint, model_name=model_name, device=device)
-    for name, items in todo.items():  # every file is read once before the model runs on any
+    for items in todo.values():  # every file is read once before the model runs on any
         check_audio(items)
     for name, items in todo.items():
         path = dump_path(dumps_dir, name)

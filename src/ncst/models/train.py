@@ -126,7 +126,9 @@ def check_train_config(config: TrainConfig) -> None:
         value = getattr(config, key)
         bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
         if bad or value < 0 or (positive and value == 0) or value > 1e3:
-            raise NcstError(f"training setting {key} must be a finite number in {'(0' if positive else '[0'}, 1000], got {value!r}")
+            raise NcstError(
+                f"training setting {key} must be a finite number in {'(0' if positive else '[0'}, 1000], got {value!r}"
+            )
     if config.cache_dtype not in ("float32", "float16"):
         raise NcstError(f"training setting cache_dtype must be float32 or float16, got {config.cache_dtype!r}")
     if not isinstance(config.model, str) or not config.model:
@@ -228,7 +230,9 @@ def _check_optimizer_state(saved: dict[str, Any], opt: torch.optim.Optimizer, pa
     except ModelConfigError as err:
         raise WeightsError(str(err)) from err
     if len(groups) != len(fresh["param_groups"]):
-        raise WeightsError(f"{path}: optimizer has {len(groups)} parameter groups, this run {len(fresh['param_groups'])}")
+        raise WeightsError(
+            f"{path}: optimizer has {len(groups)} parameter groups, this run {len(fresh['param_groups'])}"
+        )
     shapes: dict[Any, torch.Size] = {}
     for group, own, params in zip(groups, fresh["param_groups"], (g["params"] for g in opt.param_groups)):
         if not isinstance(group, dict):
@@ -248,12 +252,16 @@ def _check_optimizer_state(saved: dict[str, Any], opt: torch.optim.Optimizer, pa
     state = saved["state"]
     for index, entry in state.items():
         if index not in shapes or not isinstance(entry, dict) or set(entry) != {"step", "exp_avg", "exp_avg_sq"}:
-            raise WeightsError(f"{path}: optimizer state {_short(index)} is not Adam's state of one of this model's parameters")
+            raise WeightsError(
+                f"{path}: optimizer state {_short(index)} is not Adam's state of one of this model's parameters"
+            )
         step = entry["step"]
         for key in ("exp_avg", "exp_avg_sq"):
             moment = entry[key]
             if not (isinstance(moment, torch.Tensor) and moment.is_floating_point() and moment.shape == shapes[index]):
-                raise WeightsError(f"{path}: optimizer state {index}.{key} is not a float tensor of shape {tuple(shapes[index])}")
+                raise WeightsError(
+                    f"{path}: optimizer state {index}.{key} is not a float tensor of shape {tuple(shapes[index])}"
+                )
             if not bool(torch.isfinite(moment).all()) or (key == "exp_avg_sq" and bool((moment < 0).any())):
                 raise WeightsError(f"{path}: optimizer state {index}.{key} holds NaN, Inf or negative values")
         if not (isinstance(step, torch.Tensor) and step.is_floating_point() and step.ndim == 0):

@@ -69,7 +69,9 @@ def check_model_config(config: Any, *, source: str) -> dict[str, Any]:
             [1, MAX_N_CLASSES]; any other integer beyond +-MAX_CONFIG_INT.
     """
     if not isinstance(config, dict):
-        raise ModelConfigError(f"{source}: expected a JSON object of constructor arguments, got {type(config).__name__}")
+        raise ModelConfigError(
+            f"{source}: expected a JSON object of constructor arguments, got {type(config).__name__}"
+        )
     for key, low, high in (("n_samples", MIN_N_SAMPLES, MAX_N_SAMPLES), ("n_classes", 1, MAX_N_CLASSES)):
         if key in config:
             value = config[key]
@@ -192,4 +194,3 @@ def check_forward(model: nn.Module, *, source: str, device: str | torch.device =
     if not 1 <= logits.shape[1] <= MAX_N_CLASSES:
         raise ModelConfigError(f"{source}: the model has {logits.shape[1]} classes (at most {MAX_N_CLASSES})")
     return int(logits.shape[1])
-
