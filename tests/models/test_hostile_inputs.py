@@ -238,3 +238,8 @@ def test_run_protocol_crafted_checkpoint_is_one_line_and_exit_2(trained: Path, t
 def test_write_dumps_missing_checkpoint_is_a_weights_error(trained: Path, tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match="nope.pt"):
         write_dumps(tmp_path / "nope.pt", trained / "data", tmp_path / "dumps")
+
+
+def test_checkpoint_naming_a_front_end_folder_that_is_not_a_model_is_a_weights_error(tmp_path: Path) -> None:
+    with pytest.raises(WeightsError, match="front end .* cannot be loaded"):
+        build_model("w2v2-aasist", {"frontend": str(tmp_path), "layer": 1})
