@@ -175,6 +175,13 @@ def test_read_checkpoint_refuses_a_top_level_ncst_does_not_write(tmp_path: Path,
         read_checkpoint(_save(tmp_path / "crafted.pt", top))
 
 
+def test_read_checkpoint_refuses_the_legacy_torch_format(trained: Path, tmp_path: Path) -> None:
+    ckpt = torch.load(trained / "run" / "best.pt", weights_only=True)
+    torch.save(ckpt, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    with pytest.raises(WeightsError, match="legacy.pt: not an ncst checkpoint"):
+        read_checkpoint(tmp_path / "legacy.pt")
+
+
 def test_checkpoint_with_a_huge_front_end_is_refused_before_allocation(tmp_path: Path) -> None:
     frontend = {**TINY_W2V2, "hidden_size": 1 << 20, "intermediate_size": 1 << 20}
     with pytest.raises(ModelConfigError, match="would hold"):

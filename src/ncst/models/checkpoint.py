@@ -71,7 +71,8 @@ def read_checkpoint(
 ) -> dict[str, Any]:
     """Reads a checkpoint with `weights_only=True` and checks that it has the layout ncst writes.
 
-    Checked before anything is built from it: a dict of format `CHECKPOINT_FORMAT`; `model` a name;
+    Checked before anything is built from it: torch's zip format (as `save_checkpoint` writes; the legacy
+    format allocates storages at sizes written in the file, before reading them); a dict of format `CHECKPOINT_FORMAT`; `model` a name;
     `config` a plain JSON object with sizes in range (`check_model_config`); `state_dict` a dict of
     string keys to tensors without NaN; `epoch` an integer in [0, MAX_EPOCHS). With `training`, also the
     training state of ``last.pt`` (optimizer and RNG states, history, best dev loss, settings).
@@ -83,6 +84,10 @@ def read_checkpoint(
     from ncst.io import load_checkpoint
 
     path = Path(path)
+    if path.is_file():
+        with open(path, "rb") as fh:
+            if fh.read(2) != b"PK":  # torch's legacy format sizes storages from numbers in the pickle
+                raise WeightsError(f"{path}: not an ncst checkpoint (ncst writes torch's zip format)")
     ckpt = load_checkpoint(path, trust=False, map_location=map_location)  # weights_only=True, never unpickles
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise WeightsError(f"{path}: not an ncst checkpoint (expected a dict with format {CHECKPOINT_FORMAT!r})")
