@@ -250,3 +250,17 @@ def test_write_dumps_missing_checkpoint_is_a_weights_error(trained: Path, tmp_pa
 def test_checkpoint_naming_a_front_end_folder_that_is_not_a_model_is_a_weights_error(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match="front end .* cannot be loaded"):
         build_model("w2v2-aasist", {"frontend": str(tmp_path), "layer": 1})
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_cli_device_cuda_without_a_gpu_is_one_line_and_exit_2(trained: Path, tmp_path: Path) -> None:
+    from ncst.cli.main import app
+
+    data = str(trained / "data")
+    train_args = ["train", "--model", "mel-lcnn", "--data", data, "--out", str(tmp_path / "t"), "--device", "cuda"]
+    protocol_args = ["run-protocol", "id_closed_set", "--checkpoint", str(trained / "run" / "best.pt"), "--data", data]
+    protocol_args += ["--dumps", str(tmp_path / "dumps"), "--out", str(tmp_path / "r"), "--device", "cuda"]
+    for args in (train_args, protocol_args):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert _error_lines(result.output) == ["error: --device cuda: no CUDA GPU is available here; use --device cpu"]
