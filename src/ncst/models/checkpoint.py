@@ -74,8 +74,9 @@ def read_checkpoint(
     Checked before anything is built from it: torch's zip format (as `save_checkpoint` writes; the legacy
     format allocates storages at sizes written in the file, before reading them); a dict of format
     `CHECKPOINT_FORMAT`; `model` a name; `config` a plain JSON object with sizes in range
-    (`check_model_config`); `state_dict` a dict of string keys to tensors without NaN; `epoch` an integer in [0, MAX_EPOCHS). With `training`, also the
-    training state of ``last.pt`` (optimizer and RNG states, history, best dev loss, settings).
+    (`check_model_config`); `state_dict` a dict of string keys to tensors without NaN; `epoch` an integer
+    in [0, MAX_EPOCHS). With `training`, also the training state of ``last.pt`` (optimizer and RNG states,
+    history, best dev loss, settings).
 
     Raises:
         WeightsError: The file is missing, needs unpickling of arbitrary objects, or is not an ncst
