@@ -151,6 +151,7 @@ def _first_key(ckpt: dict[str, Any]) -> str:
         (lambda c: c.__setitem__("state_dict", list(c["state_dict"].values())), "'state_dict' must be a dict"),
         (lambda c: c["state_dict"].__setitem__(_first_key(c), "x"), "not a tensor"),
         (lambda c: c["state_dict"][_first_key(c)].fill_(float("nan")), "NaN"),
+        (lambda c: c["state_dict"].__setitem__(_first_key(c), torch.eye(3).to_sparse()), "quantized tensor"),
         (lambda c: c.__setitem__("model", ["mel-lcnn"]), "'model' must be a model name"),
         (lambda c: c.__setitem__("config", [1, 2]), "expected a JSON object"),
         (lambda c: c["config"].__setitem__("n_samples", "2048"), "n_samples must be an integer"),

@@ -130,6 +130,10 @@ def _check_state(path: Path, key: str, state: Any) -> None:
             raise WeightsError(f"{path}: {key!r} has a key {_short(name)} that is not a string")
         if not isinstance(tensor, torch.Tensor):
             raise WeightsError(f"{path}: {key}[{name!r}] is a {type(tensor).__name__}, not a tensor")
+        if tensor.layout != torch.strided or tensor.is_quantized or tensor.is_nested:
+            raise WeightsError(
+                f"{path}: {key}[{name!r}] is a {tensor.layout} or quantized tensor; ncst saves dense ones"
+            )
         if (tensor.is_floating_point() or tensor.is_complex()) and bool(torch.isnan(tensor).any()):
             raise WeightsError(f"{path}: {key}[{name!r}] holds NaN")
 
