@@ -77,7 +77,8 @@ def _parent(tree: Any, path: tuple[Any, ...]) -> Any:
 
 
 def _mutate_tree(ckpt: dict[str, Any], rng: random.Random) -> str:
-    path = rng.choice(_nodes(ckpt))
+    top = rng.choice(list(ckpt))  # every top-level key equally often, then any node below it
+    path = rng.choice([(top,), *_nodes(ckpt[top], (top,))])
     parent, key = _parent(ckpt, path), path[-1]
     value = parent[key]
     op = rng.choice(["delete", "replace", "reshape", "nan", "dtype", "rename", "extra", "huge"])
