@@ -123,3 +123,42 @@ def test_validate_audio_clipped_channel_is_not_hidden_by_downmix(tmp_path: Path)
 def test_read_audio_directory_is_named_as_such(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match=r"is a directory, not a file"):
         read_audio(tmp_path)
+
+
+def _flac_claiming(path: Path, total_frames: int) -> Path:
+    """A 1,000-frame FLAC whose STREAMINFO claims `total_frames` (36-bit field at bytes 21.5-25)."""
+    sf.write(path, np.full(1000, 0.1, dtype=np.float32), 16000)
+    data = bytearray(path.read_bytes())
+    word = int.from_bytes(data[18:26], "big") & ~((1 << 36) - 1)
+    data[18:26] = (word | total_frames).to_bytes(8, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_read_audio_refuses_a_flac_header_claiming_2_36_frames(tmp_path: Path) -> None:
+    path = _flac_claiming(tmp_path / "huge.flac", (1 << 36) - 1)
+    with pytest.raises(AudioError, match="huge.flac: header claims 68719476735 frames"):
+        read_audio(path)
+
+
+def test_read_audio_flac_of_unknown_length_is_an_audio_error(tmp_path: Path) -> None:
+    with pytest.raises(AudioError, match="open.flac"):
+        read_audio(_flac_claiming(tmp_path / "open.flac", 0))
+
+
+def test_read_audio_refuses_a_header_claiming_a_huge_channel_count(tmp_path: Path) -> None:
+    import struct
+
+    sf.write(tmp_path / "a.wav", np.zeros((1 << 14, 2), dtype=np.float32), 16000, subtype="PCM_16")
+    data = bytearray((tmp_path / "a.wav").read_bytes())
+    fmt = data.find(b"fmt ")
+    data[fmt + 10 : fmt + 12] = struct.pack("<H", 60000)  # channels
+    (tmp_path / "many.wav").write_bytes(bytes(data))
+    with pytest.raises(AudioError, match="many.wav"):
+        read_audio(tmp_path / "many.wav")
+
+
+def test_read_audio_reads_long_silence_within_the_decode_budget(tmp_path: Path) -> None:
+    sf.write(tmp_path / "quiet.flac", np.zeros((16000 * 30, 4), dtype=np.float32), 16000)
+    audio, _ = read_audio(tmp_path / "quiet.flac", mono=False)
+    assert audio.shape == (4, 16000 * 30)

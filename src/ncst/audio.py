@@ -24,6 +24,9 @@ __all__ = [
     "AudioLimits",
     "DEFAULT_LIMITS",
     "read_audio",
+    "decode_budget_bytes",
+    "MAX_DECODE_RATIO",
+    "MIN_DECODE_BUDGET_BYTES",
     "to_mono",
     "resample",
     "validate_audio",
@@ -61,8 +64,35 @@ class AudioLimits:
 DEFAULT_LIMITS = AudioLimits()
 
 
+#: Bytes per stored sample of the uncompressed subtypes: their data can never exceed the file's size.
+_PCM_BYTES: dict[str, int] = {
+    "PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8,
+}  # fmt: skip
+#: Containers that store those subtypes as they are (FLAC's subtype is PCM_16 too, but compressed).
+_UNCOMPRESSED_FORMATS = frozenset({"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "RAW", "CAF", "IRCAM", "NIST"})
+#: Largest ratio of decoded float32 bytes to file bytes accepted from a compressed file (FLAC, Ogg, ADPCM,
+#: ...). Digital silence is the most compressible content: one minute of it, 8 channels, decodes to 3,981x
+#: (FLAC 16-bit) and 3,306x (Vorbis) its file size; speech decodes to 4-20x.
+MAX_DECODE_RATIO = 8192
+#: Decoded size every file may reach whatever its size (one minute of 8-channel silence is 30 MiB).
+MIN_DECODE_BUDGET_BYTES = 64 << 20
+#: Frames read per block: memory grows with what was really decoded, never with what the header claims.
+_BLOCK_FRAMES = 1 << 16
+
+
+def decode_budget_bytes(file_bytes: int) -> int:
+    """Most float32 bytes `read_audio` decodes from a compressed file of `file_bytes` bytes."""
+    return max(MIN_DECODE_BUDGET_BYTES, MAX_DECODE_RATIO * file_bytes)
+
+
 def read_audio(path: PathLike, *, mono: bool = True) -> tuple[np.ndarray, int]:
-    """Reads any file libsndfile understands (WAV, FLAC, OGG/Vorbis, ...).
+    """Reads any file libsndfile understands (WAV, FLAC, OGG/Vorbis, ...), in memory bounded by the file's size.
+
+    A header states the frame and channel counts, and a crafted one can claim 2**36 frames in a 100-byte
+    file. The claim is checked against the file's real size before anything is allocated: an uncompressed
+    file's samples must fit in the file, and a compressed file may decode to at most `MAX_DECODE_RATIO`
+    times its size (or `MIN_DECODE_BUDGET_BYTES`). The samples are then read in blocks, so memory follows
+    what is really decoded, and decoding stops at the same budget if the header under-states it.
 
     Args:
         path: Audio file.
@@ -72,7 +102,8 @@ def read_audio(path: PathLike, *, mono: bool = True) -> tuple[np.ndarray, int]:
         `(audio, sample_rate_hz)`: float32 `[T]` when `mono`, else `[C, T]`.
 
     Raises:
-        AudioError: The file is missing or libsndfile cannot decode it.
+        AudioError: The file is missing, libsndfile cannot decode it, or its header claims more audio
+            than its size allows; the message names the file.
     """
     p = Path(path)
     if p.is_dir():
@@ -80,13 +111,54 @@ def read_audio(path: PathLike, *, mono: bool = True) -> tuple[np.ndarray, int]:
     if not p.is_file():
         raise AudioError(f"audio file not found: {p}")
     try:
-        data, sample_rate_hz = sf.read(str(p), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        with sf.SoundFile(str(p)) as fh:
+            data, sample_rate_hz = _read_bounded(p, fh), fh.samplerate
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OverflowError) as err:
         raise AudioError(f"cannot decode audio file {p}: {err}") from err
+    if sample_rate_hz <= 0:
+        raise AudioError(f"{p}: sample rate {sample_rate_hz} Hz is not positive")
     audio = data.T  # [C, T]
     if mono:
         audio = to_mono(audio)
     return np.ascontiguousarray(audio, dtype=np.float32), int(sample_rate_hz)
+
+
+def _read_bounded(path: Path, fh: sf.SoundFile) -> np.ndarray:
+    """All frames of an open file as float32 `[T, C]`, refusing claims the file's size cannot back."""
+    file_bytes = path.stat().st_size
+    channels, frames = int(fh.channels), int(fh.frames)
+    if channels <= 0:
+        raise AudioError(f"{path}: header claims {channels} channels")
+    width = _PCM_BYTES.get(str(fh.subtype)) if str(fh.format) in _UNCOMPRESSED_FORMATS else None
+    if width is not None and frames * channels * width > file_bytes:
+        raise AudioError(
+            f"{path}: header claims {frames} frames x {channels} channels ({frames * channels * width} bytes of "
+            f"{fh.subtype}), but the file has {file_bytes} bytes; the file is damaged or crafted"
+        )
+    budget = decode_budget_bytes(file_bytes)
+    # A length the header leaves open (FLAC total 0) reads as 2**63 - 1 frames, which libsndfile cannot read.
+    if frames * channels * 4 > budget:
+        raise AudioError(
+            f"{path}: header claims {frames} frames x {channels} channels ({frames * channels * 4} bytes decoded), "
+            f"more than {MAX_DECODE_RATIO} times the file's {file_bytes} bytes; the file is damaged or crafted"
+        )
+    blocks, decoded = [], 0
+    while True:
+        block = fh.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+        if block.shape[0] == 0:
+            break
+        decoded += block.nbytes
+        if decoded > budget:
+            raise AudioError(
+                f"{path}: decodes to more than {budget} bytes ({MAX_DECODE_RATIO} times its {file_bytes} bytes); "
+                "the file is damaged or crafted"
+            )
+        blocks.append(block)
+        if block.shape[0] < _BLOCK_FRAMES:
+            break
+    if not blocks:
+        return np.zeros((0, channels), dtype=np.float32)
+    return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
 
 
 #: Largest magnitude of each integer subtype as libsndfile reads it to float: the positive full scale of

@@ -58,6 +58,11 @@ class SourceTracingModel(nn.Module):
         """Input length the data loader fixes waveforms to (64,600 unless configured otherwise)."""
         return int(self._config.get("n_samples", N_SAMPLES))
 
+    @classmethod
+    def loads_pretrained(cls, config: dict[str, Any]) -> bool:
+        """Whether `config` makes the constructor load pretrained weights (then no dry build on ``meta``)."""
+        return False
+
     def checkpoint_state(self) -> dict[str, Tensor]:
         """The tensors a checkpoint must hold to rebuild the model (all of them by default)."""
         return dict(self.state_dict())

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Callable
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from ncst.audio import read_audio, resample
-from ncst.errors import CorpusLayoutError
+from ncst.errors import AudioError, CorpusLayoutError
 from ncst.io import PathLike, read_text
 from ncst.models.base import N_SAMPLES, SAMPLE_RATE_HZ
 
@@ -31,6 +32,8 @@ __all__ = [
     "FOLDER_SETS",
     "fix_length",
     "load_waveform",
+    "check_audio",
+    "MAX_CLASS_ID",
     "read_label_file",
     "list_sets",
     "read_set",
@@ -40,6 +43,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _AUDIO_SUFFIXES = (".wav", ".flac")
+#: Largest class id a label file may give (the official ones use 0-11).
+MAX_CLASS_ID = 1023
 
 #: Label-file sets: dump name -> (audio folder, label file), relative to the dataset root.
 LABEL_FILE_SETS: dict[str, tuple[str, str]] = {
@@ -77,6 +82,7 @@ class Item:
     utt_id: str
     path: Path
     label: int
+    origin: str = ""  # where the item was listed (``label/train.txt:3``), for error messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,16 +110,60 @@ def fix_length(wave: np.ndarray, n_samples: int = N_SAMPLES) -> np.ndarray:
 
 
 def load_waveform(path: PathLike, n_samples: int = N_SAMPLES) -> np.ndarray:
-    """Reads a file as mono float32 at 16 kHz and fixes its length: `[n_samples]`."""
+    """Reads a file as mono float32 at 16 kHz and fixes its length: `[n_samples]`.
+
+    Raises:
+        AudioError: The file is missing, undecodable, empty or holds NaN/Inf; the message names it.
+    """
     audio, rate_hz = read_audio(path)
+    _check_samples(path, audio)
     return fix_length(resample(audio, rate_hz, SAMPLE_RATE_HZ), n_samples)
+
+
+def _check_samples(path: PathLike, audio: np.ndarray) -> None:
+    if audio.size == 0:
+        raise AudioError(f"{path}: empty audio (0 samples)")
+    finite = np.isfinite(audio)
+    if not finite.all():
+        raise AudioError(f"{path}: {int((~finite).sum())} NaN/Inf samples")
+
+
+def check_audio(items: list[Item], *, progress: Callable[[int, int], None] | None = None) -> None:
+    """Reads every item's audio once and checks it: present, decodable, not empty, no NaN/Inf.
+
+    Training and inference call this before they start, so a bad file stops the run at once with its
+    name, not after hours of training (or in a DataLoader worker).
+
+    Raises:
+        AudioError: The first bad file; the message names it (and the label line that lists it).
+    """
+    for done, item in enumerate(items, start=1):
+        try:
+            audio, _ = read_audio(item.path)
+            _check_samples(item.path, audio)
+        except AudioError as err:
+            raise AudioError(f"{err} (listed at {item.origin})" if item.origin else str(err)) from err
+        if progress:
+            progress(done, len(items))
+
+
+def _check_name(path: Path, lineno: int, name: str) -> None:
+    """Refuses a label-file name that would leave its audio folder (absolute, ``..``, NUL)."""
+    pure = PurePosixPath(name)
+    if pure.is_absolute() or PureWindowsPath(name).drive or ".." in pure.parts or "\x00" in name:
+        raise CorpusLayoutError(
+            f"{path}:{lineno}: file name {name!r} leads outside the audio folder; "
+            "names must be relative paths without '..'"
+        )
 
 
 def read_label_file(path: PathLike, audio_dir: PathLike) -> list[Item]:
     """Parses an official label file; only columns 1 (file) and 3 (class id) are read.
 
     Raises:
-        CorpusLayoutError: The file is missing or a line does not have three fields and an integer label.
+        CorpusLayoutError: The file is missing or not UTF-8; a line does not have three fields and a class id
+            in [0, MAX_CLASS_ID]; or a file name is absolute or holds ``..`` (it would leave the audio
+            folder). The message names the file and line.
     """
     path, audio_dir = Path(path), Path(audio_dir)
     if not path.is_file():
@@ -123,15 +173,21 @@ def read_label_file(path: PathLike, audio_dir: PathLike) -> list[Item]:
         fields = line.split()
         if not fields:
             continue
-        if len(fields) != 3 or not fields[2].lstrip("-").isdigit():
-            raise CorpusLayoutError(f"{path}:{lineno}: expected '<file> <real|fake> <class id>', got {line.strip()!r}")
-        items.append(Item(fields[0], audio_dir / fields[0], int(fields[2])))
+        if len(fields) != 3 or not (fields[2].isascii() and fields[2].isdigit()):
+            raise CorpusLayoutError(
+                f"{path}:{lineno}: expected '<file> <real|fake> <class id>', got {line.strip()[:200]!r}"
+            )
+        label = int(fields[2]) if len(fields[2]) <= 8 else MAX_CLASS_ID + 1
+        if label > MAX_CLASS_ID:
+            raise CorpusLayoutError(f"{path}:{lineno}: class id {fields[2][:20]} is out of range [0, {MAX_CLASS_ID}]")
+        _check_name(path, lineno, fields[0])
+        items.append(Item(fields[0], audio_dir / fields[0], label, f"{path}:{lineno}"))
     return items
 
 
 def _folder_items(folder: Path, label: int) -> list[Item]:
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in _AUDIO_SUFFIXES and p.is_file())
-    return [Item(p.relative_to(folder).as_posix(), p, label) for p in files]
+    return [Item(p.relative_to(folder).as_posix(), p, label, str(folder)) for p in files]
 
 
 def list_sets(root: PathLike) -> list[SetSource]:

@@ -2,8 +2,10 @@
 
 One cache per set: ``<cache_dir>/<set>.npy`` (a float32 or float16 `[N, T, H]` memory map), ``<set>.done.npy``
 (which rows are filled, so an interrupted fill resumes) and ``<set>.json`` (what the features depend on:
-model, front end, layer, normalisation, input length, the list of files). A cache whose description
-differs is rebuilt. Only models whose features do not depend on the batch are cached (W2V2-AASIST with
+model, front end, layer, normalisation, input length, the list of files, the array's shape). A cache whose
+description differs, or whose files do not have the described shape and dtype, is rebuilt; the number of
+rows is the number of files listed, and a row's size comes from the model (bounded by its checked config),
+never from a number in the cache. Only models whose features do not depend on the batch are cached (W2V2-AASIST with
 per-utterance normalisation); with the reference's batch-global normalisation the front end runs every step.
 The full 70,000-utterance training set takes 57.6 GB as float32 (201 x 1024 per utterance), 28.8 GB as float16.
 """
@@ -54,6 +56,31 @@ def _read_meta(path: Path) -> Any:
         return None
 
 
+#: Most elements one cached feature row may have (XLS-R 300M: 201 x 1024 = 205,824 per 64,600 samples).
+MAX_ROW_ELEMENTS = 1 << 26
+
+
+def _check_cache_size(shape: tuple[int, ...], set_name: str) -> None:
+    row = int(np.prod(shape[1:], dtype=np.int64))
+    if any(d <= 0 for d in shape[1:]) or row > MAX_ROW_ELEMENTS:
+        raise NcstError(f"feature cache of {set_name}: rows of shape {shape[1:]} are out of range (model config?)")
+
+
+def _cache_fits(data_path: Path, done_path: Path, meta: dict[str, Any]) -> bool:
+    """Whether the cache files are what the description says: the shape, dtype and row count, read from
+    their headers only (a crafted or damaged cache is rebuilt, never trusted to size anything)."""
+    shape = meta.get("shape")
+    if not (data_path.is_file() and done_path.is_file() and isinstance(shape, list) and shape):
+        return False
+    try:
+        data = np.load(data_path, mmap_mode="r")
+        done = np.load(done_path, mmap_mode="r")
+    except (OSError, ValueError, EOFError):
+        return False
+    ok = list(data.shape) == shape and str(data.dtype) == meta["dtype"] and shape[0] == meta["n_items"]
+    return bool(ok and done.shape == (meta["n_items"],) and done.dtype == np.bool_)
+
+
 def cached_features(
     model: nn.Module,
     items: list[Item],
@@ -72,16 +99,20 @@ def cached_features(
     data_path, done_path, meta_path = (cache_dir / f"{set_name}{s}" for s in (".npy", ".done.npy", ".json"))
     dataset = WaveformDataset(items, int(getattr(model, "n_samples", N_SAMPLES)))
     meta = _describe(model, items, dataset.n_samples, dtype)
-    fresh = not (meta_path.is_file() and _read_meta(meta_path) == meta and data_path.is_file())
+    saved = _read_meta(meta_path) if meta_path.is_file() else None
+    if isinstance(saved, dict):
+        meta["shape"] = saved.get("shape")  # the one field not known before the first batch
+    fresh = not (saved == meta and _cache_fits(data_path, done_path, meta))
     if fresh:
         with torch.no_grad():
             probe = model.extract_features(dataset[0][0].unsqueeze(0).to(device))  # type: ignore[operator]
         shape = (len(items), *probe.shape[1:])
+        _check_cache_size(shape, set_name)
         np.lib.format.open_memmap(data_path, mode="w+", dtype=dtype, shape=shape).flush()
         np.save(done_path, np.zeros(len(items), dtype=bool))
-        meta_path.write_text(json.dumps(meta, indent=2))
+        meta_path.write_text(json.dumps({**meta, "shape": list(shape)}, indent=2))
         log.info("Caching front-end features of %s: %s %s in %s", set_name, shape, dtype, data_path)
-    done = np.load(done_path)
+    done = np.array(np.load(done_path), dtype=bool)
     todo = np.flatnonzero(~done)
     if len(todo):
         feats = np.load(data_path, mmap_mode="r+")

@@ -21,11 +21,12 @@ from torch.utils.data import DataLoader
 
 from ncst.audio import sha256_file
 from ncst.benchmark.dumps import dump_path, save_dump
-from ncst.errors import NcstError
+from ncst.errors import NcstError, WeightsError
 from ncst.io import PathLike, read_json
 from ncst.models.base import N_SAMPLES
 from ncst.models.checkpoint import load_model
-from ncst.models.data import Item, WaveformDataset, list_sets, read_set
+from ncst.models.data import Item, WaveformDataset, check_audio, list_sets, read_set
+from ncst.models.validate import check_device
 
 __all__ = ["predict", "write_dumps", "protocol_sets"]
 
@@ -102,32 +103,45 @@ def write_dumps(
 
     Dumps written earlier by the same checkpoint from the same root are reused.
 
+    Before the model runs on any file, everything it reads is checked: the device, the checkpoint
+    (`load_model`: layout, config, weights' keys and shapes, one forward pass), every label file (names
+    inside their folders, class ids in range) and every audio file (`check_audio`).
+
     Returns:
         Set name -> dump path, for every set now dumped.
 
     Raises:
-        NcstError: The root holds none of the requested sets.
+        NcstError: The root holds none of the requested sets, or one of those checks fails; the message
+            names the file.
     """
     data_dir, dumps_dir = Path(data_dir), Path(dumps_dir)
     wanted = None if sets is None else set(sets)
     present = [s.name for s in list_sets(data_dir) if wanted is None or s.name in wanted]
     if not present:
         raise NcstError(f"{data_dir} holds none of the sets {sorted(wanted) if wanted else 'of the official layout'}")
+    check_device(device)
+    if not Path(checkpoint).is_file():
+        raise WeightsError(f"checkpoint {str(checkpoint)!r} is not a file")
     ckpt_sha = sha256_file(checkpoint)
     index_path = dumps_dir / "dumps.json"
     index = _read_index(index_path)
     key = {"checkpoint_sha256": ckpt_sha, "data_dir": str(data_dir.resolve()), "model": model_name}
-    model = None
     written: dict[str, Path] = {}
+    todo: dict[str, list[Item]] = {}
     for name in present:
         path = dump_path(dumps_dir, name)
         if path.is_file() and index.get(name) == key:
             log.info("Reusing %s", path)
             written[name] = path
             continue
-        if model is None:
-            model, _ = load_model(checkpoint, model_name=model_name, device=device)
-        items = read_set(data_dir, name)
+        todo[name] = read_set(data_dir, name)
+    if not todo:
+        return written
+    model, _ = load_model(checkpoint, model_name=model_name, device=device)
+    for items in todo.values():  # every file is read once before the model runs on any
+        check_audio(items)
+    for name, items in todo.items():
+        path = dump_path(dumps_dir, name)
         if not items:
             log.warning("Set %s in %s has no audio; skipped", name, data_dir)
             continue
@@ -151,4 +165,4 @@ def write_dumps(
         index_path.write_text(json.dumps(index, indent=2, sort_keys=True))
         log.info("Wrote %s (%d utterances)", path, len(items))
         written[name] = path
-    return written
+    return {name: written[name] for name in present if name in written}

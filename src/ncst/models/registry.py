@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+import torch
 from torch import nn
 
 from ncst.errors import NcstError
+from ncst.models.validate import MAX_MODEL_ELEMENTS, ModelConfigError, check_model_config, count_elements
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -27,6 +29,7 @@ __all__ = [
     "UnknownModelError",
     "available_models",
     "build_model",
+    "meta_model",
     "model_class",
     "describe_models",
 ]
@@ -103,13 +106,65 @@ def model_class(name: str) -> type[nn.Module]:
     return cls
 
 
-def build_model(name: str, config: dict[str, Any] | None = None) -> nn.Module:
-    """Builds model `name` from its JSON-able config (the constructor's keyword arguments)."""
+def build_model(name: str, config: dict[str, Any] | None = None, *, source: str | None = None) -> nn.Module:
+    """Builds model `name` from its JSON-able config (the constructor's keyword arguments).
+
+    The config is checked first (`ncst.models.validate.check_model_config`), then the model is built on
+    torch's ``meta`` device, which allocates nothing, and refused if it would hold more than
+    `MAX_MODEL_ELEMENTS` parameters and buffers; only then is it built for real. A model whose class says
+    it `loads_pretrained(config)` (W2V2-AASIST with a hub front end) skips the dry build: its size is the
+    pretrained model's.
+
+    Args:
+        name: Registry name.
+        config: Constructor arguments.
+        source: What to name in errors (the checkpoint's path); default ``"model NAME config"``.
+
+    Raises:
+        UnknownModelError: No such model.
+        ModelConfigError: The config is not plain JSON, has a size out of range, or the model would be too large.
+        NcstError: The constructor refuses the config.
+    """
+    where = source or f"model {name!r} config"
+    config = dict(check_model_config({} if config is None else config, source=where))
     cls = model_class(name)
+    probe = meta_model(name, config, source=where)
+    if probe is not None:
+        elements = count_elements(probe)
+        if elements > MAX_MODEL_ELEMENTS:
+            raise ModelConfigError(
+                f"{where}: model {name!r} would hold {elements:,} parameters and buffers "
+                f"(at most {MAX_MODEL_ELEMENTS:,}); check its sizes"
+            )
+    return _construct(cls, name, config, where)
+
+
+def meta_model(name: str, config: dict[str, Any], *, source: str) -> nn.Module | None:
+    """Model `name` built on the ``meta`` device (shapes only, no memory), or None where that cannot be done.
+
+    None for a model that loads pretrained weights and for one that does not build on ``meta`` (Mel-LCNN:
+    torchaudio's mel filter bank reads a value; its size is bounded by `n_samples`); the global RNG is left
+    as it was.
+    """
+    cls = model_class(name)
+    loads_pretrained = getattr(cls, "loads_pretrained", None)
+    if callable(loads_pretrained) and loads_pretrained(config):
+        return None
     try:
-        return cls(**(config or {}))
-    except TypeError as err:
-        raise NcstError(f"model {name!r} does not accept config {config}: {err}") from err
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            return cls(**config)
+    except Exception as err:  # meta tensors refuse some ops (.item()); a bad config fails the real build too
+        log.debug("model %s cannot be built on the meta device (%s); its size is not checked first", name, err)
+        return None
+
+
+def _construct(cls: type[nn.Module], name: str, config: dict[str, Any], source: str) -> nn.Module:
+    try:
+        return cls(**config)
+    except NcstError:
+        raise
+    except (TypeError, ValueError, RuntimeError, IndexError, KeyError, OverflowError) as err:
+        raise ModelConfigError(f"{source}: model {name!r} does not accept config {config}: {err}") from err
 
 
 def describe_models(*, build_w2v2_frontend: bool = False) -> list[ModelInfo]:

@@ -32,14 +32,24 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ncst.errors import NcstError
+from ncst.errors import NcstError, WeightsError
 from ncst.models.base import N_SAMPLES
-from ncst.models.checkpoint import read_checkpoint, save_checkpoint
-from ncst.models.data import read_set
+from ncst.models.checkpoint import MAX_EPOCHS, load_state, read_checkpoint, save_checkpoint
+from ncst.models.data import Item, check_audio, read_set
 from ncst.models.features import FeatureDataset, cached_features
 from ncst.models.registry import build_model
+from ncst.models.validate import ModelConfigError, check_device, check_forward, check_model_config, check_plain_json
 
-__all__ = ["TrainConfig", "TrainResult", "StepCallback", "EpochCallback", "train", "lr_at_epoch"]
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "TrainConfig",
+    "TrainResult",
+    "StepCallback",
+    "EpochCallback",
+    "check_train_config",
+    "train",
+    "lr_at_epoch",
+]
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +99,61 @@ def lr_at_epoch(config: TrainConfig, epoch: int) -> float:
     return config.lr * 0.5 ** (epoch // config.lr_halve_every)
 
 
+#: Largest batch size `train` accepts (the reference uses 24).
+MAX_BATCH_SIZE = 4096
+#: Most DataLoader worker processes.
+MAX_WORKERS = 256
+
+
+def check_train_config(config: TrainConfig) -> None:
+    """Refuses settings no run can use, before anything is built or written.
+
+    Raises:
+        NcstError: A value of the wrong type or out of range (the message names the setting).
+    """
+
+    def _int(key: str, low: int, high: int) -> None:
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise NcstError(f"training setting {key} must be an integer in [{low}, {high}], got {value!r}")
+
+    _int("epochs", 1, MAX_EPOCHS)
+    _int("batch_size", 1, MAX_BATCH_SIZE)
+    _int("lr_halve_every", 1, MAX_EPOCHS)
+    _int("workers", 0, MAX_WORKERS)
+    _int("seed", 0, 2**63 - 1)
+    for key, positive in (("lr", True), ("weight_decay", False)):
+        value = getattr(config, key)
+        bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+        if bad or value < 0 or (positive and value == 0) or value > 1e3:
+            raise NcstError(
+                f"training setting {key} must be a finite number in {'(0' if positive else '[0'}, 1000], got {value!r}"
+            )
+    if config.cache_dtype not in ("float32", "float16"):
+        raise NcstError(f"training setting cache_dtype must be float32 or float16, got {config.cache_dtype!r}")
+    if not isinstance(config.model, str) or not config.model:
+        raise NcstError(f"training setting model must be a model name, got {config.model!r}")
+
+
+def _check_labels(items: list[Item], n_classes: int, set_name: str, data_dir: Path) -> None:
+    """Every label of a training or dev set must be one of the model's classes."""
+    for item in items:
+        if not 0 <= item.label < n_classes:
+            raise NcstError(
+                f"{item.origin or data_dir}: class {item.label} of {item.utt_id!r} is not one of the model's "
+                f"{n_classes} classes (0-{n_classes - 1}); the {set_name} set may only hold those"
+            )
+
+
 # Settings that must not change when a run resumes (epochs may grow, device and workers may change).
 _FIXED = ("model", "model_config", "batch_size", "lr", "weight_decay", "lr_halve_every", "seed", "data_dir")
 
 
-def _datasets(model: nn.Module, config: TrainConfig, out_dir: Path) -> tuple[Dataset, Dataset, bool]:
+def _datasets(
+    model: nn.Module, config: TrainConfig, out_dir: Path, train_items: list[Item], dev_items: list[Item]
+) -> tuple[Dataset, Dataset, bool]:
     from ncst.models.data import WaveformDataset
 
-    train_items, dev_items = read_set(config.data_dir, "train"), read_set(config.data_dir, "dev")
     log.info("train: %d utterances, dev: %d utterances (%s)", len(train_items), len(dev_items), config.data_dir)
     if config.cache_features and getattr(model, "caches_features", False):
         cache = out_dir / "feature_cache"
@@ -136,7 +193,7 @@ def _resume(
     opt: torch.optim.Optimizer,
     gens: tuple[torch.Generator, torch.Generator],
 ) -> tuple[int, float, list[dict[str, Any]]]:
-    ckpt = read_checkpoint(last, map_location="cpu")  # RNG states must stay CPU tensors
+    ckpt = read_checkpoint(last, map_location="cpu", training=True)  # RNG states must stay CPU tensors
     saved = ckpt["train_config"]
     now = json.loads(json.dumps(config.to_dict()))
     changed = [k for k in _FIXED if saved.get(k) != now.get(k)]
@@ -145,11 +202,77 @@ def _resume(
         raise NcstError(
             f"{last} was trained with other settings ({diff}); use another --out folder, or delete it to start over"
         )
-    model.load_state_dict(ckpt["state_dict"], strict=False)
-    opt.load_state_dict(ckpt["optimizer"])
-    _set_rng_state(ckpt["rng"], *gens)
+    if ckpt["model"] != config.model:
+        raise NcstError(f"{last} holds model {ckpt['model']!r}, not {config.model!r}; use another --out folder")
+    load_state(model, ckpt["state_dict"], path=last, name=config.model)
+    _check_optimizer_state(ckpt["optimizer"], opt, last)
+    try:
+        opt.load_state_dict(ckpt["optimizer"])
+        _set_rng_state(ckpt["rng"], *gens)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
+        raise WeightsError(f"{last}: the training state does not fit this run ({type(err).__name__}: {err})") from err
     log.info("Resuming %s after epoch %d from %s", config.model, ckpt["epoch"], last)
     return int(ckpt["epoch"]) + 1, float(ckpt["best_dev_loss"]), list(ckpt["history"])
+
+
+def _check_optimizer_state(saved: dict[str, Any], opt: torch.optim.Optimizer, path: Path) -> None:
+    """Refuses a saved Adam state this run could not step with; torch's load_state_dict checks little of it.
+
+    The parameter groups must be this run's (same parameters; betas, eps, weight decay and the other
+    settings equal where both have them; lr a finite number, reset every epoch anyway), and each
+    parameter's state exactly ``step`` (a finite scalar) and ``exp_avg`` / ``exp_avg_sq`` (finite, the
+    parameter's shape, the second not negative).
+    """
+    fresh = opt.state_dict()
+    groups = saved["param_groups"]
+    try:
+        check_plain_json(groups, source=f"{path}: optimizer param_groups")
+    except ModelConfigError as err:
+        raise WeightsError(str(err)) from err
+    if len(groups) != len(fresh["param_groups"]):
+        raise WeightsError(
+            f"{path}: optimizer has {len(groups)} parameter groups, this run {len(fresh['param_groups'])}"
+        )
+    shapes: dict[Any, torch.Size] = {}
+    for group, own, params in zip(groups, fresh["param_groups"], (g["params"] for g in opt.param_groups)):
+        if not isinstance(group, dict):
+            raise WeightsError(f"{path}: optimizer parameter group is a {type(group).__name__}, not a dict")
+        for key in ("params", "lr", "betas", "eps", "weight_decay"):
+            if key not in group:
+                raise WeightsError(f"{path}: optimizer parameter group lacks {key!r}")
+        if group["params"] != own["params"]:
+            raise WeightsError(f"{path}: optimizer parameters {_short(group['params'])} are not this model's")
+        lr = group["lr"]
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr):
+            raise WeightsError(f"{path}: optimizer lr {_short(lr)} is not a finite number")
+        for key, value in own.items():
+            if key not in ("params", "lr") and key in group and group[key] != value:
+                raise WeightsError(f"{path}: optimizer setting {key} is {_short(group[key])}, this run uses {value!r}")
+        shapes.update(zip(own["params"], (p.shape for p in params)))
+    state = saved["state"]
+    for index, entry in state.items():
+        if index not in shapes or not isinstance(entry, dict) or set(entry) != {"step", "exp_avg", "exp_avg_sq"}:
+            raise WeightsError(
+                f"{path}: optimizer state {_short(index)} is not Adam's state of one of this model's parameters"
+            )
+        step = entry["step"]
+        for key in ("exp_avg", "exp_avg_sq"):
+            moment = entry[key]
+            if not (isinstance(moment, torch.Tensor) and moment.is_floating_point() and moment.shape == shapes[index]):
+                raise WeightsError(
+                    f"{path}: optimizer state {index}.{key} is not a float tensor of shape {tuple(shapes[index])}"
+                )
+            if not bool(torch.isfinite(moment).all()) or (key == "exp_avg_sq" and bool((moment < 0).any())):
+                raise WeightsError(f"{path}: optimizer state {index}.{key} holds NaN, Inf or negative values")
+        if not (isinstance(step, torch.Tensor) and step.is_floating_point() and step.ndim == 0):
+            raise WeightsError(f"{path}: optimizer state {index}.step is not a scalar float tensor")
+        if not (math.isfinite(float(step)) and float(step) >= 0):
+            raise WeightsError(f"{path}: optimizer state {index}.step is {float(step)}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _dev_pass(model: nn.Module, loader: DataLoader, device: str, features: bool) -> tuple[float, float]:
@@ -175,14 +298,32 @@ def train(
 
     Seeds torch's global RNG with `config.seed` (model initialisation and dropout), as the reference does.
 
+    Every input is checked before the first step, and each check names the file: the settings and
+    model config (`check_train_config`, `check_model_config`), the device, the train and dev label files
+    (present, not empty, names inside their folders, classes the model has), every train and dev audio file
+    (`check_audio`), one forward pass, and a ``last.pt`` to resume from (`read_checkpoint(training=True)`,
+    keys and shapes of the weights and optimizer state).
+
     Raises:
-        NcstError: The data root lacks train/dev label files, or ``last.pt`` was made with other settings.
+        NcstError: Any of those checks fails (`WeightsError` for a checkpoint, `CorpusLayoutError` for a label
+            file, `AudioError` for audio), or ``last.pt`` was made with other settings.
     """
+    check_train_config(config)
+    check_device(config.device)
+    model_config = check_model_config(dict(config.model_config), source="model config")
+    train_items, dev_items = read_set(config.data_dir, "train"), read_set(config.data_dir, "dev")
+    for set_name, items in (("train", train_items), ("dev", dev_items)):
+        if not items:
+            raise NcstError(f"{config.data_dir}: the {set_name} set is empty (its label file lists no files)")
     out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     torch.manual_seed(config.seed)
-    model = build_model(config.model, dict(config.model_config)).to(config.device)
+    model = build_model(config.model, model_config).to(config.device)
+    n_classes = check_forward(model, source=f"model {config.model!r}", device=config.device)
+    _check_labels(train_items, n_classes, "train", config.data_dir)
+    _check_labels(dev_items, n_classes, "dev", config.data_dir)
+    log.info("Checking the audio of %d train and %d dev files", len(train_items), len(dev_items))
+    check_audio(train_items + dev_items)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(config.seed)  # epoch permutations
@@ -191,11 +332,12 @@ def train(
     history: list[dict[str, Any]] = []
     if last_path.is_file():
         start, best, history = _resume(last_path, config, model, opt, (gen, loader_gen))
-    train_set, dev_set, features = _datasets(model, config, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_set, dev_set, features = _datasets(model, config, out_dir, train_items, dev_items)
     dev_loader = DataLoader(dev_set, batch_size=config.batch_size, num_workers=config.workers, generator=loader_gen)
     cfg_json = json.loads(json.dumps(config.to_dict()))
     get_config = getattr(model, "config", None)
-    model_config = get_config() if callable(get_config) else dict(config.model_config)
+    model_config = get_config() if callable(get_config) else dict(model_config)
     get_state = getattr(model, "checkpoint_state", model.state_dict)
     for epoch in range(start, config.epochs):
         t0 = time.perf_counter()

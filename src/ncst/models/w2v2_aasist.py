@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ncst.errors import MissingDependencyError, NcstError
+from ncst.errors import MissingDependencyError, NcstError, WeightsError
 from ncst.models.base import N_CLASSES, N_SAMPLES, SourceTracingModel
 from ncst.models.graph import SpectroTemporalGraph, make_encoder
 
@@ -97,7 +97,13 @@ def _build_frontend(frontend: str | dict[str, Any], seed: int) -> nn.Module:
         torch.manual_seed(seed)
         return Wav2Vec2Model(Wav2Vec2Config(**frontend))
     log.info("Loading the frozen front end %s", frontend)
-    return Wav2Vec2Model.from_pretrained(frontend)
+    try:
+        return Wav2Vec2Model.from_pretrained(frontend)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:  # missing, offline, not a Wav2Vec2
+        raise WeightsError(
+            f"front end {frontend!r} cannot be loaded as a Wav2Vec2Model ({type(err).__name__}: {err}); "
+            "give a hub id or a local folder of a pretrained wav2vec 2.0 model"
+        ) from err
 
 
 class W2V2AASIST(SourceTracingModel):
@@ -154,6 +160,11 @@ class W2V2AASIST(SourceTracingModel):
         self.normalization = normalization
         hidden = int(fe_config.hidden_size)
         self.backend = W2V2Backend(feature_dim=hidden, n_classes=n_classes)
+
+    @classmethod
+    def loads_pretrained(cls, config: dict[str, Any]) -> bool:
+        """A hub id or folder as `frontend` loads pretrained weights; a config dict builds random ones."""
+        return not isinstance(config.get("frontend", XLSR_300M), dict)
 
     def train(self, mode: bool = True) -> W2V2AASIST:
         """Switches only the back end; the frozen front end stays in eval mode (no dropout, no masking)."""
