@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ncst.errors import CorpusLayoutError, NcstError
-from ncst.layout import LabelLine, check_relative_name, format_label_line, label_file_name, read_label_file
+from ncst.layout import LabelLine, format_label_line, iter_label_lines, label_file_name, read_label_file
 
 
 def _write(tmp_path: Path, text: str | bytes) -> Path:
@@ -46,12 +46,13 @@ def test_read_label_file_spoof_is_fake(tmp_path: Path) -> None:
         ("a.wav fake 20000000000", "outside"),
         ("a.wav fake 9999999999999", "not an integer"),
         ("a.wav fake 2000000", "outside"),
-        ("../a.wav fake 1", "component"),
-        ("/etc/a.wav fake 1", "absolute"),
-        ("C:/a.wav fake 1", "absolute"),
-        ("x\\a.wav fake 1", "backslash"),
-        ("x//a.wav fake 1", "component"),
-        (("a" * 201) + ".wav fake 1", "longer"),
+        ("../a.wav fake 1", "column 1.*starting with '.'"),
+        ("/etc/a.wav fake 1", "column 1.*'/'"),
+        ("C:/a.wav fake 1", "column 1.*':'"),
+        ("x\\a.wav fake 1", "column 1.*'\\\\\\\\'"),
+        ("sub/a.wav fake 1", "column 1.*'/'"),
+        (".hidden.wav fake 1", "column 1.*starting with '.'"),
+        (("a" * 201) + ".wav fake 1", "column 1.*longer"),
     ],
 )
 def test_read_label_file_refuses_a_bad_line_naming_file_and_line(line: str, message: str, tmp_path: Path) -> None:
@@ -98,5 +99,12 @@ def test_format_label_line_round_trips(tmp_path: Path) -> None:
     assert parsed == [("a.wav", "real", 0), ("mimi_a.wav", "fake", 1)]
 
 
-def test_check_relative_name_allows_sub_folders() -> None:
-    assert check_relative_name("A1-A2/x.wav", "here") == "A1-A2/x.wav"
+def test_iter_label_lines_reports_every_bad_line_and_keeps_the_good_ones(tmp_path: Path) -> None:
+    path = _write(tmp_path, b"a.wav fake 1\n\xff.wav fake 1\nb.wav fake\nc.wav real 0\na.wav fake 1\n")
+    kinds = [(n, type(item).__name__) for n, item in iter_label_lines(path)]
+    assert kinds == [(1, "LabelLine"), (2, "str"), (3, "str"), (4, "LabelLine"), (5, "str")]
+
+
+def test_iter_label_lines_names_the_bad_byte(tmp_path: Path) -> None:
+    path = _write(tmp_path, b"a.wav fake 1\n\xff.wav fake 1\n")
+    assert dict(iter_label_lines(path))[2] == "not UTF-8 text (byte 0xff at column 1)"

@@ -7,26 +7,30 @@ or writes such a file (the recipe planner and build, ingest, verify, the model d
 goes through this module, so there is one acceptance rule:
 
 * exactly three whitespace-separated fields; blank lines are skipped;
-* column 1 is a relative name inside the set's folder (`check_relative_name`): no absolute path, no `..`
-  or empty component, no backslash, control character or NUL, at most `MAX_NAME_BYTES` bytes;
+* column 1 is a plain file name in the set's folder (`ncst.paths.check_file_name`): no separator, no
+  leading `.`, no whitespace, control character or character Windows refuses, at most 200 UTF-8 bytes;
 * column 2 is `real` or `fake`, or a synonym the official data and corpora use (`bonafide`, `bona-fide`,
   `genuine` for real; `spoof` for fake); official loaders never read it, ncst checks it against column 3;
 * column 3 is a decimal integer (a leading `-` allowed: `-1` marks a codec without a class id), within
   `class_ids` when given;
-* a file listed twice is an error naming both lines.
+* a file listed twice is an error naming both lines;
+* each line is decoded on its own, so a line that is not UTF-8 is named by its number and column.
 
-This module is a leaf: it imports only `ncst.errors` and `ncst.io`, so any package may use it.
+`read_label_file` raises at the first bad line; `iter_label_lines` yields every line or its problem, for
+`ncst verify`, which reports them all. This module is a leaf: it imports only `ncst.errors`, `ncst.io`
+and `ncst.paths`, so any package may use it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ncst.errors import CorpusLayoutError, NcstError
-from ncst.io import PathLike, read_text
+from ncst.io import PathLike
+from ncst.paths import MAX_NAME_BYTES, check_file_name, show
 
 __all__ = [
     "FAKE_KINDS",
@@ -36,9 +40,10 @@ __all__ = [
     "REAL_KINDS",
     "RECIPE_FILE",
     "LabelLine",
-    "check_relative_name",
     "format_label_line",
+    "iter_label_lines",
     "label_file_name",
+    "parse_label_line",
     "read_label_file",
 ]
 
@@ -50,8 +55,6 @@ LABEL_DIR = "label"
 RECIPE_FILE = "recipe.json"
 #: One provenance row per generated or ingested file.
 PROVENANCE_FILE = "provenance.jsonl"
-#: Longest file or folder name (in UTF-8 bytes) a label line may carry; file systems allow 255.
-MAX_NAME_BYTES = 200
 #: Column-2 values meaning real speech, and fake speech (the official files write `real`/`fake`).
 REAL_KINDS = frozenset({"real", "bonafide", "bona-fide", "genuine"})
 FAKE_KINDS = frozenset({"fake", "spoof"})
@@ -85,35 +88,61 @@ def format_label_line(file: str, class_id: int) -> str:
     return f"{file} {'real' if class_id == 0 else 'fake'} {class_id}\n"
 
 
-def check_relative_name(name: str, where: str, *, error: type[NcstError] = CorpusLayoutError) -> str:
-    """Returns `name` if it is a plain relative path that stays inside its folder, else raises `error`.
+class _LineProblem(NcstError):
+    """One label line breaks the acceptance rule (the message does not name the file)."""
 
-    Args:
-        name: A file or folder name from outside ncst (a label line, a recipe, an archive, a record).
-        where: What to name in the error (`label/train.txt:12`, `recipe.toml: subsets[3].folder`).
-        error: The exception type to raise.
+
+def parse_label_line(text: str, *, class_ids: frozenset[int] | None = None) -> tuple[str, str, int] | None:
+    """`(file, kind, class id)` of one label line, or None for a blank line.
+
+    Raises:
+        NcstError: The line breaks the acceptance rule (the message says how; the caller names file and line).
     """
-    problem = _name_problem(name)
-    if problem:
-        raise error(f"{where}: {name[:120]!r} {problem}")
-    return name
+    fields = text.split()
+    if not fields:
+        return None
+    if len(fields) != 3:
+        raise _LineProblem(f"expected '<file> <real|fake> <class id>', got {show(text.strip())}")
+    name, kind, class_text = fields
+    check_file_name(name, "column 1", error=_LineProblem)
+    if kind not in REAL_KINDS and kind not in FAKE_KINDS:
+        raise _LineProblem(f"column 2 is {show(kind, 40)}; expected one of {sorted(REAL_KINDS | FAKE_KINDS)}")
+    return name, kind, _class_id(class_text, class_ids)
 
 
-def _name_problem(name: str) -> str | None:
-    if not name:
-        return "is empty"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return "contains a control character"
-    if "\\" in name:
-        return "contains a backslash"
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
-        return f"is longer than {MAX_NAME_BYTES} bytes"
-    if name.startswith("/") or PurePosixPath(name).is_absolute() or (len(name) > 1 and name[1] == ":"):
-        return "is an absolute path"
-    parts = name.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        return "has an empty, '.' or '..' component"
-    return None
+def iter_label_lines(
+    path: PathLike, *, class_ids: Iterable[int] | None = None
+) -> Iterator[tuple[int, LabelLine | str]]:
+    """Every non-blank line of a label file: `(line number, LabelLine)` or `(line number, problem)`.
+
+    A file listed a second time is a problem of that line. Lines are read one at a time, so memory is
+    bounded by the longest line, and a line that is not UTF-8 is a problem of its own.
+
+    Raises:
+        OSError: The file cannot be opened or read.
+    """
+    valid = frozenset(class_ids) if class_ids is not None else None
+    first_line: dict[str, int] = {}
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                yield lineno, f"not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1})"
+                continue
+            try:
+                parsed = parse_label_line(text, class_ids=valid)
+            except _LineProblem as err:
+                yield lineno, str(err)
+                continue
+            if parsed is None:
+                continue
+            name, kind, class_id = parsed
+            if name in first_line:
+                yield lineno, f"{show(name)} is listed again (first on line {first_line[name]}); one line per file"
+                continue
+            first_line[name] = lineno
+            yield lineno, LabelLine(name, kind, class_id, lineno)
 
 
 def read_label_file(
@@ -132,36 +161,25 @@ def read_label_file(
     path = Path(path)
     if not path.is_file():
         raise error(f"label file not found: {path}" + (" (it is a folder)" if path.is_dir() else ""))
-    valid = frozenset(class_ids) if class_ids is not None else None
     lines: list[LabelLine] = []
-    first_line: dict[str, int] = {}
-    for lineno, text in enumerate(read_text(path, error=error).splitlines(), 1):
-        fields = text.split()
-        if not fields:
-            continue
-        where = f"{path}:{lineno}"
-        if len(fields) != 3:
-            raise error(f"{where}: expected '<file> <real|fake> <class id>', got {text.strip()[:120]!r}")
-        name, kind, class_text = fields
-        check_relative_name(name, where, error=error)
-        if kind not in REAL_KINDS and kind not in FAKE_KINDS:
-            raise error(f"{where}: column 2 is {kind[:40]!r}; expected one of {sorted(REAL_KINDS | FAKE_KINDS)}")
-        class_id = _class_id(class_text, valid, where, error)
-        if name in first_line:
-            raise error(f"{where}: {name!r} is listed again (first on line {first_line[name]}); one line per file")
-        first_line[name] = lineno
-        lines.append(LabelLine(name, kind, class_id, lineno))
+    try:
+        for lineno, item in iter_label_lines(path, class_ids=class_ids):
+            if isinstance(item, str):
+                raise error(f"{path}:{lineno}: {item}")
+            lines.append(item)
+    except OSError as err:
+        raise error(f"{path}: cannot read the label file ({err.strerror or err})") from err
     return lines
 
 
-def _class_id(text: str, valid: frozenset[int] | None, where: str, error: type[NcstError]) -> int:
+def _class_id(text: str, valid: frozenset[int] | None) -> int:
     digits = text[1:] if text.startswith("-") else text
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
-        raise error(f"{where}: class id {text[:40]!r} is not an integer")
+        raise _LineProblem(f"class id {show(text, 40)} is not an integer")
     value = int(text)
     if valid is not None and value not in valid:
-        raise error(f"{where}: class id {value} is not one of {sorted(valid)}")
+        raise _LineProblem(f"class id {value} is not one of {sorted(valid)}")
     low, high = _CLASS_ID_RANGE
     if not low <= value <= high:
-        raise error(f"{where}: class id {value} is outside [{low}, {high}]")
+        raise _LineProblem(f"class id {value} is outside [{low}, {high}]")
     return value

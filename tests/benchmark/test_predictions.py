@@ -9,7 +9,7 @@ from ncst.benchmark.predictions import (
     label_from_prefix,
     labels_from_file,
     labels_from_prefix,
-    read_label_file,
+    read_labels,
     read_predictions,
     utterance_key,
 )
@@ -61,7 +61,7 @@ def test_read_predictions_errors_name_file_and_line(tmp_path: Path) -> None:
 def test_labels_from_file_matches_on_stem(tmp_path: Path) -> None:
     path = tmp_path / "eval_id.txt"
     path.write_text("mimi_a.wav fake 1\nb.wav real 0\n")
-    assert read_label_file(path) == {"mimi_a": 1, "b": 0}
+    assert read_labels(path) == {"mimi_a": 1, "b": 0}
     assert labels_from_file(["b.wav", "mimi_a"], path).tolist() == [0, 1]
     with pytest.raises(ProtocolError, match="not in"):
         labels_from_file(["c.wav"], path)
@@ -106,19 +106,19 @@ def test_read_predictions_repeated_file_is_an_error(tmp_path: Path) -> None:
         read_predictions(path)
 
 
-def test_read_label_file_repeated_file_is_an_error(tmp_path: Path) -> None:
+def test_read_labels_repeated_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "eval_id.txt"
     path.write_text("a.wav fake 1\nb.wav real 0\na.wav fake 2\n")
-    with pytest.raises(ProtocolError, match=r"eval_id.txt: 1 file\(s\) listed more than once.*lines 1 and 3"):
-        read_label_file(path)
+    with pytest.raises(ProtocolError, match=r"eval_id.txt:3: 'a.wav' is listed again \(first on line 1\)"):
+        read_labels(path)
 
 
-def test_read_label_file_class_outside_protocol_names_line(tmp_path: Path) -> None:
+def test_read_labels_class_outside_protocol_names_line(tmp_path: Path) -> None:
     path = tmp_path / "eval_id.txt"
-    path.write_text("a.wav fake 1\nb.wav fake 50000000\n")
-    assert read_label_file(path) == {"a": 1, "b": 50000000}
-    with pytest.raises(ProtocolError, match=r"eval_id.txt:2: class id 50000000 is not one"):
-        read_label_file(path, class_ids=range(7))
+    path.write_text("a.wav fake 1\nb.wav fake 500000\n")
+    assert read_labels(path) == {"a": 1, "b": 500000}
+    with pytest.raises(ProtocolError, match=r"eval_id.txt:2: class id 500000 is not one"):
+        read_labels(path, class_ids=range(7))
 
 
 def test_labels_from_file_unpredicted_labels_need_skip_missing(tmp_path: Path) -> None:
@@ -134,4 +134,11 @@ def test_inputs_that_are_directories_are_named_as_such(tmp_path: Path) -> None:
     with pytest.raises(ProtocolError, match=r"r.txt is a directory, not a file"):
         read_predictions(tmp_path / "r.txt")
     with pytest.raises(ProtocolError, match=r"r.txt is a directory, not a file"):
-        read_label_file(tmp_path / "r.txt")
+        read_labels(tmp_path / "r.txt")
+
+
+def test_read_labels_same_stem_twice_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "eval_id.txt"
+    path.write_text("a.wav fake 1\na.flac fake 1\n")
+    with pytest.raises(ProtocolError, match=r"listed more than once"):
+        read_labels(path)

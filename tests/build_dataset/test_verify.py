@@ -88,7 +88,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "label_repeated": (
         lambda out: (out / "label.txt").write_text((out / "label.txt").read_text() * 2),
         "labels",
-        "label.txt:4: fake_spk_000.wav listed again (first on line 1)",
+        "label.txt:4: 'fake_spk_000.wav' is listed again (first on line 1)",
     ),
     "label_file_deleted": (lambda out: (out / "label.txt").unlink(), "labels", "label.txt: missing (3 lines expected)"),
     "manifest_edited": (

@@ -221,7 +221,8 @@ def test_ingest_refused_label_line_names_file_and_line(setup: tuple[Path, Path])
     with pytest.raises(IngestError, match=r"ALM-moshi\.txt:3: not UTF-8"):
         ingest(src, root, "ALM/moshi", 1)
     label.write_text("moshi_a.wav fake\n")
-    with pytest.raises(NcstError, match=r"ALM-moshi\.txt:1: 'moshi_a.wav fake' is not"):
+    expected = r"ALM-moshi\.txt:1: expected '<file> <real\|fake> <class id>', got 'moshi_a.wav fake'"
+    with pytest.raises(NcstError, match=expected):
         ingest(src, root, "ALM/moshi", 1)
 
 

@@ -14,9 +14,9 @@ from ncst.codecs import CodecCard, register_codec
 from ncst.codecs.real import RealCodec
 from ncst.corpora.base import Utterance
 from ncst.errors import CorpusLayoutError
+from ncst.layout import read_label_file
 from ncst.recipes import RecipeError, add_class, load_recipe, plan_recipe
 from ncst.recipes.build import write_label_files
-from ncst.recipes.splits import read_label_file
 
 
 def _utts(corpus: str, n: int, fmt: str) -> list[Utterance]:

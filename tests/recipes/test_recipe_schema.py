@@ -241,13 +241,13 @@ def test_labels_missing_folder_is_an_error(tmp_path: Path) -> None:
 
 def test_labels_unknown_class_names_file_and_line(tmp_path: Path) -> None:
     labels = _labels(tmp_path, "p225_001.wav real 0\nmimi_p225_002.wav fake 9\n")
-    with pytest.raises(CorpusLayoutError, match=r"train\.txt:2: class 9"):
+    with pytest.raises(CorpusLayoutError, match=r"train\.txt:2: class id 9 is not one of"):
         plan_recipe(load_recipe(_write(tmp_path, SMALL)), _corpora(), labels_dir=labels)
 
 
 def test_labels_duplicate_line_names_file_and_line(tmp_path: Path) -> None:
     labels = _labels(tmp_path, "p225_001.wav real 0\np225_003.wav real 0\np225_001.wav real 0\n")
-    with pytest.raises(CorpusLayoutError, match=r"train\.txt:3: .* listed twice \(first on line 1\)"):
+    with pytest.raises(CorpusLayoutError, match=r"train\.txt:3: .* listed again \(first on line 1\)"):
         plan_recipe(load_recipe(_write(tmp_path, SMALL)), _corpora(), labels_dir=labels)
 
 

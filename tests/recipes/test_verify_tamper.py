@@ -184,7 +184,7 @@ def test_verify_names_file_and_line_of_a_label_line_that_is_not_utf8(built: Path
     out = _copy(built, tmp_path)
     label = out / "label" / "train.txt"
     label.write_bytes(label.read_bytes() + b"p\xff.wav real 0\n")
-    assert verify_build(out).labels == ["label/train.txt:5: not UTF-8 text (byte 0xff at column 2)"]
+    assert verify_build(out).labels == ["label/train.txt:5: not UTF-8 text (byte 0xff at column 2) (in train/)"]
 
 
 # -- the seeded mutation sweep --------------------------------------------------------------------------------

@@ -20,12 +20,13 @@ from numpy.typing import NDArray
 from ncst.classes import prefix_labels
 from ncst.errors import ProtocolError
 from ncst.io import PathLike
+from ncst.layout import read_label_file
 
 __all__ = [
     "PREFIX_LABELS",
     "Predictions",
     "read_predictions",
-    "read_label_file",
+    "read_labels",
     "label_from_prefix",
     "labels_from_file",
     "labels_from_prefix",
@@ -178,33 +179,29 @@ def read_predictions(path: PathLike, *, class_ids: Iterable[int] | None = None) 
     return Predictions(tuple(names), np.asarray(preds, np.int64), np.asarray(scores, np.float64), str(path))
 
 
-def read_label_file(path: PathLike, *, class_ids: Iterable[int] | None = None) -> dict[str, int]:
-    """Reads a label file (``<file> <real|fake> <class id>``) into ``{utterance_key: class id}``.
+def read_labels(path: PathLike, *, class_ids: Iterable[int] | None = None) -> dict[str, int]:
+    """Reads a label file (`ncst.layout.read_label_file`) into ``{utterance_key: class id}``.
 
     Args:
         path: The label file.
-        class_ids: Valid class ids; None accepts any 64-bit integer (a build writes -1 for codecs without one).
+        class_ids: Valid class ids; None accepts any id the layout's rule does (-1 marks a codec without one).
 
     Raises:
-        ProtocolError: If the file is missing, a directory, not UTF-8 text, lists a file twice, or a line is
-            malformed (the message names the file and line).
+        ProtocolError: If the file is missing, a directory, not UTF-8 text, lists a file twice (also as
+            `x.wav` and `x.flac`, which share a key), or a line is malformed (the message names file and line).
     """
     path = Path(path)
     require_file(path, "Label file")
-    valid = frozenset(class_ids) if class_ids is not None else None
     labels: dict[str, int] = {}
     first_line: dict[str, int] = {}
     repeats: list[tuple[str, int]] = []
-    for lineno, fields in _fields_per_line(path, "a label file"):
-        where = f"{path}:{lineno}"
-        if len(fields) < 3:
-            raise ProtocolError(f"{where}: expected '<file> <real|fake> <id>', got {' '.join(fields)[:120]!r}")
-        key = utterance_key(fields[0])
-        labels[key] = _parse_class_id(fields[2], valid, where)
+    for line in read_label_file(path, class_ids=class_ids, error=ProtocolError):
+        key = utterance_key(line.file)
+        labels[key] = line.class_id
         if key in first_line:
-            repeats.append((key, lineno))
+            repeats.append((key, line.line))
         else:
-            first_line[key] = lineno
+            first_line[key] = line.line
     if repeats:
         raise _duplicates_error(path, first_line, repeats, "each file needs exactly one label")
     return labels
@@ -243,7 +240,7 @@ def labels_from_file(
         ProtocolError: If a name is not in the label file, or (unless `skip_missing`) a labelled file has no
             prediction; the message gives the count and the first few.
     """
-    table = read_label_file(label_file, class_ids=class_ids)
+    table = read_labels(label_file, class_ids=class_ids)
     keys = [utterance_key(n) for n in names]
     missing = [k for k in keys if k not in table]
     if missing:

@@ -21,6 +21,7 @@ from ncst.build_dataset.plan import WAV_DIR
 from ncst.build_dataset.provenance import ProvenanceRow, read_provenance
 from ncst.errors import CorpusLayoutError
 from ncst.io import parse_temp_name, sha256_file
+from ncst.layout import iter_label_lines
 
 __all__ = ["VerifyReport", "provenance_problems", "verify_build"]
 
@@ -148,26 +149,18 @@ def _label_problems(path: Path, rows: Mapping[str, ProvenanceRow]) -> list[str]:
     if not path.is_file():
         return [f"{LABEL_FILE}: missing" + (f" ({len(expected)} lines expected)" if expected else "")]
     problems: list[str] = []
-    seen: dict[str, int] = {}
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
-            fields = line.split()
-            where = f"{LABEL_FILE}:{lineno}"
-            if not fields:
-                continue
-            if len(fields) != 3:
-                problems.append(f"{where}: malformed line {line.strip()[:80]!r}; expected '<file> <real|fake> <id>'")
-                continue
-            name, kind, class_id = fields
-            if name in seen:
-                problems.append(f"{where}: {name} listed again (first on line {seen[name]})")
-                continue
-            seen[name] = lineno
-            if name not in expected:
-                problems.append(f"{where}: added line for {name}, which has no provenance row")
-            elif (kind, class_id) != expected[name]:
-                want = " ".join(expected[name])
-                problems.append(f"{where}: edited line for {name}: '{kind} {class_id}', provenance says '{want}'")
+    seen: set[str] = set()
+    for lineno, item in iter_label_lines(path):
+        where = f"{LABEL_FILE}:{lineno}"
+        if isinstance(item, str):
+            problems.append(f"{where}: {item}")
+            continue
+        seen.add(item.file)
+        if item.file not in expected:
+            problems.append(f"{where}: added line for {item.file}, which has no provenance row")
+        elif (item.kind, str(item.class_id)) != expected[item.file]:
+            have, want = f"{item.kind} {item.class_id}", " ".join(expected[item.file])
+            problems.append(f"{where}: edited line for {item.file}: '{have}', provenance says '{want}'")
     problems += [f"{LABEL_FILE}: no line for {name}" for name in sorted(set(expected) - set(seen))]
     return problems
 

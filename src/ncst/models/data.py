@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -22,7 +22,8 @@ from torch.utils.data import Dataset
 
 from ncst.audio import read_audio, resample
 from ncst.errors import AudioError, CorpusLayoutError
-from ncst.io import PathLike, read_text
+from ncst.io import PathLike
+from ncst.layout import label_file_name, read_label_file
 from ncst.models.base import N_SAMPLES, SAMPLE_RATE_HZ
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "load_waveform",
     "check_audio",
     "MAX_CLASS_ID",
-    "read_label_file",
+    "label_file_items",
     "list_sets",
     "read_set",
     "WaveformDataset",
@@ -147,42 +148,18 @@ def check_audio(items: list[Item], *, progress: Callable[[int, int], None] | Non
             progress(done, len(items))
 
 
-def _check_name(path: Path, lineno: int, name: str) -> None:
-    """Refuses a label-file name that would leave its audio folder (absolute, ``..``, NUL)."""
-    pure = PurePosixPath(name)
-    if pure.is_absolute() or PureWindowsPath(name).drive or ".." in pure.parts or "\x00" in name:
-        raise CorpusLayoutError(
-            f"{path}:{lineno}: file name {name!r} leads outside the audio folder; "
-            "names must be relative paths without '..'"
-        )
+def label_file_items(path: PathLike, audio_dir: PathLike) -> list[Item]:
+    """The items of a label file (`ncst.layout.read_label_file`), class ids in [0, MAX_CLASS_ID].
 
-
-def read_label_file(path: PathLike, audio_dir: PathLike) -> list[Item]:
-    """Parses an official label file; only columns 1 (file) and 3 (class id) are read.
+    Only columns 1 (file) and 3 (class id) matter here; the layout's parser has already refused names that
+    would leave the audio folder.
 
     Raises:
-        CorpusLayoutError: The file is missing or not UTF-8; a line does not have three fields and a class id
-            in [0, MAX_CLASS_ID]; or a file name is absolute or holds ``..`` (it would leave the audio
-            folder). The message names the file and line.
+        CorpusLayoutError: The file is missing or a line breaks the label-file rule (file and line named).
     """
     path, audio_dir = Path(path), Path(audio_dir)
-    if not path.is_file():
-        raise CorpusLayoutError(f"label file not found: {path}")
-    items = []
-    for lineno, line in enumerate(read_text(path, error=CorpusLayoutError).splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) != 3 or not (fields[2].isascii() and fields[2].isdigit()):
-            raise CorpusLayoutError(
-                f"{path}:{lineno}: expected '<file> <real|fake> <class id>', got {line.strip()[:200]!r}"
-            )
-        label = int(fields[2]) if len(fields[2]) <= 8 else MAX_CLASS_ID + 1
-        if label > MAX_CLASS_ID:
-            raise CorpusLayoutError(f"{path}:{lineno}: class id {fields[2][:20]} is out of range [0, {MAX_CLASS_ID}]")
-        _check_name(path, lineno, fields[0])
-        items.append(Item(fields[0], audio_dir / fields[0], label, f"{path}:{lineno}"))
-    return items
+    lines = read_label_file(path, class_ids=range(MAX_CLASS_ID + 1))
+    return [Item(ln.file, audio_dir / ln.file, ln.class_id, f"{path}:{ln.line}") for ln in lines]
 
 
 def _folder_items(folder: Path, label: int) -> list[Item]:
@@ -215,14 +192,14 @@ def read_set(root: PathLike, name: str) -> list[Item]:
     root = Path(root)
     if name in LABEL_FILE_SETS:
         folder, label_file = LABEL_FILE_SETS[name]
-        return read_label_file(root / label_file, root / folder)
+        return label_file_items(root / label_file, root / folder)
     if name in FOLDER_SETS:
         folder, label = FOLDER_SETS[name]
         if not (root / folder).is_dir():
             raise CorpusLayoutError(f"set {name!r}: folder {root / folder} not found")
-        folder_labels = root / "label" / (folder.replace("/", "-") + ".txt")
+        folder_labels = root / "label" / label_file_name(folder)
         if folder_labels.is_file():  # written by `build-dataset --recipe` and `ncst ingest`
-            return read_label_file(folder_labels, root / folder)
+            return label_file_items(folder_labels, root / folder)
         return _folder_items(root / folder, label)
     raise CorpusLayoutError(f"unknown set {name!r}; known sets: {[*LABEL_FILE_SETS, *FOLDER_SETS]}")
 

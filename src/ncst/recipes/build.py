@@ -38,10 +38,10 @@ from ncst.build_dataset.runner import BuildResult, ProgressCallback, run_jobs
 from ncst.codecs import get_card, parse_weights
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
 from ncst.io import atomic_write_text, read_json
-from ncst.recipes.paths import resolve_inside, show
+from ncst.layout import format_label_line
+from ncst.paths import resolve_inside, show
 from ncst.recipes.plan import RecipePlan, plan_recipe, read_corpora
 from ncst.recipes.recipe import MAX_SEED, Recipe, RecipeError, add_class, load_recipe
-from ncst.recipes.splits import format_label_line
 
 __all__ = ["RecipeBuildConfig", "RecipeBuildResult", "build_recipe", "RECIPE_FILE", "LABEL_DIR"]
 

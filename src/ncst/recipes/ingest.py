@@ -35,10 +35,11 @@ from ncst.classes import CLASSES
 from ncst.corpora.base import Utterance
 from ncst.errors import CorpusLayoutError, NcstError
 from ncst.io import atomic_open, atomic_write_text, parse_temp_name, sha256_file
+from ncst.layout import format_label_line, label_file_name, read_label_file
+from ncst.paths import MAX_NAME_BYTES, component_problem
 from ncst.recipes.build import LABEL_DIR, RECIPE_FILE
 from ncst.recipes.recipe import load_recipe
-from ncst.recipes.splits import format_label_line
-from ncst.recipes.verify import is_recipe_layout, name_problem, read_label_lines, read_recipe_meta
+from ncst.recipes.verify import is_recipe_layout, read_recipe_meta
 
 __all__ = ["INGEST_READERS", "IngestError", "IngestResult", "ingest", "label_file_for"]
 
@@ -95,8 +96,8 @@ class _Plan:
 
 
 def label_file_for(folder: str) -> str:
-    """`ID_unseen_real/19LA` -> `ID_unseen_real-19LA.txt`."""
-    return folder.strip("/").replace("/", "-") + ".txt"
+    """`ID_unseen_real/19LA` -> `ID_unseen_real-19LA.txt` (`ncst.layout.label_file_name`)."""
+    return label_file_name(folder)
 
 
 def _sources(src: Path, corpus: str | None) -> list[Path]:
@@ -132,11 +133,11 @@ def check_folder(folder: str) -> str:
     for part in rel.split("/"):
         if part in ("", ".", ".."):
             raise refuse(f"component {part!r} is not a folder name")
-        problem = name_problem(part)
+        problem = component_problem(part)
         if problem:
             raise refuse(f"component {part!r} {problem}")
-    if len(label_file_for(rel).encode("utf-8")) > 200:
-        raise refuse("too long for a label file name (over 200 bytes)")
+    if len(label_file_for(rel).encode("utf-8")) > MAX_NAME_BYTES:
+        raise refuse(f"too long for a label file name (over {MAX_NAME_BYTES} bytes)")
     return rel
 
 
@@ -245,7 +246,7 @@ def _plan(src: Path, root: Path, folder: str, class_id: int, corpus: str | None,
         )
     names: dict[str, Path] = {}
     for path in _sources(Path(src).expanduser(), corpus):
-        problem = name_problem(path.name) or ("is a temp-file name" if parse_temp_name(path.name) else None)
+        problem = component_problem(path.name) or ("is a temp-file name" if parse_temp_name(path.name) else None)
         if problem:
             raise IngestError(f"{str(path)!r}: the file name {path.name!r} {problem}; label files cannot hold it")
         if path.name in names:
@@ -265,10 +266,10 @@ def _plan(src: Path, root: Path, folder: str, class_id: int, corpus: str | None,
             plan.copies.append((name, path, source_sha))
     kept = []
     if os.path.lexists(label_path):  # this folder's own label file: keep the lines of other files
-        for line in read_label_lines(label_path, error=IngestError):
-            name = line.split()[0]
+        for line in read_label_file(label_path, error=IngestError):
+            name = line.file
             if name not in names:
-                kept.append(line)
+                kept.append(f"{line.file} {line.kind} {line.class_id}\n")
                 continue
             row = rows.get(f"{rel_folder}/{name}")
             if row is None or not row.extra.get("ingested"):

@@ -18,9 +18,10 @@ from ncst.corpora.base import Utterance
 from ncst.corpora.registry import corpus_entry
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
 from ncst.io import read_text
-from ncst.recipes.paths import check_file_name, show
+from ncst.layout import LabelLine, read_label_file
+from ncst.paths import check_file_name, show
 from ncst.recipes.recipe import MAX_SEED, Recipe, RecipeError, SubsetEntry, check_prefix
-from ncst.recipes.splits import LabelLine, check_label_lines, draw, read_label_file, round_robin, split_pools
+from ncst.recipes.splits import draw, round_robin, split_pools
 
 __all__ = ["PlannedFile", "RecipePlan", "SourcePool", "build_pools", "plan_recipe", "read_corpora"]
 
@@ -275,7 +276,7 @@ def _read_labels(recipe: Recipe, entries: Sequence[SubsetEntry], labels_dir: Pat
     for entry in entries:
         path = labels_dir / entry.label_file
         if entry.label_file not in labels and path.is_file():
-            labels[entry.label_file] = check_label_lines(read_label_file(path), path, classes[entry.label_file])
+            labels[entry.label_file] = read_label_file(path, class_ids=classes[entry.label_file])
     if "eval_id.txt" not in labels:
         derived = eval_labels(labels_dir)
         if derived:
@@ -306,6 +307,28 @@ def eval_labels(labels_dir: Path) -> list[LabelLine]:
         class_id = next((c for p, c in prefixes.items() if name.startswith(p)), 0)
         lines.append(LabelLine(name, "real" if class_id == 0 else "fake", class_id, lineno))
     log.info("eval_id split taken from %s (%d files)", results, len(lines))
+    return lines
+
+
+def check_label_lines(lines: list[LabelLine], path: Path, classes: set[int]) -> list[LabelLine]:
+    """Returns `lines` after checking that each names a class of the subsets that use the label file.
+
+    A line of another class would be dropped without a word (each class picks its own lines), so it is an
+    error, as is a file listed twice.
+
+    Raises:
+        CorpusLayoutError: A class outside `classes`, or a file listed twice (the message names file and line).
+    """
+    first: dict[str, int] = {}
+    for ln in lines:
+        if ln.class_id not in classes:
+            raise CorpusLayoutError(
+                f"{path}:{ln.line}: class {ln.class_id} is not a class of the subsets this file feeds {sorted(classes)}"
+            )
+        if first.setdefault(ln.file, ln.line) != ln.line:
+            raise CorpusLayoutError(
+                f"{path}:{ln.line}: {show(ln.file)} is listed twice (first on line {first[ln.file]})"
+            )
     return lines
 
 

@@ -2,7 +2,7 @@
 
 A recipe is a TOML file (the built-in one is `st_codecfake.toml` next to this module) loaded into frozen
 dataclasses. A recipe file may be crafted, so it is checked field by field before use: unknown keys, wrong
-types, numbers out of range and names that would lead outside the dataset root (`ncst.recipes.paths`) are
+types, numbers out of range and names that would lead outside the dataset root (`ncst.paths`) are
 `RecipeError`s naming the file, the key and the value.
 
 Code never special-cases a subset: config variants (C3-x, C4-x), source variants (NCSSD-mimi, ...) and new
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ncst.io import PathLike, read_text
-from ncst.recipes.paths import check_rel_path, resolve_inside, show
+from ncst.paths import check_rel_path, resolve_inside, show
 from ncst.recipes.schema import (
     MAX_CLASS_ID,
     MAX_SEED,

@@ -2,7 +2,7 @@
 
 A recipe file may be crafted. Every table and value is checked before it becomes an entry: unknown keys,
 wrong types, numbers out of range, codec specs that do not parse, and names that would become paths outside
-the dataset root (`ncst.recipes.paths`) raise `RecipeError` naming the file, the key and the value.
+the dataset root (`ncst.paths`) raise `RecipeError` naming the file, the key and the value.
 `ncst.recipes.recipe` puts the entries together (`extends`) and checks what only the whole recipe shows.
 """
 
@@ -21,7 +21,7 @@ from ncst.codecs.registry import parse_spec
 from ncst.corpora.base import MAX_FILE_PREFIX_BYTES
 from ncst.corpora.registry import CORPORA, corpus_names
 from ncst.errors import NcstError, UnknownCodecError
-from ncst.recipes.paths import check_file_name, check_rel_path, show
+from ncst.paths import check_file_name, check_rel_path, show
 
 __all__ = [
     "MAX_CLASS_ID",
@@ -279,7 +279,7 @@ def check_prefix(value: object, where: str) -> str:
     """A file-name prefix (`C3-1`, or empty for bare utterance ids) that fits `MAX_FILE_PREFIX_BYTES`.
 
     Raises:
-        RecipeError: Not a safe file-name component (see `ncst.recipes.paths`) or too long.
+        RecipeError: Not a safe file-name component (see `ncst.paths`) or too long.
     """
     prefix = check_file_name(value, where, error=RecipeError, allow_empty=True)
     if len(prefix.encode("utf-8")) + 1 > MAX_FILE_PREFIX_BYTES:

@@ -21,91 +21,17 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ncst.corpora.base import Utterance
 from ncst.errors import CorpusLayoutError
-from ncst.io import read_text
-from ncst.recipes.paths import check_file_name, show
 
-__all__ = [
-    "LabelLine",
-    "check_label_lines",
-    "draw",
-    "format_label_line",
-    "read_label_file",
-    "round_robin",
-    "split_pools",
-]
+__all__ = ["draw", "round_robin", "split_pools"]
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "dev", "eval")
-
-
-@dataclass(frozen=True, slots=True)
-class LabelLine:
-    """One line of an official label file: `<file> <real|fake> <class id>`."""
-
-    file: str
-    kind: str
-    class_id: int
-    line: int
-
-
-def format_label_line(file: str, class_id: int) -> str:
-    """`p225_001.wav real 0` / `mimi_p225_001.wav fake 1` (column 2 is never read by official loaders)."""
-    return f"{file} {'real' if class_id == 0 else 'fake'} {class_id}\n"
-
-
-def read_label_file(path: Path) -> list[LabelLine]:
-    """Parses a label file; the official loaders read columns 1 and 3 only, so column 2 is not checked.
-
-    Raises:
-        CorpusLayoutError: The file is not UTF-8, or a line does not have three fields, its class id is not
-            an integer, its file is not a plain file name (no folder, `..` or control character) or is listed
-            twice (the message names the file and line).
-    """
-    lines: list[LabelLine] = []
-    first: dict[str, int] = {}
-    for lineno, text in enumerate(read_text(path, error=CorpusLayoutError).splitlines(), 1):
-        if not text.strip():
-            continue
-        fields = text.split()
-        if len(fields) != 3 or not fields[2].isascii() or not fields[2].isdigit() or len(fields[2]) > 9:
-            raise CorpusLayoutError(
-                f"{path}:{lineno}: expected '<file> <real|fake> <class id>', got {show(text.strip())}"
-            )
-        name = check_file_name(fields[0], f"{path}:{lineno}", error=CorpusLayoutError)
-        if first.setdefault(name, lineno) != lineno:
-            raise CorpusLayoutError(f"{path}:{lineno}: {show(name)} is listed twice (first on line {first[name]})")
-        lines.append(LabelLine(name, fields[1], int(fields[2]), lineno))
-    return lines
-
-
-def check_label_lines(lines: list[LabelLine], path: Path, classes: set[int]) -> list[LabelLine]:
-    """Returns `lines` after checking that each names a class of the subsets that use the label file.
-
-    A line of another class would be dropped without a word (each class picks its own lines), so it is an
-    error, as is a file listed twice.
-
-    Raises:
-        CorpusLayoutError: A class outside `classes`, or a file listed twice (the message names file and line).
-    """
-    first: dict[str, int] = {}
-    for ln in lines:
-        if ln.class_id not in classes:
-            raise CorpusLayoutError(
-                f"{path}:{ln.line}: class {ln.class_id} is not a class of the subsets this file feeds {sorted(classes)}"
-            )
-        if first.setdefault(ln.file, ln.line) != ln.line:
-            raise CorpusLayoutError(
-                f"{path}:{ln.line}: {show(ln.file)} is listed twice (first on line {first[ln.file]})"
-            )
-    return lines
 
 
 def _rng(*keys: int | str) -> np.random.Generator:

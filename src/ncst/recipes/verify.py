@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,78 +35,18 @@ import soundfile as sf
 from ncst.audio import sha256_file
 from ncst.build_dataset.provenance import read_provenance
 from ncst.build_dataset.verify import VerifyReport, provenance_problems
-from ncst.errors import CorpusLayoutError, NcstError
+from ncst.errors import CorpusLayoutError
 from ncst.io import parse_temp_name, read_json
+from ncst.layout import LabelLine, iter_label_lines
+from ncst.paths import component_problem
 from ncst.recipes.build import LABEL_DIR, RECIPE_FILE
 from ncst.recipes.recipe import load_recipe
 
-__all__ = [
-    "verify_recipe_build",
-    "is_recipe_layout",
-    "read_recipe_meta",
-    "read_label_lines",
-    "name_problem",
-    "MAX_NAME_BYTES",
-]
+__all__ = ["verify_recipe_build", "is_recipe_layout", "read_recipe_meta"]
 
 log = logging.getLogger(__name__)
 
 _AUDIO = (".wav", ".flac")
-_CLASS_ID = re.compile(r"[0-9]+")
-
-#: Longest file or folder name (UTF-8 bytes) ingest accepts: the common file-system limit is 255.
-MAX_NAME_BYTES = 200
-
-
-def name_problem(name: str) -> str | None:
-    """Why `name` cannot be one field of a label line (`<file> <real|fake> <id>`), or None if it can.
-
-    Fields are split at whitespace and a line ends at a newline, so a name with either would read back as
-    another name; control characters and non-UTF-8 bytes (which Python holds as surrogates) cannot be
-    written to a UTF-8 label file at all.
-    """
-    if name in ("", ".", ".."):
-        return "is not a name"
-    if "/" in name or "\\" in name:
-        return "has a path separator"
-    if any(c.isspace() or not c.isprintable() for c in name):
-        return "has whitespace or control characters (or bytes that are not UTF-8)"
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        return f"is longer than {MAX_NAME_BYTES} bytes"
-    return None
-
-
-def read_label_lines(path: Path, *, error: type[NcstError] = CorpusLayoutError) -> list[str]:
-    """The lines (with `\\n`) of a label file, each checked: UTF-8, `<file> <real|fake> <id>`, a plain name.
-
-    Raises:
-        error: The first bad line, named as `file:line`.
-    """
-    lines = []
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            problem, text = _label_line_problem(raw)
-            if problem:
-                raise error(f"{path}:{lineno}: {problem}; fix or remove the line")
-            if text.strip():
-                lines.append(text.rstrip("\r\n") + "\n")
-    return lines
-
-
-def _label_line_problem(raw: bytes) -> tuple[str | None, str]:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return f"not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1})", ""
-    fields = text.split()
-    if not fields:
-        return None, text
-    if len(fields) != 3 or not _CLASS_ID.fullmatch(fields[2]) or fields[1] not in ("real", "fake"):
-        return f"{text.strip()[:80]!r} is not '<file> <real|fake> <class id>'", text
-    problem = name_problem(fields[0])
-    if problem:
-        return f"{fields[0][:80]!r} is not a plain file name ({problem})", text
-    return None, text
 
 
 def _builtin_subsets() -> list[tuple[str, str]]:
@@ -175,10 +114,10 @@ def read_recipe_meta(path: Path) -> dict[str, Any]:
         return CorpusLayoutError(f"{path}: {what}; rebuild the dataset or fix the file")
 
     def folder_ok(folder: object) -> bool:
-        return isinstance(folder, str) and all(name_problem(part) is None for part in folder.split("/"))
+        return isinstance(folder, str) and all(component_problem(part) is None for part in folder.split("/"))
 
     def name_ok(name: object) -> bool:
-        return isinstance(name, str) and name_problem(name) is None
+        return isinstance(name, str) and component_problem(name) is None
 
     if not isinstance(meta, dict):
         raise bad("not a JSON object")
@@ -242,10 +181,9 @@ def verify_recipe_build(out_dir: Path, *, rehash: bool = True) -> VerifyReport:
             report.missing.append(f"{LABEL_DIR}/{label_file}")
             continue
         try:
-            with open(path, "rb") as fh:
-                for lineno, raw in enumerate(fh, 1):
-                    _check_line(root, f"{LABEL_DIR}/{label_file}:{lineno}", raw, folder, layout, rows, listed,
-                                report, rehash)  # fmt: skip
+            for lineno, item in iter_label_lines(path):
+                _check_line(root, f"{LABEL_DIR}/{label_file}:{lineno}", item, folder, layout, rows, listed,
+                            report, rehash)  # fmt: skip
         except OSError as err:  # unreadable label file (permissions, an I/O error): a discrepancy, not a traceback
             report.labels.append(f"{LABEL_DIR}/{label_file}: unreadable ({err.strerror or err})")
     folders = sorted(set(layout.label_files.values()))
@@ -285,25 +223,22 @@ def _check_counts(layout: _Layout, report: VerifyReport) -> None:
 
 
 def _check_line(
-    root: Path, where: str, raw: bytes, folder: str, layout: _Layout, rows: dict, listed: set[str],
+    root: Path, where: str, item: LabelLine | str, folder: str, layout: _Layout, rows: dict, listed: set[str],
     report: VerifyReport, rehash: bool,
 ) -> None:  # fmt: skip
-    """Checks one label line against the file it names and that file's provenance row."""
-    problem, text = _label_line_problem(raw)
-    if problem:
-        report.labels.append(f"{where}: {problem.replace('a plain file name', f'a plain file name of {folder}/')}")
+    """Checks one label line (or reports its problem) against the file it names and that file's provenance row."""
+    if isinstance(item, str):
+        report.labels.append(f"{where}: {item} (in {folder}/)")
         return
-    fields = text.split()
-    if not fields:
-        return
-    rel = f"{folder}/{fields[0]}"
+    class_text = str(item.class_id)
+    rel = f"{folder}/{item.file}"
     if rel in listed:
-        report.labels.append(f"{where}: {fields[0]} listed twice")
+        report.labels.append(f"{where}: {item.file} listed twice")
         return
     listed.add(rel)
-    layout.listed[(folder, fields[2])] = layout.listed.get((folder, fields[2]), 0) + 1
-    if (fields[1] == "real") != (fields[2] == "0"):
-        report.mislabelled.append(f"{rel}: column 2 {fields[1]!r} contradicts class {fields[2]}")
+    layout.listed[(folder, class_text)] = layout.listed.get((folder, class_text), 0) + 1
+    if item.is_real != (item.class_id == 0):
+        report.mislabelled.append(f"{rel}: column 2 {item.kind!r} contradicts class {class_text}")
         return
     file = root / rel
     row = rows.get(rel)
@@ -331,9 +266,9 @@ def _check_line(
         except (sf.LibsndfileError, RuntimeError) as err:
             report.corrupt.append(f"{rel}: {err}")
             return
-        expected = _class_from_prefix(fields[0], layout.prefixes.get(folder, {}))
-    if expected is not None and expected != fields[2]:
-        report.mislabelled.append(f"{rel}: label says {fields[2]}, made as class {expected}")
+        expected = _class_from_prefix(item.file, layout.prefixes.get(folder, {}))
+    if expected is not None and expected != class_text:
+        report.mislabelled.append(f"{rel}: label says {class_text}, made as class {expected}")
         return
     report.n_ok += 1
 

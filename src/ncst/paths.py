@@ -1,10 +1,11 @@
-"""Names from recipe files and label files that become paths: checked once, here, before anything is written.
+"""Names from outside (recipes, label files, archives, records, options) that become paths: checked before use.
 
-A recipe's subset `folder`, `label_file` and file `prefix`, a codec card's file prefix, an `extends` path and
-the file column of a `--labels` line all end up inside a path the build writes or reads. Each is checked as
-text first (`check_rel_path`, `check_file_name`: relative, no `..`, `.`, empty or hidden components, no
-separators or control characters), and the folders a build writes are then resolved through any symlinks on
-disk (`resolve_inside`), so that no name, however crafted, leads outside the root it belongs to.
+A recipe's subset `folder`, `label_file` and file `prefix`, a codec card's file prefix, an `extends` path,
+the file column of a label line and an ingest `--folder` all end up inside a path ncst writes or reads.
+Each is checked as text first (`check_rel_path`, `check_file_name`: relative, no `..`, `.`, empty or
+hidden components, no separators or control characters), and the folders a build writes are then resolved
+through any symlinks on disk (`resolve_inside`), so that no name, however crafted, leads outside the root
+it belongs to.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from pathlib import Path
 
 from ncst.errors import NcstError
 
-__all__ = ["MAX_NAME_BYTES", "check_file_name", "check_rel_path", "resolve_inside", "show"]
+__all__ = ["MAX_NAME_BYTES", "check_file_name", "check_rel_path", "component_problem", "resolve_inside", "show"]
 
 log = logging.getLogger(__name__)
 
-#: Longest path component in UTF-8 bytes (the limit of Linux, macOS and Windows file systems).
-MAX_NAME_BYTES = 255
+#: Longest path component in UTF-8 bytes (file systems allow 255; 200 leaves room for a prefix or suffix).
+MAX_NAME_BYTES = 200
 #: Characters no component may hold: separators of any platform, the Windows drive/stream mark, whitespace
 #: (label lines are whitespace-separated) and the characters Windows refuses in names.
 _FORBIDDEN = set('/\\:*?"<>|')
@@ -32,8 +33,8 @@ def show(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _component_problem(part: str) -> str | None:
-    """Why `part` is not a safe single path component, or None when it is."""
+def component_problem(part: str) -> str | None:
+    """Why `part` is not a safe single path component (a file or folder name), or None when it is."""
     if not part:
         return "an empty path component"
     if part.startswith("."):
@@ -67,7 +68,7 @@ def check_rel_path(value: object, where: str, *, error: type[NcstError] = NcstEr
     if value.startswith(("/", "\\")) or (len(value) > 1 and value[1] == ":"):
         raise error(f"{where}: {show(value)} is an absolute path; give a path relative to its root")
     for part in value.split("/"):
-        problem = _component_problem(part)
+        problem = component_problem(part)
         if problem is not None:
             raise error(f"{where}: {show(value)} has {problem}; use plain names such as 'ID_diff_config/C3-1'")
     return value
@@ -83,7 +84,7 @@ def check_file_name(value: object, where: str, *, error: type[NcstError] = NcstE
         raise error(f"{where}: expected a file name (text), got {type(value).__name__} {show(value)}")
     if allow_empty and value == "":
         return value
-    problem = _component_problem(value)
+    problem = component_problem(value)
     if problem is not None:
         raise error(f"{where}: {show(value)} has {problem}; give a plain file name such as 'train.txt'")
     return value
