@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from ncst.errors import CorpusLayoutError, NcstError
-from ncst.io import PathLike
-from ncst.paths import MAX_NAME_BYTES, check_file_name, show
+from ncst.io import PathLike, read_json
+from ncst.paths import MAX_NAME_BYTES, check_file_name, component_problem, show
 
 __all__ = [
     "FAKE_KINDS",
@@ -40,11 +41,13 @@ __all__ = [
     "REAL_KINDS",
     "RECIPE_FILE",
     "LabelLine",
+    "VerifyReport",
     "format_label_line",
     "iter_label_lines",
     "label_file_name",
     "parse_label_line",
     "read_label_file",
+    "read_recipe_meta",
 ]
 
 log = logging.getLogger(__name__)
@@ -183,3 +186,86 @@ def _class_id(text: str, valid: frozenset[int] | None) -> int:
     if not low <= value <= high:
         raise _LineProblem(f"class id {value} is outside [{low}, {high}]")
     return value
+
+
+def read_recipe_meta(path: PathLike) -> dict[str, Any]:
+    """Reads a dataset root's `recipe.json`, checking the parts verify and ingest use.
+
+    The file may come from a download or a colleague: its folders must stay inside the root, and every
+    mapping must have the shape ncst writes, or a `CorpusLayoutError` names the file and the key.
+    """
+    meta = read_json(path, error=CorpusLayoutError)
+
+    def bad(what: str) -> CorpusLayoutError:
+        return CorpusLayoutError(f"{path}: {what}; rebuild the dataset or fix the file")
+
+    def folder_ok(folder: object) -> bool:
+        return isinstance(folder, str) and all(component_problem(part) is None for part in folder.split("/"))
+
+    def name_ok(name: object) -> bool:
+        return isinstance(name, str) and component_problem(name) is None
+
+    if not isinstance(meta, dict):
+        raise bad("not a JSON object")
+    label_files = meta.get("label_files", {})
+    if not isinstance(label_files, dict) or not all(name_ok(k) and folder_ok(v) for k, v in label_files.items()):
+        raise bad("'label_files' must map label file names to folders inside the dataset root")
+    ingested = meta.get("ingested") or {}
+    if not isinstance(ingested, dict) or not all(
+        name_ok(k) and isinstance(e, dict) and folder_ok(e.get("folder")) for k, e in ingested.items()
+    ):
+        raise bad("'ingested' must map label file names to {\"folder\": ...} inside the dataset root")
+    prefixes = meta.get("prefixes", {})
+    if not isinstance(prefixes, dict) or not all(
+        isinstance(m, dict) and all(isinstance(c, str) and isinstance(p, str) for c, p in m.items())
+        for m in prefixes.values()
+    ):
+        raise bad("'prefixes' must map folders to {class id: file prefix}")
+    if not isinstance(meta.get("classes", {}), dict):
+        raise bad("'classes' must map class ids to classes")
+    if not isinstance(meta.get("official_download", False), bool):
+        raise bad("'official_download' must be true or false")
+    return meta
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """Outcome of `ncst verify` on any folder; every list holds one human-readable entry per discrepancy.
+
+    Attributes:
+        n_ok: Files whose bytes match their provenance row.
+        missing: Files with a provenance row but not on disk.
+        corrupt: Files whose sha256 differs from their row.
+        untracked: ``.wav`` files in ``wav/`` that no provenance row describes (dataset roots: listed files
+            of a built or ingested set without a row).
+        unexpected: Other entries of ``wav/``: non-wav files, temp files, sub-folders.
+        provenance: Problems of the provenance log (no rows, unreadable lines).
+        labels: Lines of ``label.txt`` that are missing, edited, added, repeated or malformed.
+        manifest: Rows of ``manifest.csv`` that are missing, edited, added or repeated.
+        random_weights: Files made with random weights (informational, not a discrepancy).
+    """
+
+    n_ok: int = 0
+    missing: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+    untracked: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    provenance: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    manifest: list[str] = field(default_factory=list)
+    random_weights: int = 0
+    #: Recipe builds only (`ncst.recipes.verify`): audio no label file lists, label lines with the wrong class.
+    extra: list[str] = field(default_factory=list)
+    mislabelled: list[str] = field(default_factory=list)
+
+    def problems(self) -> dict[str, list[str]]:
+        """Every discrepancy, by kind (each list field; kinds with none are left out)."""
+        listed = ((f.name, getattr(self, f.name)) for f in fields(self))
+        return {kind: items for kind, items in listed if isinstance(items, list) and items}
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, **{f.name: getattr(self, f.name) for f in fields(self)}}

@@ -12,10 +12,10 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from ncst.build_dataset import verify_build
 from ncst.cli.main import app
 from ncst.errors import NcstError
 from ncst.recipes.ingest import IngestError, ingest
+from ncst.verify import verify
 
 runner = CliRunner()
 
@@ -111,7 +111,7 @@ def test_ingest_force_adds_to_an_official_set_and_keeps_its_lines(setup: tuple[P
     assert (root / "label" / "eval_id.txt").read_text().splitlines() == [
         "p225_001.wav real 0", "mimi_p225_001.wav fake 1", "moshi_a.wav fake 1", "moshi_b.wav fake 1"
     ]  # fmt: skip
-    report = verify_build(root)
+    report = verify(root)
     assert report.ok, report.problems()
 
 
@@ -230,7 +230,7 @@ def test_ingest_into_a_new_folder_makes_a_verifiable_root(tmp_path: Path) -> Non
     _wav(tmp_path / "src" / "moshi_a.wav")
     result = ingest(tmp_path / "src", tmp_path / "new", "ALM/moshi", 1)
     assert result.copied == 1
-    assert verify_build(tmp_path / "new").ok
+    assert verify(tmp_path / "new").ok
 
 
 def test_ingest_checks_where_a_link_inside_the_root_leads(setup: tuple[Path, Path], tmp_path: Path) -> None:

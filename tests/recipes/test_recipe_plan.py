@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ncst.build_dataset import verify_build
 from ncst.cli.main import app
 from ncst.codecs import CodecCard, register_codec
 from ncst.codecs.real import RealCodec
@@ -17,6 +16,7 @@ from ncst.errors import CorpusLayoutError
 from ncst.layout import read_label_file
 from ncst.recipes import RecipeError, add_class, load_recipe, plan_recipe
 from ncst.recipes.build import write_label_files
+from ncst.verify import verify
 
 
 def _utts(corpus: str, n: int, fmt: str) -> list[Utterance]:
@@ -142,7 +142,7 @@ def test_user_recipe_extends_and_builds(tmp_path: Path) -> None:
     lines = [ln.split() for ln in (out / "label" / "eval_ood12.txt").read_text().splitlines()]
     assert len(lines) == 2 and all(name.startswith("toy_") and cls == "12" for name, _, cls in lines)
     assert sorted(p.name for p in (out / "eval_ood_toy").glob("*.wav")) == sorted(n for n, _, _ in lines)
-    assert verify_build(out).ok
+    assert verify(out).ok
 
 
 def test_recipe_build_in_shards_is_missing_files_until_every_shard_ran(tmp_path: Path) -> None:
@@ -162,10 +162,10 @@ def test_recipe_build_in_shards_is_missing_files_until_every_shard_ran(tmp_path:
     base = ["build", "--recipe", str(toml), "--vctk", str(tmp_path / "vctk"), "--aishell3",
             str(tmp_path / "aishell3"), "--out", str(out), "--weights", "random"]  # fmt: skip
     assert CliRunner().invoke(app, [*base, "--shard", "0/2"]).exit_code == 0
-    partial = verify_build(out)
+    partial = verify(out)
     assert partial.missing and not partial.ok
     assert CliRunner().invoke(app, [*base, "--shard", "1/2"]).exit_code == 0
-    report = verify_build(out)
+    report = verify(out)
     assert report.ok and report.n_ok == 10
     assert sorted(p.name for p in out.glob("provenance*.jsonl")) == [
         "provenance.shard-0-of-2.jsonl", "provenance.shard-1-of-2.jsonl"

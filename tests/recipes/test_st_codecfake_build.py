@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ncst.build_dataset import verify_build
 from ncst.cli.main import app
 from ncst.codecs import get_card
 from ncst.corpora.fakes import write_aishell3, write_ncssd, write_vctk_092
 from ncst.recipes import load_recipe
+from ncst.verify import verify
 
 LIMIT = 2
 SCRIPT = "from ncst.cli.main import main; main()"
@@ -228,7 +228,7 @@ def _has(spec: str) -> bool:
 
 
 def test_verify_passes_on_the_build(built: dict) -> None:
-    assert verify_build(built["out"]).ok
+    assert verify(built["out"]).ok
 
 
 def test_verify_fails_on_corruption(built: dict, tmp_path: Path) -> None:
@@ -241,7 +241,7 @@ def test_verify_fails_on_corruption(built: dict, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["verify", str(copy)])
     assert result.exit_code == 1
     assert "corrupt" in result.output
-    report = verify_build(copy)
+    report = verify(copy)
     assert report.corrupt == [f"eval_id/{victim.name}"]
 
 
@@ -257,7 +257,7 @@ def test_verify_reports_missing_extra_and_mislabelled(built: dict, tmp_path: Pat
     lines[idx] = lines[idx].rsplit(" ", 1)[0] + " 3"
     lines.append("garbage")
     label.write_text("\n".join(lines) + "\n")
-    report = verify_build(copy)
+    report = verify(copy)
     assert report.missing == [f"dev/{gone.name}"]
     assert report.extra == ["train/stray.wav"]
     assert len(report.mislabelled) == 1

@@ -9,10 +9,10 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from ncst.build_dataset import verify_build
 from ncst.cli.main import app
 from ncst.errors import CorpusLayoutError
 from ncst.io import temp_name
+from ncst.verify import verify
 
 
 def _root(tmp_path: Path) -> Path:
@@ -34,7 +34,7 @@ def _root(tmp_path: Path) -> Path:
 
 
 def test_clean_root_with_a_nested_labelled_folder_is_ok(tmp_path: Path) -> None:
-    report = verify_build(_root(tmp_path))
+    report = verify(_root(tmp_path))
     assert report.ok, report.problems()
     assert report.n_ok == 4
 
@@ -45,7 +45,7 @@ def test_non_audio_files_temp_files_and_subfolders_are_unexpected(tmp_path: Path
     (root / "eval_id" / temp_name(root / "eval_id" / "x.wav")).write_bytes(b"partial")
     (root / "eval_id" / "old").mkdir()
     sf.write(root / "eval_id" / "stray.flac", np.zeros(800, dtype=np.float32), 16000)
-    report = verify_build(root)
+    report = verify(root)
     assert report.extra == ["eval_id/stray.flac"]
     assert len(report.unexpected) == 3
     assert "eval_id/notes.txt: not an audio file" in report.unexpected
@@ -60,7 +60,7 @@ def test_label_lines_cannot_reach_outside_their_folder(tmp_path: Path) -> None:
     sf.write(outside, np.zeros(800, dtype=np.float32), 16000)
     with open(root / "label" / "eval_id.txt", "a") as fh:
         fh.write("../../secret.wav real 0\n..  real 0\n")
-    report = verify_build(root)
+    report = verify(root)
     assert len(report.labels) == 2
     assert [item for item in report.labels if "column 1" not in item or "(in eval_id/)" not in item] == []
     assert report.n_ok == 4  # the crafted lines were not followed
@@ -82,6 +82,6 @@ def test_crafted_recipe_json_is_refused_naming_the_file(tmp_path: Path, recipe_j
     root = _root(tmp_path)
     (root / "recipe.json").write_text(recipe_json)
     with pytest.raises(CorpusLayoutError, match=message):
-        verify_build(root)
+        verify(root)
     result = CliRunner().invoke(app, ["verify", str(root)])
     assert result.exit_code == 2 and "recipe.json" in result.output

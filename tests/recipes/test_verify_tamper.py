@@ -20,12 +20,12 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 import ncst.testing  # noqa: F401  (registers "fakecodec")
-from ncst.build_dataset import verify_build
 from ncst.cli.main import app
 from ncst.corpora.fakes import write_vctk_092
 from ncst.errors import NcstError
 from ncst.recipes.build import RecipeBuildConfig, build_recipe
 from ncst.recipes.ingest import ingest
+from ncst.verify import verify
 
 runner = CliRunner()
 
@@ -91,7 +91,7 @@ def _copy(built: Path, tmp_path: Path) -> Path:
 
 
 def test_built_root_is_clean(built: Path) -> None:
-    report = verify_build(built)
+    report = verify(built)
     assert report.ok, report.problems()
     assert report.n_ok == 7
 
@@ -128,7 +128,7 @@ def test_verify_reports_deleted_records(built: Path, tmp_path: Path, case: str) 
     edit, kind, expected = DELETIONS[case]
     out = _copy(built, tmp_path)
     edit(out)
-    report = verify_build(out)
+    report = verify(out)
     assert any(expected in item for item in report.problems().get(kind, [])), report.problems()
     result = runner.invoke(app, ["verify", str(out)])
     assert result.exit_code == 1, result.output
@@ -139,7 +139,7 @@ def test_forced_ingest_into_a_built_set_keeps_the_root_clean(built: Path, tmp_pa
     (tmp_path / "src").mkdir()
     sf.write(tmp_path / "src" / "fake_extra.wav", np.full(800, 0.3, dtype=np.float32), 16000)
     assert ingest(tmp_path / "src", out, "train", 1, force=True).copied == 1
-    report = verify_build(out)
+    report = verify(out)
     assert report.ok, report.problems()
 
 
@@ -158,9 +158,9 @@ def _official(tmp_path: Path) -> Path:
 
 def test_official_root_with_extra_top_level_files_is_checked(tmp_path: Path) -> None:
     root = _official(tmp_path)
-    assert verify_build(root).ok
+    assert verify(root).ok
     (root / "label" / "dev.txt").write_text("p226_001.wav real 3\n")
-    assert verify_build(root).mislabelled == ["dev/p226_001.wav: column 2 'real' contradicts class 3"]
+    assert verify(root).mislabelled == ["dev/p226_001.wav: column 2 'real' contradicts class 3"]
 
 
 @pytest.mark.parametrize("deleted", [["dev.txt"], ["train.txt"], ["train.txt", "dev.txt"]])
@@ -170,21 +170,21 @@ def test_official_root_missing_label_file_of_a_folder_with_audio_is_reported(
     root = _official(tmp_path)
     for name in deleted:
         (root / "label" / name).unlink()
-    report = verify_build(root)
+    report = verify(root)
     assert report.missing == [f"label/{name}" for name in sorted(deleted)]
 
 
 def test_official_root_without_label_folder_is_still_a_dataset_root(tmp_path: Path) -> None:
     root = _official(tmp_path)
     shutil.rmtree(root / "label")
-    assert verify_build(root).missing == ["label/dev.txt", "label/train.txt"]
+    assert verify(root).missing == ["label/dev.txt", "label/train.txt"]
 
 
 def test_verify_names_file_and_line_of_a_label_line_that_is_not_utf8(built: Path, tmp_path: Path) -> None:
     out = _copy(built, tmp_path)
     label = out / "label" / "train.txt"
     label.write_bytes(label.read_bytes() + b"p\xff.wav real 0\n")
-    assert verify_build(out).labels == ["label/train.txt:5: not UTF-8 text (byte 0xff at column 2) (in train/)"]
+    assert verify(out).labels == ["label/train.txt:5: not UTF-8 text (byte 0xff at column 2) (in train/)"]
 
 
 # -- the seeded mutation sweep --------------------------------------------------------------------------------
@@ -297,7 +297,7 @@ def test_mutation_sweep_reports_every_alteration_and_writes_only_inside_the_root
         around = snapshot(tmp_path, skip=out)
         inside = snapshot(out)
         try:
-            report = verify_build(out)
+            report = verify(out)
             clean = report.ok
         except NcstError:  # refused (exit 2): not a clean report either
             clean = False

@@ -12,16 +12,15 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 from ncst.build_dataset.labels import PROVENANCE_MANIFEST_COLUMNS, label_fields, manifest_record
 from ncst.build_dataset.plan import WAV_DIR
 from ncst.build_dataset.provenance import ProvenanceRow, read_provenance
 from ncst.errors import CorpusLayoutError
 from ncst.io import parse_temp_name, sha256_file
-from ncst.layout import iter_label_lines
+from ncst.layout import VerifyReport, iter_label_lines
 
 __all__ = ["VerifyReport", "provenance_problems", "verify_build"]
 
@@ -31,63 +30,16 @@ LABEL_FILE = "label.txt"
 MANIFEST_FILE = "manifest.csv"
 
 
-@dataclass(slots=True)
-class VerifyReport:
-    """Outcome of `verify_build`; every list holds one human-readable entry per discrepancy.
-
-    Attributes:
-        n_ok: Files whose bytes match their provenance row.
-        missing: Files with a provenance row but not on disk.
-        corrupt: Files whose sha256 differs from their row.
-        untracked: ``.wav`` files in ``wav/`` that no provenance row describes (dataset roots: listed files
-            of a built or ingested set without a row).
-        unexpected: Other entries of ``wav/``: non-wav files, temp files, sub-folders.
-        provenance: Problems of the provenance log (no rows, unreadable lines).
-        labels: Lines of ``label.txt`` that are missing, edited, added, repeated or malformed.
-        manifest: Rows of ``manifest.csv`` that are missing, edited, added or repeated.
-        random_weights: Files made with random weights (informational, not a discrepancy).
-    """
-
-    n_ok: int = 0
-    missing: list[str] = field(default_factory=list)
-    corrupt: list[str] = field(default_factory=list)
-    untracked: list[str] = field(default_factory=list)
-    unexpected: list[str] = field(default_factory=list)
-    provenance: list[str] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-    manifest: list[str] = field(default_factory=list)
-    random_weights: int = 0
-    #: Recipe builds only (`ncst.recipes.verify`): audio no label file lists, label lines with the wrong class.
-    extra: list[str] = field(default_factory=list)
-    mislabelled: list[str] = field(default_factory=list)
-
-    def problems(self) -> dict[str, list[str]]:
-        """Every discrepancy, by kind (each list field; kinds with none are left out)."""
-        listed = ((f.name, getattr(self, f.name)) for f in fields(self))
-        return {kind: items for kind, items in listed if isinstance(items, list) and items}
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, **{f.name: getattr(self, f.name) for f in fields(self)}}
-
-
 def verify_build(out_dir: Path) -> VerifyReport:
-    """Checks a build folder: audio hashes, ``wav/`` contents, provenance, ``label.txt``, ``manifest.csv``.
+    """Checks a flat build folder: audio hashes, ``wav/`` contents, provenance, ``label.txt``, ``manifest.csv``.
 
-    A recipe build (`recipe.json`) or an official download (`label/*.txt`) is checked by
-    `ncst.recipes.verify.verify_recipe_build` instead: label files against files and provenance.
+    Dataset roots (recipe builds, ingest targets, the official download) are checked by
+    `ncst.recipes.verify.verify_recipe_build`; `ncst.verify.verify` picks the right one for any folder.
 
     Raises:
         CorpusLayoutError: The folder has no provenance file (it is not a build folder).
     """
-    from ncst.recipes.verify import is_recipe_layout, verify_recipe_build
-
     out_dir = Path(out_dir)
-    if is_recipe_layout(out_dir):
-        return verify_recipe_build(out_dir)
     prov_files = sorted(out_dir.glob("provenance*.jsonl"))
     if not prov_files:
         raise CorpusLayoutError(f"{out_dir}: no provenance*.jsonl found; is this a build-dataset output folder?")

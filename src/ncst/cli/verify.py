@@ -19,11 +19,11 @@ def verify(
     """Re-hash every generated file against its provenance row and check wav/, label.txt and manifest.csv
     (or, on a dataset root, every label file) against it; list every discrepancy (exit 1 if there is any,
     2 if DIR is not a build folder or dataset root)."""
-    from ncst.build_dataset.verify import verify_build
     from ncst.errors import NcstError
+    from ncst.verify import verify as verify_any
 
     try:
-        report = verify_build(out_dir)
+        report = verify_any(out_dir)
     except NcstError as err:
         print_error(err)
         raise typer.Exit(2) from err

@@ -25,10 +25,9 @@ from ncst.build_dataset.provenance import read_provenance
 from ncst.build_dataset.records import ProvenanceRow
 from ncst.errors import CorpusLayoutError
 from ncst.io import PathLike, read_text
-from ncst.layout import read_label_file
-from ncst.recipes.build import LABEL_DIR, RECIPE_FILE
+from ncst.layout import LABEL_DIR, RECIPE_FILE, read_label_file, read_recipe_meta
 from ncst.recipes.recipe import load_recipe
-from ncst.recipes.verify import is_recipe_layout, read_recipe_meta
+from ncst.recipes.verify import is_recipe_layout
 
 __all__ = ["ExportEntry", "ExportSource", "read_export_source", "FLAT_SET"]
 

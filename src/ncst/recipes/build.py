@@ -38,7 +38,7 @@ from ncst.build_dataset.runner import BuildResult, ProgressCallback, run_jobs
 from ncst.codecs import get_card, parse_weights
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
 from ncst.io import atomic_write_text, read_json
-from ncst.layout import format_label_line
+from ncst.layout import LABEL_DIR, RECIPE_FILE, format_label_line, read_recipe_meta
 from ncst.paths import resolve_inside, show
 from ncst.recipes.plan import RecipePlan, plan_recipe, read_corpora
 from ncst.recipes.recipe import MAX_SEED, Recipe, RecipeError, add_class, load_recipe
@@ -47,8 +47,6 @@ __all__ = ["RecipeBuildConfig", "RecipeBuildResult", "build_recipe", "RECIPE_FIL
 
 log = logging.getLogger(__name__)
 
-RECIPE_FILE = "recipe.json"
-LABEL_DIR = "label"
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,8 +299,6 @@ def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, s
     }
     old = out / RECIPE_FILE
     if old.is_file():  # keep the sets `ncst ingest` added
-        from ncst.recipes.verify import read_recipe_meta  # verify imports this module
-
         try:
             payload["ingested"] = read_recipe_meta(old).get("ingested", {})
         except CorpusLayoutError as err:

@@ -27,7 +27,7 @@ from pathlib import Path
 from ncst.audio import PathLike
 from ncst.corpora.download import DownloadError, download_file, extract_archive, merge_into
 from ncst.errors import ChecksumError, NcstError
-from ncst.recipes.build import LABEL_DIR
+from ncst.layout import LABEL_DIR
 from ncst.recipes.recipe import load_recipe
 
 __all__ = [

@@ -35,11 +35,10 @@ from ncst.classes import CLASSES
 from ncst.corpora.base import Utterance
 from ncst.errors import CorpusLayoutError, NcstError
 from ncst.io import atomic_open, atomic_write_text, parse_temp_name, sha256_file
-from ncst.layout import format_label_line, label_file_name, read_label_file
+from ncst.layout import LABEL_DIR, RECIPE_FILE, format_label_line, label_file_name, read_label_file, read_recipe_meta
 from ncst.paths import MAX_NAME_BYTES, component_problem
-from ncst.recipes.build import LABEL_DIR, RECIPE_FILE
 from ncst.recipes.recipe import load_recipe
-from ncst.recipes.verify import is_recipe_layout, read_recipe_meta
+from ncst.recipes.verify import is_recipe_layout
 
 __all__ = ["INGEST_READERS", "IngestError", "IngestResult", "ingest", "label_file_for"]
 

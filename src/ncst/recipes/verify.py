@@ -34,15 +34,13 @@ import soundfile as sf
 
 from ncst.audio import sha256_file
 from ncst.build_dataset.provenance import read_provenance
-from ncst.build_dataset.verify import VerifyReport, provenance_problems
+from ncst.build_dataset.verify import provenance_problems
 from ncst.errors import CorpusLayoutError
-from ncst.io import parse_temp_name, read_json
-from ncst.layout import LabelLine, iter_label_lines
-from ncst.paths import component_problem
-from ncst.recipes.build import LABEL_DIR, RECIPE_FILE
+from ncst.io import parse_temp_name
+from ncst.layout import LABEL_DIR, RECIPE_FILE, LabelLine, VerifyReport, iter_label_lines, read_recipe_meta
 from ncst.recipes.recipe import load_recipe
 
-__all__ = ["verify_recipe_build", "is_recipe_layout", "read_recipe_meta"]
+__all__ = ["verify_recipe_build", "is_recipe_layout"]
 
 log = logging.getLogger(__name__)
 
@@ -100,46 +98,6 @@ def _layout(root: Path) -> _Layout:
     prefixes = {folder: {p: c for c, p in m.items()} for folder, m in meta.get("prefixes", {}).items()}
     tracked = set(label_files.values()) if built else set(ingested.values())
     return _Layout(built, label_files, prefixes, tracked, meta)
-
-
-def read_recipe_meta(path: Path) -> dict[str, Any]:
-    """Reads a dataset root's `recipe.json`, checking the parts verify and ingest use.
-
-    The file may come from a download or a colleague: its folders must stay inside the root, and every
-    mapping must have the shape ncst writes, or a `CorpusLayoutError` names the file and the key.
-    """
-    meta = read_json(path, error=CorpusLayoutError)
-
-    def bad(what: str) -> CorpusLayoutError:
-        return CorpusLayoutError(f"{path}: {what}; rebuild the dataset or fix the file")
-
-    def folder_ok(folder: object) -> bool:
-        return isinstance(folder, str) and all(component_problem(part) is None for part in folder.split("/"))
-
-    def name_ok(name: object) -> bool:
-        return isinstance(name, str) and component_problem(name) is None
-
-    if not isinstance(meta, dict):
-        raise bad("not a JSON object")
-    label_files = meta.get("label_files", {})
-    if not isinstance(label_files, dict) or not all(name_ok(k) and folder_ok(v) for k, v in label_files.items()):
-        raise bad("'label_files' must map label file names to folders inside the dataset root")
-    ingested = meta.get("ingested") or {}
-    if not isinstance(ingested, dict) or not all(
-        name_ok(k) and isinstance(e, dict) and folder_ok(e.get("folder")) for k, e in ingested.items()
-    ):
-        raise bad("'ingested' must map label file names to {\"folder\": ...} inside the dataset root")
-    prefixes = meta.get("prefixes", {})
-    if not isinstance(prefixes, dict) or not all(
-        isinstance(m, dict) and all(isinstance(c, str) and isinstance(p, str) for c, p in m.items())
-        for m in prefixes.values()
-    ):
-        raise bad("'prefixes' must map folders to {class id: file prefix}")
-    if not isinstance(meta.get("classes", {}), dict):
-        raise bad("'classes' must map class ids to classes")
-    if not isinstance(meta.get("official_download", False), bool):
-        raise bad("'official_download' must be true or false")
-    return meta
 
 
 def _class_from_prefix(name: str, prefixes: dict[str, str]) -> str | None:
