@@ -22,6 +22,7 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("codecs", "ncst.cli.codecs:group", ()),
     ("build-dataset", "ncst.cli.build_dataset:build_dataset", ("build",)),
     ("verify", "ncst.cli.verify:verify", ()),
+    ("card", "ncst.cli.card:card", ()),
     ("run-protocol", "ncst.cli.run_protocol:run_protocol", ("score",)),
     ("download", "ncst.cli.download:download", ()),
     ("ingest", "ncst.cli.ingest:ingest", ()),
