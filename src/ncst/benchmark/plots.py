@@ -142,7 +142,9 @@ def _histograms(result: ProtocolResult, conditions: list[str], detectors: list[s
             data = result.ood[(cond, det)]
             lo, hi = float(data.scores.min()), float(data.scores.max())
             bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 50)
-            ax.hist(data.scores[data.binary == 1], bins=bins, density=True, histtype="step", label="ID: real + ID codecs")
+            ax.hist(
+                data.scores[data.binary == 1], bins=bins, density=True, histtype="step", label="ID: real + ID codecs"
+            )
             ax.hist(data.scores[data.binary == 0], bins=bins, density=True, histtype="step", label="OOD")
             ax.set_title(f"{det}: OOD = {_wrap(ood_name, 30)}", fontsize=7)
             ax.tick_params(labelsize=6)

@@ -41,7 +41,8 @@ document.addEventListener('securitypolicyviolation',function(e){errors.push('CSP
 var ce=console.error;console.error=function(){errors.push('console.error: '+[].join.call(arguments,' '));
   return ce.apply(console,arguments);};
 window.addEventListener('load',function(){
-  var images=[].map.call(document.images,function(i){return {src:i.currentSrc||i.src,ok:i.complete&&i.naturalWidth>0};});
+  var images=[].map.call(document.images,function(i){
+    return {src:i.currentSrc||i.src,ok:i.complete&&i.naturalWidth>0};});
   var media=[],players=document.querySelectorAll('audio,video'),left=players.length;
   function done(){var p=document.createElement('pre');p.id='ncst-check';
     p.textContent=JSON.stringify({errors:errors,media:media,images:images});document.body.appendChild(p);}
@@ -119,7 +120,9 @@ def check_page(page: Path, *, timeout_s: float = 60.0) -> PageCheck:
     return PageCheck(record["errors"], record["media"], record["images"], console)
 
 
-def screenshot_page(page: Path, target: Path, *, width: int = 1280, height: int = 1600, timeout_s: float = 60.0) -> Path:
+def screenshot_page(
+    page: Path, target: Path, *, width: int = 1280, height: int = 1600, timeout_s: float = 60.0
+) -> Path:
     """Saves a PNG of the page's first `width` x `height` pixels to `target`."""
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from ncst.build_dataset.provenance import read_provenance
 from ncst.build_dataset.records import ProvenanceRow
-from ncst.classes import CLASSES, REAL_CLASS_ID
 from ncst.cards.order import natural_key, set_key
+from ncst.classes import CLASSES, REAL_CLASS_ID
 from ncst.errors import CorpusLayoutError
 from ncst.layout import LABEL_DIR, RECIPE_FILE, read_label_file
 

@@ -22,7 +22,9 @@ __all__ = ["CardPage", "Sample", "render_card_html"]
 
 log = logging.getLogger(__name__)
 
-_CSP = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+_CSP = (
+    "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+)
 
 _STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
@@ -159,7 +161,7 @@ def _overview(page: CardPage) -> list[str]:
         rows.append(
             f"<tr><td>{_e(g.set_name)}</td><td>{g.class_id} {_e(g.name.split(' (')[0])}</td>"
             f"<td><code>{_e(g.codec_spec or '-')}</code></td><td class=n>{len(g.files)}</td>"
-            f'<td class=n>{g.hours:.3f}</td><td class=n>{card.sample_rate_hz if card else "-"}</td>'
+            f"<td class=n>{g.hours:.3f}</td><td class=n>{card.sample_rate_hz if card else '-'}</td>"
             f"<td class=n>{_num(card.effective_bitrate_bps / 1000 if card else None, 2)}</td>"
             f"<td class=n>{_num(bitrate, 2)}</td><td>{_e(', '.join(weights) or '-')}</td></tr>"
         )
@@ -207,9 +209,7 @@ def _group(page: CardPage, group: ClassGroup) -> list[str]:
             if group.is_real:
                 cells = f"<td>{fake}</td>"
             else:
-                real = (
-                    f'<audio controls preload="metadata" src="{_url(s.real)}"></audio>' if s.real else "not found"
-                )
+                real = f'<audio controls preload="metadata" src="{_url(s.real)}"></audio>' if s.real else "not found"
                 cells = f"<td>{real}</td><td>{fake}</td>"
             out.append(f'<tr><td><code title="{_e(s.fake)}">{_e(s.utt_id)}</code></td>{cells}</tr>')
         out.append("</table>")

@@ -21,8 +21,15 @@ import numpy as np
 
 from ncst.audio import read_audio, resample
 from ncst.cards.dataset import ClassGroup, DatasetView, class_name
-from ncst.cards.metrics import METRIC_RATE_HZ, log_spectral_distance, pesq_available, pesq_wb, si_sdr, stoi
-from ncst.cards.metrics import stoi_available
+from ncst.cards.metrics import (
+    METRIC_RATE_HZ,
+    log_spectral_distance,
+    pesq_available,
+    pesq_wb,
+    si_sdr,
+    stoi,
+    stoi_available,
+)
 from ncst.cards.samples import MAX_AUDIO_BYTES, PairResolver, seeded_sample
 from ncst.errors import AudioError
 from ncst.io import atomic_write_text

@@ -82,6 +82,8 @@ def plot_spectrogram_grid(panels: Sequence[tuple[str, Path]], target: Path, *, t
         last = max(r for r in range(nrows) if r * ncols + col < len(data))
         axes[last, col].set_xlabel("time (s)", fontsize=9)
         axes[last, col].xaxis.set_tick_params(labelbottom=True)
+    if mesh is None:  # cannot happen: `data` is not empty
+        raise ValueError("no panel drawn")
     bar = fig.colorbar(mesh, ax=axes, shrink=0.9 if nrows > 1 else 1.0, pad=0.01)
     bar.set_label("power (dB re. loudest bin)", fontsize=9)
     if title:
