@@ -82,7 +82,7 @@ def _confusion(confusion: np.ndarray, result: ProtocolResult, path: Path) -> Non
                     f"{int(counts[i, j])}",
                     ha="center",
                     va="center",
-                    fontsize=7,
+                    fontsize=9,
                     color="white" if share[i, j] > 0.5 else "black",
                 )
     ax.set_xticks(range(counts.shape[1]), [class_label(c) for c in result.confusion_cols], rotation=35, ha="right")

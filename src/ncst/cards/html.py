@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from ncst.cards.dataset import ClassGroup, DatasetView
+from ncst.cards.dataset import ClassGroup, DatasetView, class_name
 from ncst.cards.quality import QualityTable, quality_note
 from ncst.codecs.card import CodecCard
 
@@ -133,7 +133,8 @@ def render_card_html(page: CardPage) -> str:
     if page.figure:
         parts += [
             '<h2 id="spectrograms">One utterance through every class</h2>',
-            f'<p class="muted">Utterance <code>{_e(page.figure_utt)}</code>; one dB scale for all panels.</p>',
+            f'<p class="muted">Utterance <code>{_e(page.figure_utt)}</code>; one dB scale for all panels; grey marks '
+            "frequencies above a file's Nyquist frequency.</p>",
             f'<img class="fig" src="{_url(page.figure)}" alt="spectrograms of {_e(page.figure_utt)}">',
         ]
     if page.quality is not None:
@@ -175,7 +176,8 @@ def _quality(table: QualityTable) -> list[str]:
     ]
     for r in table.rows:
         rows.append(
-            f"<tr><td>{_e(r.set_name)}</td><td>{r.class_id}</td><td><code>{_e(r.codec_spec or '-')}</code></td>"
+            f"<tr><td>{_e(r.set_name)}</td><td>{r.class_id} {_e(class_name(r.class_id))}</td>"
+            f"<td><code>{_e(r.codec_spec or '-')}</code></td>"
             f"<td class=n>{r.measured}/{r.files}</td><td class=n>{_num(r.stoi, 3)}</td>"
             f"<td class=n>{_num(r.pesq_wb, 2)}</td><td class=n>{_num(r.si_sdr_db, 1)}</td>"
             f"<td class=n>{_num(r.lsd_db, 2)}</td></tr>"

@@ -3,7 +3,8 @@
 Each panel has the same time resolution (32 ms Hann window, 8 ms hop, whatever the file's rate) and the
 same frequency axis (up to the highest Nyquist frequency among the files), so a codec that cuts the band
 or smears onsets shows it against its neighbours. Colours share one scale: the loudest bin of all panels
-is 0 dB and the scale spans 80 dB below it.
+is 0 dB and the scale spans 80 dB below it. Grey above a panel's band marks frequencies beyond its file's
+Nyquist frequency.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def plot_spectrogram_grid(panels: Sequence[tuple[str, Path]], target: Path, *, t
             rasterized=True,
         )  # fmt: skip
         ax.set_title(name, fontsize=10)
+        ax.set_facecolor("#d9dde2")  # above a file's Nyquist frequency: no data
         ax.set_ylim(0.0, top_khz)
         ax.tick_params(labelsize=9)
     for ax in axes.flat[len(data) :]:
