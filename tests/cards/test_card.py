@@ -111,3 +111,9 @@ def test_card_cli_writes_the_page(flat_build: Path) -> None:
 def test_card_cli_exits_2_on_a_folder_that_is_no_dataset(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["card", str(tmp_path)])
     assert result.exit_code == 2
+
+
+def test_card_after_build_logs_instead_of_raising(tmp_path: Path) -> None:
+    from ncst.cards import card_after_build
+
+    assert card_after_build(tmp_path) is None

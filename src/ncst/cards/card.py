@@ -25,10 +25,10 @@ from ncst.cards.quality import DEFAULT_PER_CLASS, QualityTable, measure_quality,
 from ncst.cards.samples import ASSET_DIR, PairResolver, pick_files, rank_utterances
 from ncst.cards.spectrograms import plot_spectrogram_grid
 from ncst.codecs.card import CodecCard
-from ncst.errors import UnknownCodecError
+from ncst.errors import NcstError, UnknownCodecError
 from ncst.io import PathLike, atomic_write_text
 
-__all__ = ["CARD_HTML", "QUALITY_CSV", "CardResult", "write_html_card"]
+__all__ = ["CARD_HTML", "QUALITY_CSV", "CardResult", "card_after_build", "write_html_card"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,19 @@ def write_html_card(
     seconds = time.perf_counter() - start
     log.info("wrote %s in %.1f s", html_path, seconds)
     return CardResult(html_path, quality_csv, figure, quality, seconds)
+
+
+def card_after_build(root: PathLike, *, quality_per_class: int = DEFAULT_PER_CLASS) -> CardResult | None:
+    """`write_html_card` for the end of a build: a failure is logged as a warning, never raised.
+
+    A build that wrote its files must not fail because its card could not be drawn (a corrupt file, a full
+    disk); `ncst card DIR` can write the card later.
+    """
+    try:
+        return write_html_card(root, quality_per_class=quality_per_class)
+    except (NcstError, OSError, ValueError, RuntimeError) as err:
+        log.warning("could not write %s in %s: %s (run `ncst card %s` to retry)", CARD_HTML, root, err, root)
+        return None
 
 
 def _cards(view: DatasetView) -> dict[str, CodecCard]:

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.signal import stft
 
 from ncst.audio import read_audio
+from ncst.cards.samples import MAX_AUDIO_BYTES
 from ncst.errors import AudioError
 
 __all__ = ["DYNAMIC_RANGE_DB", "plot_spectrogram_grid"]
@@ -31,6 +32,8 @@ _WINDOW_S = 0.032
 
 def _spectrogram(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(times s, frequencies kHz, power dB) of a file's mono downmix."""
+    if path.is_file() and path.stat().st_size > MAX_AUDIO_BYTES:
+        raise AudioError(f"{path}: larger than {MAX_AUDIO_BYTES} bytes; not drawn")
     audio, rate = read_audio(path)
     n_fft = max(64, int(round(_WINDOW_S * rate)))
     if audio.size < n_fft:
