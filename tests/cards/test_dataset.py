@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ncst.cards.dataset import read_dataset
+from ncst.cards.dataset import group_hours, read_dataset
 from ncst.errors import CorpusLayoutError
 
 
@@ -55,3 +55,23 @@ def test_read_dataset_names_file_and_line_of_a_bad_label_line(recipe_root: Path)
         fh.write("../escape.wav fake 4\n")
     with pytest.raises(CorpusLayoutError, match=r"eval_id\.txt:10"):
         read_dataset(recipe_root)
+
+
+def test_group_hours_come_from_provenance(recipe_root: Path) -> None:
+    view = read_dataset(recipe_root)
+    real = next(g for g in view.groups if g.key == "eval_id/0/real@16k")
+    assert group_hours(recipe_root, real) == (pytest.approx(3.0 / 3600), False)
+
+
+def test_group_hours_read_the_headers_without_provenance(recipe_root: Path) -> None:
+    (recipe_root / "provenance.jsonl").unlink()
+    view = read_dataset(recipe_root)
+    real = next(g for g in view.groups if g.set_name == "eval_id" and g.class_id == 0)
+    assert group_hours(recipe_root, real) == (pytest.approx(3.0 / 3600), False)
+
+
+def test_group_hours_are_an_estimate_beyond_the_sample(recipe_root: Path) -> None:
+    (recipe_root / "provenance.jsonl").unlink()
+    view = read_dataset(recipe_root)
+    real = next(g for g in view.groups if g.set_name == "eval_id" and g.class_id == 0)
+    assert group_hours(recipe_root, real, sample=1) == (pytest.approx(3.0 / 3600), True)

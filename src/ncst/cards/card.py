@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import ncst
-from ncst.cards.dataset import CardFile, ClassGroup, DatasetView, class_name, read_dataset
+from ncst.cards.dataset import CardFile, ClassGroup, DatasetView, class_name, group_hours, read_dataset
 from ncst.cards.html import CardPage, Sample, render_card_html
 from ncst.cards.quality import DEFAULT_PER_CLASS, QualityTable, measure_quality, write_quality_csv
 from ncst.cards.samples import ASSET_DIR, PairResolver, pick_files, rank_utterances
@@ -90,6 +90,7 @@ def write_html_card(
         quality=quality,
         figure=FIGURE if figure else None,
         figure_utt=figure_utt,
+        hours={g.key: group_hours(view.root, g, seed=seed) for g in view.groups},
         links=links,
         generated=f"Written by ncst {ncst.__version__} on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
     )

@@ -71,6 +71,7 @@ class CardPage:
         quality: The quality table, or None when it was not measured.
         figure: Relative path of the spectrogram grid, or None.
         figure_utt: The utterance the grid shows.
+        hours: (hours, estimated) per group key (`group_hours`).
         links: (text, relative path) of files beside the page (DATASET.md, quality.csv, manifest.csv).
         generated: Who and when (`ncst 0.1.0, 2026-01-01 12:00 UTC`).
     """
@@ -81,6 +82,7 @@ class CardPage:
     quality: QualityTable | None = None
     figure: str | None = None
     figure_utt: str = ""
+    hours: Mapping[str, tuple[float, bool]] = field(default_factory=dict)
     links: Sequence[tuple[str, str]] = ()
     generated: str = ""
 
@@ -105,7 +107,8 @@ def render_card_html(page: CardPage) -> str:
     """The whole page as one string."""
     view = page.view
     n_files = sum(len(g.files) for g in view.groups)
-    hours = sum(g.hours for g in view.groups)
+    hours = sum(page.hours.get(g.key, (0.0, False))[0] for g in view.groups)
+    estimated = any(page.hours.get(g.key, (0.0, False))[1] for g in view.groups)
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -114,7 +117,7 @@ def render_card_html(page: CardPage) -> str:
         f"<title>{_e(view.title)}: dataset card</title><style>{_STYLE}</style></head><body><main>",
         f"<h1>{_e(view.title)}</h1>",
         f'<p class="muted">{_e(view.layout)} layout, {n_files} files in {len(view.groups)} classes and sets, '
-        f"{hours:.3f} h of audio with provenance. {_e(page.generated)}</p>",
+        f"{'about ' if estimated else ''}{hours:.3f} h of audio. {_e(page.generated)}</p>",
     ]
     if view.random_weight_files:
         parts.append(
@@ -148,6 +151,11 @@ def render_card_html(page: CardPage) -> str:
     return "\n".join(parts)
 
 
+def _hours(page: CardPage, group: ClassGroup) -> str:
+    hours, estimated = page.hours.get(group.key, (0.0, False))
+    return f"{'~' if estimated else ''}{hours:.3f}"
+
+
 def _overview(page: CardPage) -> list[str]:
     rows = [
         '<h2 id="overview">Classes and sets</h2><table><tr><th>set</th><th>class</th><th>codec</th><th>files</th>'
@@ -162,7 +170,7 @@ def _overview(page: CardPage) -> list[str]:
         rows.append(
             f"<tr><td>{_e(g.set_name)}</td><td>{g.class_id} {_e(g.name.split(' (')[0])}</td>"
             f"<td><code>{_e(g.codec_spec or '-')}</code></td><td class=n>{len(g.files)}</td>"
-            f"<td class=n>{g.hours:.3f}</td><td class=n>{card.sample_rate_hz if card else '-'}</td>"
+            f"<td class=n>{_hours(page, g)}</td><td class=n>{card.sample_rate_hz if card else '-'}</td>"
             f"<td class=n>{_num(card.effective_bitrate_bps / 1000 if card else None, 2)}</td>"
             f"<td class=n>{_num(bitrate, 2)}</td><td>{_e(', '.join(weights) or '-')}</td></tr>"
         )
@@ -189,7 +197,7 @@ def _quality(table: QualityTable) -> list[str]:
 def _group(page: CardPage, group: ClassGroup) -> list[str]:
     card = page.cards.get(group.key)
     out = [f'<div class="cls" id="{_e(_anchor(group.key))}"><h3>{group.class_id} {_e(group.name)}</h3>']
-    out.append(f'<p class="muted">{len(group.files)} files, {group.hours:.3f} h</p>')
+    out.append(f'<p class="muted">{len(group.files)} files, {_hours(page, group)} h</p>')
     if card is not None:
         fields = [
             ("family", card.family), ("sample rate", f"{card.sample_rate_hz} Hz"),
