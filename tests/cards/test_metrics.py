@@ -73,3 +73,8 @@ def test_pesq_wb_of_identical_signals_is_the_scale_maximum() -> None:
 def test_metrics_refuse_signals_of_different_length() -> None:
     with pytest.raises(ValueError, match="differ in length"):
         si_sdr(np.zeros(10), np.zeros(11))
+
+
+def test_stoi_of_a_clip_too_short_to_score_is_none() -> None:
+    x = _speechlike(seconds=0.25)
+    assert stoi(x, x) is None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
+import warnings
 
 import numpy as np
 from scipy.signal import stft
@@ -82,13 +83,22 @@ def stoi_available() -> bool:
 
 
 def stoi(reference: np.ndarray, estimate: np.ndarray, *, sample_rate_hz: int = METRIC_RATE_HZ) -> float | None:
-    """Short-time objective intelligibility (0-1, higher is better) via `pystoi`; None when it is missing."""
+    """Short-time objective intelligibility (0-1, higher is better) via `pystoi`.
+
+    None when `pystoi` is missing, or when the signals hold too little non-silent speech for STOI's
+    384 ms analysis segments (pystoi then warns and returns 1e-5, which is no score).
+    """
     x, y = _pair(reference, estimate)
     if not stoi_available():
         return None
     from pystoi import stoi as _stoi
 
-    return float(_stoi(x, y, sample_rate_hz, extended=False))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = float(_stoi(x, y, sample_rate_hz, extended=False))
+    if any("Not enough STFT frames" in str(w.message) for w in caught):
+        return None
+    return value
 
 
 def pesq_available() -> bool:
