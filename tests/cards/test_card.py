@@ -117,3 +117,24 @@ def test_card_after_build_logs_instead_of_raising(tmp_path: Path) -> None:
     from ncst.cards import card_after_build
 
     assert card_after_build(tmp_path) is None
+
+
+def test_measure_dataset_quality_writes_no_page(recipe_root: Path) -> None:
+    from ncst.cards import measure_dataset_quality
+
+    table = measure_dataset_quality(recipe_root, per_class=1)
+    assert [r.measured for r in table.rows] == [1, 1, 1, 1]
+    assert not (recipe_root / "DATASET.html").exists()
+
+
+def test_card_without_a_real_recording_says_not_found(recipe_root: Path) -> None:
+    (recipe_root / "eval_id" / "p226_003.wav").unlink()  # its source path in provenance does not exist either
+    page = write_html_card(recipe_root, quality_per_class=0).html.read_text(encoding="utf-8")
+    assert re.search(r">p226_003</code></td><td>not found</td>", page) is not None
+
+
+def test_quality_skips_a_file_without_a_real_recording(recipe_root: Path) -> None:
+    (recipe_root / "eval_id" / "p226_003.wav").unlink()
+    result = write_html_card(recipe_root, quality_per_class=3)
+    assert result.quality is not None
+    assert {r.codec_spec: r.measured for r in result.quality.rows}["encodec@3kbps"] == 2

@@ -6,7 +6,14 @@ gives the quality table for `DATASET.md`.
 
 from __future__ import annotations
 
-from ncst.cards.card import CARD_HTML, QUALITY_CSV, CardResult, card_after_build, write_html_card
+from ncst.cards.card import (
+    CARD_HTML,
+    QUALITY_CSV,
+    CardResult,
+    card_after_build,
+    measure_dataset_quality,
+    write_html_card,
+)
 from ncst.cards.dataset import CardFile, ClassGroup, DatasetView, class_name, read_dataset
 from ncst.cards.metrics import log_spectral_distance, pesq_available, pesq_wb, si_sdr, stoi
 from ncst.cards.order import natural_key
@@ -32,6 +39,7 @@ __all__ = [
     "card_after_build",
     "class_name",
     "log_spectral_distance",
+    "measure_dataset_quality",
     "measure_quality",
     "natural_key",
     "pesq_available",

@@ -28,7 +28,7 @@ from ncst.codecs.card import CodecCard
 from ncst.errors import NcstError, UnknownCodecError
 from ncst.io import PathLike, atomic_write_text
 
-__all__ = ["CARD_HTML", "QUALITY_CSV", "CardResult", "card_after_build", "write_html_card"]
+__all__ = ["CARD_HTML", "QUALITY_CSV", "CardResult", "card_after_build", "measure_dataset_quality", "write_html_card"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,15 @@ def write_html_card(
     seconds = time.perf_counter() - start
     log.info("wrote %s in %.1f s", html_path, seconds)
     return CardResult(html_path, quality_csv, figure, quality, seconds)
+
+
+def measure_dataset_quality(root: PathLike, *, per_class: int = DEFAULT_PER_CLASS, seed: int = 0) -> QualityTable:
+    """The quality table of a folder without writing the page (for `DATASET.md`: `quality_markdown(table)`).
+
+    A flat build's sources are still copied into `DATASET_files/sources/` (they are the real side of each pair).
+    """
+    view = read_dataset(Path(root))
+    return measure_quality(view, PairResolver(view), per_class=per_class, seed=seed)
 
 
 def card_after_build(root: PathLike, *, quality_per_class: int = DEFAULT_PER_CLASS) -> CardResult | None:
