@@ -109,3 +109,14 @@ def test_open_set_report_html_images_load_in_chromium(open_set_report: Path) -> 
 def test_report_html_screenshot(open_set_report: Path, tmp_path: Path) -> None:
     shot = screenshot_page(open_set_report / "report.html", tmp_path / "report.png")
     assert shot.stat().st_size > 10_000
+
+
+def test_set_label_names_the_class_a_set_is_traced_to() -> None:
+    from ncst.benchmark.plots import _set_label
+    from ncst.benchmark.results import ProtocolResult
+    from ncst.protocols import load_protocol
+
+    result = ProtocolResult(protocol=load_protocol("id_robustness"), cells={}, counts={}, source="")
+    assert [_set_label(result, s) for s in ("C3-1", "C4-3", "19LA")] == [
+        "C3-1 -> FunCodec", "C4-3 -> EnCodec", "19LA -> real",
+    ]  # fmt: skip

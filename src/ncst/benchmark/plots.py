@@ -47,7 +47,8 @@ def _set_label(result: ProtocolResult, name: str) -> str:
     """A set of a single-class table with the class it should be traced to: `C3-1 -> FunCodec`."""
     for spec in result.protocol.sets:
         if spec.column == name and spec.label is not None:
-            return f"{name} -> {class_label(str(spec.label))}"
+            target = class_label(str(spec.label))
+            return name if target.lower() in name.lower() else f"{name} -> {target}"
     return class_label(name)
 
 
@@ -88,7 +89,7 @@ def _confusion(confusion: np.ndarray, result: ProtocolResult, path: Path) -> Non
     ax.set_xticks(range(counts.shape[1]), [class_label(c) for c in result.confusion_cols], rotation=35, ha="right")
     ax.set_yticks(range(counts.shape[0]), [_set_label(result, r) for r in result.confusion_rows])
     ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class" if result.protocol.kind == "closed_set" else "set")
+    ax.set_ylabel("true class" if result.protocol.kind == "closed_set" else "set -> true class")
     ax.set_title(f"{result.protocol.paper_table}: {result.protocol.name}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
