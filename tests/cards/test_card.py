@@ -138,3 +138,10 @@ def test_quality_skips_a_file_without_a_real_recording(recipe_root: Path) -> Non
     result = write_html_card(recipe_root, quality_per_class=3)
     assert result.quality is not None
     assert {r.codec_spec: r.measured for r in result.quality.rows}["encodec@3kbps"] == 2
+
+
+def test_card_leaves_verify_clean(flat_build: Path) -> None:
+    from ncst.build_dataset import verify_build
+
+    write_html_card(flat_build, quality_per_class=1)
+    assert verify_build(flat_build).problems() == {}

@@ -75,3 +75,9 @@ def test_group_hours_are_an_estimate_beyond_the_sample(recipe_root: Path) -> Non
     view = read_dataset(recipe_root)
     real = next(g for g in view.groups if g.set_name == "eval_id" and g.class_id == 0)
     assert group_hours(recipe_root, real, sample=1) == (pytest.approx(3.0 / 3600), True)
+
+
+def test_read_dataset_of_an_official_download_uses_the_recipe_folder_names(recipe_root: Path) -> None:
+    (recipe_root / "recipe.json").unlink()
+    (recipe_root / "provenance.jsonl").unlink()
+    assert read_dataset(recipe_root).sets == ["train", "eval_id", "ID_diff_config/C3-2"]
