@@ -1,16 +1,22 @@
-"""Write ``report.md`` (tables in the paper's layout) and ``report.json`` for a scored protocol."""
+"""Write ``report.md`` (tables in the paper's layout), ``report.html`` and ``report.json`` for a scored protocol.
+
+The report is built once as a list of blocks (`report_blocks`): Markdown lines and `Table`s. The Markdown
+file prints them as they are; `ncst.benchmark.report_html` turns the same blocks into the HTML page, so
+both show the same numbers.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Union
 
 from ncst.benchmark.results import ProtocolResult
 from ncst.io import PathLike, atomic_write_text
 
-__all__ = ["write_report", "render_markdown"]
+__all__ = ["Block", "Table", "report_blocks", "render_markdown", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +33,23 @@ def _ci(cell: Mapping[str, float]) -> str:
     return f"{cell['F1_CI95_low']:.2f}-{cell['F1_CI95_high']:.2f}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return lines
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table of the report: a header row and text rows."""
+
+    header: list[str]
+    rows: list[list[str]]
+
+    def markdown(self) -> list[str]:
+        lines = ["| " + " | ".join(self.header) + " |", "|" + "|".join("---" for _ in self.header) + "|"]
+        return lines + ["| " + " | ".join(r) + " |" for r in self.rows]
 
 
-def _id_tables(result: ProtocolResult) -> list[str]:
+#: A report line in Markdown (`# title`, `- item`, a sentence with `code`, or "" between paragraphs), or a table.
+Block = Union[str, Table]
+
+
+def _id_tables(result: ProtocolResult) -> list[Block]:
     proto = result.protocol
     columns = list(proto.columns)
     titles = dict(zip(proto.columns, proto.column_titles))
@@ -45,7 +61,7 @@ def _id_tables(result: ProtocolResult) -> list[str]:
     for model, paper_cells in proto.paper.items():
         rows.append([f"paper: {model}"] + [_fmt(paper_cells.get(c)) for c in columns])
     groups = [s.group for s in proto.sets]
-    lines = []
+    lines: list[Block] = []
     if any(groups):
         spans: list[str] = []
         for s in proto.sets:
@@ -53,16 +69,16 @@ def _id_tables(result: ProtocolResult) -> list[str]:
                 spans.append(s.group)
         lines.append("Column groups: " + ", ".join(spans) + ".")
         lines.append("")
-    lines += _table(header, rows)
+    lines.append(Table(header, rows))
     lines.append("")
     lines += _paper_differences(result)
     lines.append("Counts: " + ", ".join(f"{c} {n}" for c, n in result.counts.items()) + ".")
     return lines
 
 
-def _paper_differences(result: ProtocolResult) -> list[str]:
+def _paper_differences(result: ProtocolResult) -> list[Block]:
     """Footnotes for paper rows that this run reproduces in most cells but not all."""
-    lines = []
+    lines: list[Block] = []
     for model, paper_cells in result.protocol.paper.items():
         shared = [c for c in paper_cells if "F1" in result.cells.get(c, {})]
         differ = [c for c in shared if f"{result.cells[c]['F1']:.2f}" != f"{paper_cells[c]:.2f}"]
@@ -78,7 +94,7 @@ def _paper_differences(result: ProtocolResult) -> list[str]:
     return lines + [""] if lines else []
 
 
-def _ood_tables(result: ProtocolResult) -> list[str]:
+def _ood_tables(result: ProtocolResult) -> list[Block]:
     proto = result.protocol
     conditions = [c for c in proto.conditions if any(k.startswith(c.name + "/") for k in result.cells)]
     detectors = [d for d in result.settings.get("detectors", proto.detectors)]
@@ -90,8 +106,8 @@ def _ood_tables(result: ProtocolResult) -> list[str]:
             cell = result.cells.get(f"{cond.name}/{det}", {})
             row += [_fmt(cell.get(m)) for m in proto.metrics]
         rows.append(row)
-    lines = ["Conditions: " + "; ".join(f"`{c.name}` = {c.title}" for c in conditions) + ".", ""]
-    lines += _table(header, rows)
+    lines: list[Block] = ["Conditions: " + "; ".join(f"`{c.name}` = {c.title}" for c in conditions) + ".", ""]
+    lines.append(Table(header, rows))
     lines += ["", "Every metric with its tie-robust EER and bootstrap 95% intervals (%):", ""]
     detail_header = ["condition/detector"] + list(_OOD_METRICS)
     detail_rows = []
@@ -103,30 +119,46 @@ def _ood_tables(result: ProtocolResult) -> list[str]:
                 text += f" ({cell[f'{m}_CI95_low']:.2f}-{cell[f'{m}_CI95_high']:.2f})"
             row.append(text)
         detail_rows.append(row)
-    lines += _table(detail_header, detail_rows)
+    lines.append(Table(detail_header, detail_rows))
     lines.append("")
     lines.append("Utterances (ID + OOD): " + ", ".join(f"{c} {n}" for c, n in result.counts.items()) + ".")
     return lines
 
 
-def render_markdown(result: ProtocolResult) -> str:
-    """Renders the report as Markdown: the table in the paper's layout, paper rows, notes and settings."""
+def report_blocks(result: ProtocolResult) -> list[Block]:
+    """The report as blocks: title, the table in the paper's layout, paper rows, notes and settings."""
     proto = result.protocol
-    lines = [f"# {proto.paper_table}: {proto.title}", "", f"Protocol `{proto.name}`; input: {result.source}.", ""]
+    lines: list[Block] = [
+        f"# {proto.paper_table}: {proto.title}", "", f"Protocol `{proto.name}`; input: {result.source}.", ""
+    ]  # fmt: skip
     lines += _ood_tables(result) if proto.kind == "open_set" else _id_tables(result)
     if proto.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in proto.notes]
     if result.settings:
         lines += ["", "## Settings", ""] + [f"- {k}: {v}" for k, v in result.settings.items()]
+    return lines
+
+
+def render_markdown(result: ProtocolResult) -> str:
+    """Renders the report as Markdown (`report_blocks`, tables as pipe tables)."""
+    lines: list[str] = []
+    for block in report_blocks(result):
+        lines += block.markdown() if isinstance(block, Table) else [block]
     return "\n".join(lines) + "\n"
 
 
 def write_report(result: ProtocolResult, out_dir: PathLike) -> tuple[Path, Path]:
-    """Writes ``report.md`` and ``report.json`` into `out_dir` (created); returns their paths."""
+    """Writes ``report.md``, ``report.json`` and ``report.html`` into `out_dir` (created); returns the first two.
+
+    `report.html` gets the plots when `ncst.benchmark.plots.write_plots` runs after this and rewrites it.
+    """
+    from ncst.benchmark.report_html import write_html_report
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md_path, json_path = out / "report.md", out / "report.json"
     atomic_write_text(md_path, render_markdown(result))
     atomic_write_text(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
-    log.info("Wrote %s and %s", md_path, json_path)
+    html_path = write_html_report(result, out)
+    log.info("Wrote %s, %s and %s", md_path, json_path, html_path)
     return md_path, json_path

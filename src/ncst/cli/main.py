@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("build-dataset", "ncst.cli.build_dataset:build_dataset", ("build",)),
     ("build-recipe", "ncst.cli.build_recipe:build_recipe", ()),
     ("verify", "ncst.cli.verify:verify", ()),
+    ("card", "ncst.cli.card:card", ()),
     ("run-protocol", "ncst.cli.run_protocol:run_protocol", ("score",)),
     ("download", "ncst.cli.download:download", ()),
     ("ingest", "ncst.cli.ingest:ingest", ()),
