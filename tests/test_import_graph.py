@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "verify": {"build_dataset", "errors", "io", "layout", "recipes"},
     "models": {"audio", "benchmark", "classes", "corpora", "errors", "io", "layout", "protocols"},
     "export": {"audio", "build_dataset", "classes", "corpora", "errors", "io", "layout", "paths", "recipes"},
-    "cards": {"audio", "benchmark", "build_dataset", "classes", "codecs", "corpora", "errors", "io", "layout",
+    "cards": {"ncst", "audio", "benchmark", "build_dataset", "classes", "codecs", "corpora", "errors", "io", "layout",
               "paths", "recipes"},
     "testing": {"audio", "codecs", "corpora", "errors", "io"},
 }

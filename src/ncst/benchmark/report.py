@@ -148,17 +148,15 @@ def render_markdown(result: ProtocolResult) -> str:
 
 
 def write_report(result: ProtocolResult, out_dir: PathLike) -> tuple[Path, Path]:
-    """Writes ``report.md``, ``report.json`` and ``report.html`` into `out_dir` (created); returns the first two.
+    """Writes ``report.md`` and ``report.json`` into `out_dir` (created); returns their paths.
 
-    `report.html` gets the plots when `ncst.benchmark.plots.write_plots` runs after this and rewrites it.
+    `ncst.benchmark.report_html.write_html_report` writes ``report.html`` from the same blocks (and
+    `ncst.benchmark.plots.write_plots` rewrites it with the plots).
     """
-    from ncst.benchmark.report_html import write_html_report
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     md_path, json_path = out / "report.md", out / "report.json"
     atomic_write_text(md_path, render_markdown(result))
     atomic_write_text(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
-    html_path = write_html_report(result, out)
-    log.info("Wrote %s, %s and %s", md_path, json_path, html_path)
+    log.info("Wrote %s and %s", md_path, json_path)
     return md_path, json_path

@@ -243,12 +243,14 @@ def run_protocol(
         ProtocolError: As `score_protocol`, or when `out_dir` is a file or cannot be written.
     """
     from ncst.benchmark.report import write_report
+    from ncst.benchmark.report_html import write_html_report
 
     out_dir = Path(out_dir)
     check_out_dir(out_dir)
     result = score_protocol(protocol, **kwargs)  # type: ignore[arg-type]
     try:
         write_report(result, out_dir)
+        write_html_report(result, out_dir)
         if plots:
             from ncst.benchmark.plots import write_plots
 
