@@ -266,7 +266,9 @@ def test_record_that_is_not_json_or_too_large_is_one_error(tmp_path: Path) -> No
             fetch_record("14631091", api_url=srv.url, limits=Limits(max_record_bytes=1000))
 
 
-def _labelled_zip(listed: int, present: int, *, top: str = "st-codecfake", extra: dict[str, bytes] | None = None) -> bytes:
+def _labelled_zip(
+    listed: int, present: int, *, top: str = "st-codecfake", extra: dict[str, bytes] | None = None
+) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr(f"{top}/label/train.txt", "".join(f"f{i}.wav real 0\n" for i in range(listed)))

@@ -169,7 +169,10 @@ def download_file(
             raise DownloadError(f"{url}: the server answers Range requests inconsistently; rerun later")
         expected = outcome if outcome >= 0 else expected
         break
-    got = part.stat().st_size if part.is_file() else 0
+    if not part.is_file():  # a file the record says is empty: nothing to request
+        with disk_errors(part):
+            part.touch()
+    got = part.stat().st_size
     if expected is not None and got != expected:
         raise DownloadError(
             f"{url}: transfer stopped at {got} of {expected} bytes; rerun the same command to resume from byte {got}"
