@@ -282,3 +282,18 @@ def test_archive_that_still_does_not_open_after_one_retry_is_an_error(server: Fa
         download_and_extract(f"{server.url}/files/LA.zip", tmp_path / "out")
     assert len(server.requests) == 2
     assert not (tmp_path / "out" / ".completed").exists()
+
+
+def test_zip_symlink_member_is_refused(tmp_path: Path) -> None:
+    import stat
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        info = zipfile.ZipInfo("data/link")
+        info.create_system = 3
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "/etc/passwd")
+    (tmp_path / "a.zip").write_bytes(buf.getvalue())
+    with pytest.raises(ArchiveLimitError, match="data/link' is a link"):
+        extract_archive(tmp_path / "a.zip", tmp_path / "out")
+    assert _snapshot(tmp_path / "out") == {}

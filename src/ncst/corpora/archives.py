@@ -272,7 +272,7 @@ def _extract_zip(path: Path, out: Path, progress: MemberProgress | None, limits:
             members = []
             for info in infos:
                 name = check_name(info.filename, what=f"archive {path.name}, member")
-                kind = stat.S_IFMT(info.external_attr >> 16)
+                kind = stat.S_IFMT(info.external_attr >> 16) if info.create_system == 3 else 0  # 3: Unix modes
                 if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                     raise ArchiveLimitError(
                         f"{path}: member {info.filename!r} is a link or device; refusing to extract"
@@ -317,6 +317,8 @@ def _extract_tar(path: Path, out: Path, progress: MemberProgress | None, limits:
                     raise ArchiveLimitError(
                         f"{path}: member {info.name!r}{target} is a link or device; refusing to extract"
                     )
+                if info.size < 0:
+                    raise ChecksumError(f"{path}: member {info.name!r} declares {info.size} bytes; corrupt header")
                 if info.isfile():
                     declared += info.size
                     _check_total(path, declared, archive_bytes, limits)

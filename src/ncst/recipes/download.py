@@ -234,7 +234,7 @@ def check_against_labels(root: Path, *, require: bool = False) -> dict[str, int]
         names = []
         for lineno, line in enumerate(read_text(path, error=CorpusLayoutError).splitlines(), 1):
             if line.strip():
-                names.append(check_name(line.split()[0], what=f"{path}:{lineno}: file", single=True))
+                names.append(check_name(line.split()[0], what=f"{path}:{lineno}: file"))
         missing = [str(n) for n in names if not folder.joinpath(*n.parts).is_file()]
         if missing:
             raise ChecksumError(
