@@ -93,12 +93,12 @@ def _mutate(rng: random.Random, srv: FakeZenodo) -> None:
             entry["key"] = rng.choice(_BAD_KEYS)
         elif what == 3:
             entry["links"] = {"self": rng.choice(_bad_links(srv.url))}
-        elif what == 4 and isinstance(entry.get("size"), int):
-            entry["size"] = max(0, entry["size"] + rng.choice([-50, -1, 1, 50, 10**6]))
+        elif what == 4 and isinstance(size := entry.get("size"), int):
+            entry["size"] = max(0, size + rng.choice([-50, -1, 1, 50, 10**6]))
         elif what == 5:
             entry["checksum"] = "md5:" + hashlib.md5(rng.randbytes(8)).hexdigest()
-        elif what == 6 and isinstance(entry.get("key"), str):
-            srv.misbehave[entry["key"]] = rng.choice(["truncate", "extra", "no-length", "ignore-range"])
+        elif what == 6 and isinstance(key := entry.get("key"), str):
+            srv.misbehave[key] = rng.choice(["truncate", "extra", "no-length", "ignore-range"])
         elif what == 7:
             entries.append(copy.deepcopy(entry))  # listed twice
         else:
