@@ -10,7 +10,7 @@ checked twice: every member's size on disk against the archive listing, and ever
 lists against the files present, since split zips of the authors' earlier dataset were reported to
 extract with CRC errors or to extract a third of the data and exit 0.
 
-The record itself is an input that may be crafted: it is validated field by field (`parse_record`), its
+The record itself is an input that may be crafted: it is validated field by field (`ncst.recipes.zenodo`), its
 keys and links pass `ncst.corpora.safe_paths`, and the dataset root inside the extracted archives is the
 one folder holding `label/`, whatever else the record ships. A finished part leaves
 `.ncst-download-<part>.json` in the root, so a rerun is a no-op.
@@ -22,31 +22,26 @@ import json
 import logging
 import re
 import shutil
-import socket
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ncst.audio import PathLike
 from ncst.corpora.download import (
     DiskFullError,
-    DownloadError,
     Limits,
     disk_errors,
     download_file,
     extract_archive,
     merge_into,
 )
-from ncst.corpora.safe_paths import check_name, check_url, inside
+from ncst.corpora.safe_paths import check_name, inside
 from ncst.errors import ChecksumError, CorpusLayoutError, NcstError
 from ncst.io import atomic_write_text, read_text
 from ncst.recipes.build import LABEL_DIR
 from ncst.recipes.recipe import load_recipe
+from ncst.recipes.zenodo import ZENODO_API, RecordError, RecordFile, fetch_record, parse_record
 
 __all__ = [
     "ZENODO_RECORDS",
@@ -61,117 +56,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ZENODO_API = "https://zenodo.org"
 ZENODO_RECORDS = {"main": "14631091", "openset": "14631085"}
 _ARCHIVE = re.compile(r"\.(zip|tar|tgz|tar\.gz)$", re.I)
 _BYTE_PART = re.compile(r"^(?P<base>.+\.(?:zip|tar|tgz|tar\.gz))\.(?:part)?(?P<n>\d{2,3})$", re.I)
 _ZIP_DISK = re.compile(r"^(?P<base>.+)\.z(?P<n>\d{2})$", re.I)
-_MD5 = re.compile(r"^md5:([0-9a-fA-F]{32})$")
-_OWN_SUFFIXES = (".part", ".part.json", ".joining")  # names ncst gives its own temp files in downloads/
 _MARKERS = ("label", "train", "dev", "eval_id", "eval_ood", "ID_unseen_real", "ID_diff_config", "ID_diff_source",
             "OOD_diff_source", "OOD_diff_config", "ALM")  # fmt: skip
-
-
-class RecordError(NcstError, ValueError):
-    """A record's JSON does not fit the schema (a field missing, of the wrong type or format)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RecordFile:
-    """One file of a Zenodo record."""
-
-    key: str
-    size: int
-    md5: str | None
-    url: str
-
-
-def fetch_record(
-    record_id: str, *, api_url: str = ZENODO_API, timeout_s: float = 60.0, limits: Limits | None = None
-) -> list[RecordFile]:
-    """The files of a Zenodo record, from its JSON API (read up to `limits.max_record_bytes`).
-
-    Raises:
-        DownloadError: Offline, or the server answers with an error.
-        RecordError: The answer is not JSON, too large, or not a valid record (see `parse_record`).
-        UnsafeNameError: `api_url`, a key or a link is refused.
-    """
-    limits = limits or Limits()
-    check_url(api_url, what="--api-url")
-    url = f"{api_url.rstrip('/')}/api/records/{record_id}"
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/json"}),
-                                    timeout=timeout_s) as response:  # fmt: skip
-            raw = response.read(limits.max_record_bytes + 1)
-    except urllib.error.HTTPError as err:
-        raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from err
-    except (urllib.error.URLError, socket.timeout, OSError, ValueError) as err:
-        raise DownloadError(
-            f"cannot reach {url} ({err}): ncst download needs the network; check the connection or proxy "
-            "(https_proxy) and rerun, finished files are kept and partial ones resume"
-        ) from err
-    if len(raw) > limits.max_record_bytes:
-        raise RecordError(f"{url}: record {record_id} is larger than {limits.max_record_bytes} bytes; refusing it")
-    try:
-        payload = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise RecordError(f"{url}: record {record_id} is not JSON ({str(err)[:200]})") from err
-    return parse_record(payload, record_id, api_url=api_url)
-
-
-def parse_record(payload: Any, record_id: str, *, api_url: str = ZENODO_API) -> list[RecordFile]:
-    """Validates a record's JSON field by field: `files` a non-empty list of objects, each with `key` (a plain
-    file name, unique), `size` (an int >= 0), `checksum` (`md5:` + 32 hex digits) and `links.self` (an
-    http(s) URL; absent: the record's file URL).
-
-    Raises:
-        RecordError: A field is missing or wrong; the message names the record, the entry's key and the value.
-        UnsafeNameError: A key is not a plain file name or a link is not http(s).
-    """
-    where = f"record {record_id}"
-    if not isinstance(payload, dict):
-        raise RecordError(f"{where}: expected a JSON object, got {type(payload).__name__}")
-    entries = payload.get("files")
-    if not isinstance(entries, list):
-        raise RecordError(f"{where}: 'files' must be a list of files, got {_show(entries)}")
-    if not entries:
-        raise DownloadError(f"{where} lists no files")
-    files: list[RecordFile] = []
-    seen: dict[str, str] = {}
-    for index, entry in enumerate(entries):
-        at = f"{where}, files[{index}]"
-        if not isinstance(entry, dict):
-            raise RecordError(f"{at}: expected an object, got {_show(entry)}")
-        key = str(check_name(entry.get("key"), what=f"{at}: key", single=True))
-        at = f"{where}, key {key!r}"
-        if key.endswith(_OWN_SUFFIXES):
-            raise RecordError(f"{at}: ends in {_OWN_SUFFIXES}, the names of ncst's own partial files; refusing it")
-        if key.casefold() in seen:
-            raise RecordError(f"{at}: listed twice (also as {seen[key.casefold()]!r})")
-        seen[key.casefold()] = key
-        size = entry.get("size")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise RecordError(f"{at}: 'size' must be a whole number of bytes >= 0, got {_show(size)}")
-        checksum = entry.get("checksum")
-        match = _MD5.match(checksum) if isinstance(checksum, str) else None
-        if match is None:
-            raise RecordError(
-                f"{at}: 'checksum' must be 'md5:' and 32 hex digits, got {_show(checksum)}; a file that cannot "
-                "be checked is not downloaded"
-            )
-        links = entry.get("links", {})
-        if not isinstance(links, dict):
-            raise RecordError(f"{at}: 'links' must be an object, got {_show(links)}")
-        link = links.get("self", links.get("download"))
-        if link is None:
-            link = f"{api_url.rstrip('/')}/records/{record_id}/files/{urllib.parse.quote(key)}"
-        files.append(RecordFile(key, size, match.group(1).lower(), check_url(link, what=at)))
-    return files
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text[:80]}{'...' if len(text) > 80 else ''}"
 
 
 def _join_parts(folder: Path, files: list[RecordFile], record_id: str) -> tuple[list[Path], list[Path]]:
