@@ -297,3 +297,22 @@ def test_zip_symlink_member_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ArchiveLimitError, match="data/link' is a link"):
         extract_archive(tmp_path / "a.zip", tmp_path / "out")
     assert _snapshot(tmp_path / "out") == {}
+
+
+def test_tar_made_with_dot_as_top_folder_extracts(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "train").mkdir(parents=True)
+    (src / "train" / "a.wav").write_bytes(b"RIFF")
+    archive = tmp_path / "a.tgz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(src, arcname=".")  # members ".", "./train", "./train/a.wav", as `tar -C src -czf a.tgz .` makes
+    assert [p.name for p in extract_archive(archive, tmp_path / "out")] == ["a.wav"]
+
+
+def test_cli_bounds_are_settable(tmp_path: Path, server: FakeZenodo) -> None:
+    data = os.urandom(4 << 20)  # 4 MiB that do not compress: far under the default bounds
+    server.files = {"st.zip": _zip({"label/train.txt": b"a.bin real 0\n", "train/a.bin": data})}
+    result = CliRunner().invoke(app, ["download", "st-codecfake", "--out", str(tmp_path / "st"), "--api-url",
+                                      server.url, "--max-unpacked-gb", "0.001"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "bound: --max-unpacked-gb" in result.output

@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 GIB = 1 << 30
 _CHUNK = 1 << 20
 _RATIO_FLOOR_BYTES = 1 << 20  # members (and archives) smaller than this are not ratio-checked
+_TOP = (".", "./")  # a folder entry for the archive's own top: nothing to create
 #: Called with (archive members done, members total).
 MemberProgress = Callable[[int, int], None]
 
@@ -266,7 +267,7 @@ def _write_members(
 def _extract_zip(path: Path, out: Path, progress: MemberProgress | None, limits: Limits) -> dict[PurePosixPath, int]:
     try:
         with _open_zip(path) as zf:
-            infos = zf.infolist()
+            infos = [i for i in zf.infolist() if not (i.is_dir() and i.filename in _TOP)]
             if len(infos) > limits.max_members:
                 raise ArchiveLimitError(f"{path}: lists {len(infos)} entries (bound: {limits.max_members})")
             members = []
@@ -311,6 +312,8 @@ def _extract_tar(path: Path, out: Path, progress: MemberProgress | None, limits:
             for info in tf:  # lazily: a bomb is refused at the header that announces it, before its data
                 if len(infos) >= limits.max_members:
                     raise ArchiveLimitError(f"{path}: lists more than {limits.max_members} entries; refusing it")
+                if info.isdir() and info.name in _TOP:  # `tar -C dir .` lists the folder itself
+                    continue
                 name = check_name(info.name, what=f"archive {path.name}, member")
                 if not (info.isfile() or info.isdir()):
                     target = f" -> {info.linkname[:200]!r}" if info.issym() or info.islnk() else ""

@@ -227,6 +227,9 @@ def download_st_codecfake(
 
         download_file(f.url, downloads / f.key, md5=f.md5, size=f.size, progress=on_bytes, limits=limits)
     archives, joined = _join_parts(downloads, files, record_id)
+    stale = sorted(p.name for p in root.glob(f".ncst-staging-{part}-*") if p.is_dir() and not p.is_symlink())
+    if stale:
+        log.warning("%s: %s left by an interrupted run; delete them to free their space", root, stale)
     with disk_errors(root):
         staging = Path(tempfile.mkdtemp(prefix=f".ncst-staging-{part}-", dir=root))
     try:
