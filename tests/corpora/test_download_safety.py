@@ -47,7 +47,7 @@ def _zip(members: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED) -> by
 
 @pytest.mark.parametrize(
     "name",
-    ["/etc/passwd", "../x", "a/../../x", "a\\..\\..\\x", "a\x00b", "a\nb", "C:x", "", " ", "..", 5, None],
+    ["/etc/passwd", "../x", "a/../../x", "a\\..\\..\\x", "a\x00b", "a\nb", "C:x", "", " ", "..", 5, None, "a" * 256],
     ids=[
         "abs",
         "dotdot",
@@ -61,6 +61,7 @@ def _zip(members: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED) -> by
         "up",
         "int",
         "none",
+        "long",
     ],
 )
 def test_check_name_refuses_hostile_names(name: object) -> None:

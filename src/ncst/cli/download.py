@@ -50,6 +50,9 @@ def download(
     except NcstError as err:
         print_error(err)
         raise typer.Exit(2) from err
+    except OSError as err:  # the target itself: read-only, no permission (crafted input raises NcstError)
+        print_error(f"cannot write under {out}: {err}")
+        raise typer.Exit(2) from err
 
 
 def _progress_bar() -> tuple[Progress, FileProgress]:

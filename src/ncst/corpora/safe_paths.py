@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _MAX_NAME_BYTES = 4096
+_MAX_PART_BYTES = 255  # NAME_MAX of Linux and macOS file systems
 
 
 class UnsafeNameError(NcstError, ValueError):
@@ -62,6 +63,8 @@ def check_name(name: object, *, what: str, single: bool = False) -> PurePosixPat
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if not reason and not parts:
         reason = "names no file"
+    elif not reason and any(len(p.encode("utf-8", "surrogatepass")) > _MAX_PART_BYTES for p in parts):
+        reason = f"has a component longer than {_MAX_PART_BYTES} bytes (file systems refuse it)"
     if reason:
         raise UnsafeNameError(f"{what} {name[:200]!r} {reason}; refusing it (nothing was written for it)")
     return PurePosixPath(*parts)
