@@ -6,17 +6,35 @@ Each is checked as text first (`check_rel_path`, `check_file_name`: relative, no
 hidden components, no separators or control characters), and the folders a build writes are then resolved
 through any symlinks on disk (`resolve_inside`), so that no name, however crafted, leads outside the root
 it belongs to.
+
+Names inside downloads (a record's file `key` and `link`, an archive member) come from upstream corpora
+and may hold spaces or hidden names that ncst never writes itself, so they pass a looser check of the same
+kind (`check_name`, `check_url`, `inside`: relative, no `..`, backslash, NUL, control character or drive
+letter, http(s) links only), which still keeps every write inside its root.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
-from pathlib import Path
+import urllib.parse
+from pathlib import Path, PurePosixPath
 
 from ncst.errors import NcstError
 
-__all__ = ["MAX_NAME_BYTES", "check_file_name", "check_rel_path", "component_problem", "resolve_inside", "show"]
+__all__ = [
+    "MAX_NAME_BYTES",
+    "UnsafeNameError",
+    "check_file_name",
+    "check_name",
+    "check_rel_path",
+    "check_url",
+    "component_problem",
+    "inside",
+    "resolve_inside",
+    "show",
+]
 
 log = logging.getLogger(__name__)
 
@@ -108,3 +126,94 @@ def resolve_inside(root: Path, rel: str, where: str, *, error: type[NcstError] =
     if real != real_root and real_root not in real.parents:
         raise error(f"{where}: {path} leads to {real}, outside {root} (a symlink); remove the link or use another root")
     return path
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_MAX_MEMBER_BYTES = 4096
+_MAX_PART_BYTES = 255  # NAME_MAX of Linux and macOS file systems
+
+
+class UnsafeNameError(NcstError, ValueError):
+    """A name from a record, a URL or an archive would write outside its folder, or is not a plain name."""
+
+
+def check_name(name: object, *, what: str, single: bool = False) -> PurePosixPath:
+    """Checks a relative name from outside (`a/b.wav`); returns it as a path with `.` parts dropped.
+
+    Args:
+        name: The name as received (any type: a record may hold a number or null there).
+        what: Where the name comes from, for the message ("archive x.zip, member").
+        single: Allow one component only (a file in a flat folder, like a record's key).
+
+    Raises:
+        UnsafeNameError: Not a string, empty, absolute, with a drive letter, a backslash, a NUL or control
+            character, a `..` component, or (with `single`) a `/`.
+    """
+    if not isinstance(name, str):
+        raise UnsafeNameError(f"{what} {name!r}: expected a file name (a string), got {type(name).__name__}")
+    reason = ""
+    if not name.strip():
+        reason = "is empty"
+    elif len(name.encode("utf-8", "surrogatepass")) > _MAX_MEMBER_BYTES:
+        reason = f"is longer than {_MAX_MEMBER_BYTES} bytes"
+    elif _CONTROL.search(name):
+        reason = "holds a NUL or control character"
+    elif "\\" in name:
+        reason = "holds a backslash"
+    elif name.startswith("/") or _DRIVE.match(name):
+        reason = "is absolute"
+    elif ".." in name.split("/"):
+        reason = "has a '..' component"
+    elif single and "/" in name.rstrip("/"):
+        reason = "is not a plain file name (it holds '/')"
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if not reason and not parts:
+        reason = "names no file"
+    elif not reason and any(len(p.encode("utf-8", "surrogatepass")) > _MAX_PART_BYTES for p in parts):
+        reason = f"has a component longer than {_MAX_PART_BYTES} bytes (file systems refuse it)"
+    if reason:
+        raise UnsafeNameError(f"{what} {name[:200]!r} {reason}; refusing it (nothing was written for it)")
+    return PurePosixPath(*parts)
+
+
+def inside(root: Path, name: str | PurePosixPath, *, what: str) -> Path:
+    """The path of `name` under `root`, after checking that it stays inside `root` on disk.
+
+    Symlinks already on disk are followed (a `root/train` that links to `/elsewhere` is refused), so a
+    file opened at the returned path lands inside `root`. `root` itself may be a symlink.
+
+    Raises:
+        UnsafeNameError: The name is not a plain relative name, or it leads outside `root`.
+    """
+    relative = name if isinstance(name, PurePosixPath) else check_name(name, what=what)
+    base = Path(root).resolve()
+    target = base.joinpath(*relative.parts)
+    resolved = target.resolve()
+    if resolved != base and base not in resolved.parents:
+        raise UnsafeNameError(
+            f"{what} {str(relative)!r} leads outside {base} (through a symlink to {resolved}); refusing to write it"
+        )
+    return target
+
+
+def check_url(url: object, *, what: str) -> str:
+    """Checks that a download link is an `http://` or `https://` URL with a host; returns it.
+
+    Raises:
+        UnsafeNameError: Not a string, another scheme (`file://`, `ftp://`, `data:`), no host, or control
+            characters or spaces in it.
+    """
+    if not isinstance(url, str):
+        raise UnsafeNameError(f"{what} link {url!r}: expected a URL string, got {type(url).__name__}")
+    if _CONTROL.search(url) or " " in url:
+        raise UnsafeNameError(f"{what} link {url[:200]!r} holds spaces or control characters; refusing it")
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as err:
+        raise UnsafeNameError(f"{what} link {url[:200]!r} is not a URL ({err})") from err
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UnsafeNameError(
+            f"{what} link {url[:200]!r}: only http:// and https:// links with a host are downloaded; refusing it"
+        )
+    return url

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ncst.corpora.download import extract_archive
+from ncst.corpora.download import ArchiveLimitError, UnsafeNameError, extract_archive
 from ncst.corpora.fakes import write_split_zip
 from ncst.corpora.spanned_zip import SpannedZipError, SpannedZipView, join_spanned_zip, spanned_parts
 from ncst.errors import ChecksumError
@@ -144,7 +144,8 @@ def test_archives_made_by_info_zip(tmp_path: Path) -> None:
 
 def test_mutated_archives_fail_only_with_checksum_errors(tmp_path: Path) -> None:
     """Seeded byte flips and truncations anywhere in plain and split archives: extraction either succeeds
-    or raises ChecksumError (before: bare EOFError, NotImplementedError, RuntimeError or OSError)."""
+    or raises ChecksumError, or an ncst refusal when a flip lands in a name or a mode (before: bare
+    EOFError, NotImplementedError, RuntimeError or OSError)."""
     import random
 
     rng = random.Random(20261128)
@@ -170,7 +171,7 @@ def test_mutated_archives_fail_only_with_checksum_errors(tmp_path: Path) -> None
         try:
             extract_archive(parts[-1], folder / "out")
             outcomes["ok"] += 1
-        except ChecksumError:
+        except (ChecksumError, UnsafeNameError, ArchiveLimitError):
             outcomes["refused"] += 1
         shutil.rmtree(folder)
     assert outcomes["refused"] > 250  # most mutations are caught (CRC, offsets, signatures)
@@ -204,7 +205,7 @@ def test_mutated_compressed_tars_fail_only_with_checksum_errors(tmp_path: Path) 
         path.write_bytes(bytes(mutated))
         try:
             extract_archive(path, tmp_path / f"out{trial}")
-        except ChecksumError:
+        except (ChecksumError, UnsafeNameError, ArchiveLimitError):
             refused += 1
         shutil.rmtree(tmp_path / f"out{trial}", ignore_errors=True)
         path.unlink()

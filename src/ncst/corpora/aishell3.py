@@ -24,7 +24,7 @@ import soundfile as sf
 
 from ncst.audio import PathLike
 from ncst.corpora.base import Utterance, find_corpus_root
-from ncst.corpora.download import FileProgress, download_and_extract
+from ncst.corpora.download import FileProgress, Limits, download_and_extract
 from ncst.errors import CorpusLayoutError
 from ncst.io import read_text
 
@@ -168,12 +168,17 @@ def read_aishell3(
 
 
 def download_aishell3(
-    target_dir: PathLike, *, force: bool = False, url: str = AISHELL3_URL, progress: FileProgress | None = None
+    target_dir: PathLike,
+    *,
+    force: bool = False,
+    url: str = AISHELL3_URL,
+    progress: FileProgress | None = None,
+    limits: Limits | None = None,
 ) -> Path:
     """Downloads and unpacks AISHELL-3 (about 19 GB) into `target_dir`; returns the corpus root.
 
     The transfer resumes after an interruption (HTTP Range); a `.completed` marker makes a second call a
-    no-op unless `force`.
+    no-op unless `force`. `limits` bounds the extraction (`ncst.corpora.archives.Limits`).
     """
-    folder = download_and_extract(url, Path(target_dir), force=force, progress=progress)
+    folder = download_and_extract(url, Path(target_dir), force=force, progress=progress, limits=limits)
     return find_aishell3_root(folder)

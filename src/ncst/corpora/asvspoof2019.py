@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ncst.audio import PathLike
 from ncst.corpora.base import Utterance, find_corpus_root
-from ncst.corpora.download import FileProgress, download_and_extract
+from ncst.corpora.download import FileProgress, Limits, download_and_extract
 from ncst.errors import CorpusLayoutError
 from ncst.io import read_text
 
@@ -108,10 +108,18 @@ def read_asvspoof2019_la(
 
 
 def download_asvspoof2019_la(
-    target_dir: PathLike, *, force: bool = False, url: str = LA_URL, progress: FileProgress | None = None
+    target_dir: PathLike,
+    *,
+    force: bool = False,
+    url: str = LA_URL,
+    progress: FileProgress | None = None,
+    limits: Limits | None = None,
 ) -> Path:
     """Downloads and unpacks ASVspoof 2019 LA (`LA.zip`, about 7.6 GB) into `target_dir`; returns the LA root.
 
-    The transfer resumes after an interruption; a `.completed` marker makes a second call a no-op.
+    The transfer resumes after an interruption; a `.completed` marker makes a second call a no-op;
+    `limits` bounds the extraction (`ncst.corpora.archives.Limits`).
     """
-    return find_asvspoof2019_root(download_and_extract(url, Path(target_dir), force=force, progress=progress))
+    return find_asvspoof2019_root(
+        download_and_extract(url, Path(target_dir), force=force, progress=progress, limits=limits)
+    )

@@ -3,39 +3,51 @@
 Corpora and the official dataset come as archives of 10-20 GB, so a transfer that stops must continue
 where it stopped: data goes to `<name>.part`, and a rerun asks the server for the remaining bytes with an
 HTTP `Range` header (a server that ignores it makes us start over, logged as a warning). The file is
-renamed into place only once its size and md5 (when known) match. `urllib` is used rather than a
-third-party client: it does Range requests, proxies (`https_proxy`) and TLS with no extra dependency
-(see `docs/install.md`).
+renamed into place only once it is complete: its size is the record's, else the server's (Content-Length
+or Content-Range, kept in `<name>.part.json` for the resume), and its md5 matches when one is published.
+A server that sends more than that size is cut off at it. `urllib` is used rather than a third-party
+client: it does Range requests, proxies (`https_proxy`) and TLS with no extra dependency (see
+`docs/install.md`). Every name and link from outside goes through `ncst.paths`, and archives
+through `ncst.corpora.archives` (bounded, checked, never replacing existing files).
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import gzip
 import hashlib
-import io
+import http.client
+import json
 import logging
-import lzma
 import os
-import shutil
 import socket
-import tarfile
-import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
-import zipfile
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from ncst.audio import PathLike
-from ncst.corpora.spanned_zip import SpannedZipView, spanned_parts
+from ncst.corpora.archives import (
+    ArchiveLimitError,
+    DiskFullError,
+    Limits,
+    MemberProgress,
+    MergeConflictError,
+    disk_errors,
+    extract_archive,
+    merge_into,
+)
 from ncst.errors import ChecksumError, NcstError
+from ncst.io import atomic_write_text
+from ncst.paths import UnsafeNameError, check_name, check_url, inside
 
 __all__ = [
+    "ArchiveLimitError",
+    "DiskFullError",
     "DownloadError",
     "FileProgress",
+    "Limits",
+    "MergeConflictError",
+    "UnsafeNameError",
     "download_file",
     "extract_archive",
     "download_and_extract",
@@ -48,8 +60,6 @@ log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
 #: Called with (bytes done, bytes total or None).
 ByteProgress = Callable[[int, "int | None"], None]
-#: Called with (archive members done, members total).
-MemberProgress = Callable[[int, int], None]
 #: Called with (what: a file name, or "extract <archive>"; amount done; total or None): bytes while
 #: downloading, members while extracting. `ncst download` draws one progress bar per label.
 FileProgress = Callable[[str, int, "int | None"], None]
@@ -75,6 +85,31 @@ def _offline_message(url: str, err: BaseException) -> str:
     )
 
 
+def _content_range(value: str | None) -> tuple[int, int | None] | None:
+    """`bytes START-END/TOTAL` -> (START, TOTAL or None); None when absent or malformed."""
+    if not value or not value.startswith("bytes "):
+        return None
+    span, _, total = value[6:].partition("/")
+    start, _, _ = span.partition("-")
+    if not start.strip().isdigit():
+        return None
+    return int(start), int(total) if total.strip().isdigit() else None
+
+
+def _header_int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def _read_saved_size(meta: Path, url: str) -> int | None:
+    """The server's size saved by an earlier, interrupted run of the same URL (None if none or unreadable)."""
+    try:
+        saved = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    size = saved.get("size") if isinstance(saved, dict) and saved.get("url") == url else None
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
 def download_file(
     url: str,
     dest: PathLike,
@@ -83,225 +118,177 @@ def download_file(
     size: int | None = None,
     timeout_s: float = 60.0,
     progress: ByteProgress | None = None,
+    limits: Limits | None = None,
 ) -> Path:
     """Downloads `url` to `dest`, resuming a partial `dest.part`; verifies size and md5 when given.
 
-    A `dest` that already exists with the right size and md5 is kept without any request.
+    A `dest` that already exists with the right size and md5 is kept without any request. Without a
+    record size, the server's (Content-Length, or the total of Content-Range) is the size the file must
+    reach; it is saved beside the partial file, so a dropped connection resumes with Range and is never
+    kept as a complete file. More bytes than that size are not read.
 
     Raises:
-        DownloadError: The server is unreachable or answers with an error.
-        ChecksumError: The finished file has the wrong size or md5 (the partial file is deleted, so a
-            rerun starts over).
+        UnsafeNameError: `url` is not http(s), or `dest` (or its partial file) is a symlink leading out of
+            its folder.
+        DownloadError: The server is unreachable, answers with an error, or the transfer stopped early
+            (the partial file is kept: rerun to resume).
+        ChecksumError: The finished file has the wrong md5 (the partial file is deleted, so a rerun
+            starts over).
+        DiskFullError: The disk filled up.
     """
-    target = Path(dest)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    limits = limits or Limits()
+    given = Path(dest)
+    check_url(url, what=f"download of {given.name}:")
+    folder = given.parent.absolute()
+    with disk_errors(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    what = f"download of {url}: file"
+    target = inside(folder, check_name(given.name, what=what, single=True), what=what)
+    part = inside(folder, given.name + ".part", what=what)
+    meta = inside(folder, given.name + ".part.json", what=what)
     if target.is_file() and (size is None or target.stat().st_size == size):
         if md5 is None or md5_file(target) == md5:
-            log.info("%s already present, checksum ok", target)
+            log.info("%s already present%s", target, ", checksum ok" if md5 else "")
             return target
-        log.warning("%s: md5 differs from the record; downloading it again", target)
-        target.unlink()
-    part = target.with_name(target.name + ".part")
-    have = part.stat().st_size if part.is_file() else 0
-    if size is not None and have > size:
-        log.warning("%s is larger than the expected %d bytes; starting over", part, size)
-        part.unlink()
-        have = 0
-    if size is None or have < size:
-        request = urllib.request.Request(url, headers={"User-Agent": "ncst"})
-        if have:
-            request.add_header("Range", f"bytes={have}-")
-        try:
-            response = urllib.request.urlopen(request, timeout=timeout_s)  # noqa: S310 (https URLs from records)
-        except urllib.error.HTTPError as err:
-            if err.code == 416 and have:  # range past the end: the part file is already complete
-                response = None
-            else:
-                raise DownloadError(f"{url}: server answered HTTP {err.code} {err.reason}") from err
-        except (urllib.error.URLError, socket.timeout, OSError) as err:
-            raise DownloadError(_offline_message(url, err)) from err
-        if response is not None:
-            with response:
-                status = getattr(response, "status", 200)
-                if have and status != 206:
-                    log.warning("%s ignored the Range request (HTTP %s); downloading from the start", url, status)
-                    have = 0
-                total = size
-                length = response.headers.get("Content-Length")
-                if total is None and length is not None:
-                    total = int(length) + have
-                mode = "ab" if have else "wb"
-                try:
-                    with open(part, mode) as fh:
-                        done = have
-                        for block in iter(lambda: response.read(_CHUNK), b""):
-                            fh.write(block)
-                            done += len(block)
-                            if progress:
-                                progress(done, total)
-                except (urllib.error.URLError, socket.timeout, ConnectionError) as err:
-                    raise DownloadError(_offline_message(url, err)) from err
+        log.warning("%s: md5 differs from the record; downloading it again (it is replaced once verified)", target)
+    expected = size if size is not None else _read_saved_size(meta, url)
+    for attempt in range(2):  # a second request from byte 0 when a resume cannot be trusted
+        have = part.stat().st_size if part.is_file() else 0
+        if expected is not None and have > expected:
+            log.warning("%s is larger than the expected %d bytes; starting over", part, expected)
+            have = 0
+        if expected is not None and have == expected:
+            break
+        outcome = _transfer(url, part, meta, have, size, expected, timeout_s, progress, limits)
+        if outcome is None:  # resume refused or inconsistent: start over once
+            part.unlink(missing_ok=True)
+            meta.unlink(missing_ok=True)
+            expected = size
+            if attempt == 0:
+                continue
+            raise DownloadError(f"{url}: the server answers Range requests inconsistently; rerun later")
+        expected = outcome if outcome >= 0 else expected
+        break
+    if not part.is_file():  # a file the record says is empty: nothing to request
+        with disk_errors(part):
+            part.touch()
     got = part.stat().st_size
-    if size is not None and got != size:
+    if expected is not None and got != expected:
         raise DownloadError(
-            f"{url}: transfer stopped at {got} of {size} bytes; rerun the same command to resume from byte {got}"
+            f"{url}: transfer stopped at {got} of {expected} bytes; rerun the same command to resume from byte {got}"
         )
     if md5 is not None:
         actual = md5_file(part)
         if actual != md5:
             part.unlink()
+            meta.unlink(missing_ok=True)
             raise ChecksumError(
                 f"{target.name}: md5 {actual} differs from the record's {md5}; the partial file was deleted, "
                 "rerun to download it again"
             )
     os.replace(part, target)
+    meta.unlink(missing_ok=True)
     return target
 
 
-def extract_archive(archive: PathLike, dest_dir: PathLike, *, progress: MemberProgress | None = None) -> list[Path]:
-    """Extracts a .zip, .tar, .tar.gz/.tgz archive into `dest_dir`; returns the regular files it wrote.
-
-    Every member is checked: paths must stay inside `dest_dir` (all of them, before anything is written),
-    zip CRCs are verified while the data is written (one pass over the archive, not a `testzip` pass and
-    then an extraction pass), and the number and sizes of the files on disk are compared with the
-    archive's own listing afterwards, so an archive that extracts only partly fails loudly instead of
-    exiting 0. The archive is extracted into a hidden folder inside `dest_dir` and moved into place only
-    once every check passed: a corrupt archive changes nothing in `dest_dir` (no half-extracted files,
-    no file of the same name overwritten). `progress(members done, members total)` is called after each
-    member.
-
-    Raises:
-        ChecksumError: A member is corrupt, or a file on disk does not have its listed size.
-        NcstError: Unknown archive type, or a member would land outside `dest_dir`.
-    """
-    path = Path(archive)
-    out = Path(dest_dir).absolute()
-    name = path.name.lower()
-    if name.endswith(".zip"):
-        extract = _extract_zip
-    elif name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
-        extract = _extract_tar
-    else:
-        raise NcstError(f"{path}: unknown archive type; expected .zip, .tar, .tar.gz or .tgz")
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.extracting-", dir=out))
+def _transfer(
+    url: str, part: Path, meta: Path, have: int, size: int | None, expected: int | None, timeout_s: float,
+    progress: ByteProgress | None, limits: Limits,
+) -> int | None:  # fmt: skip
+    """One request: appends to `part` from byte `have`. Returns the size the file must reach (-1: unknown),
+    or None when the resume must start over (416 without a known size, a Content-Range from elsewhere)."""
+    request = urllib.request.Request(url, headers={"User-Agent": "ncst"})
+    if have:
+        request.add_header("Range", f"bytes={have}-")
     try:
-        expected = extract(path, staging, progress)
-        wrong = [
-            str(out / p.relative_to(staging)) for p, n in expected.items() if not p.is_file() or p.stat().st_size != n
-        ]
-        if wrong:
-            raise ChecksumError(
-                f"{path}: {len(wrong)} of {len(expected)} extracted files are missing or have the wrong size "
-                f"(e.g. {wrong[:3]}); free disk space and extract again"
-            )
-        merge_into(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    log.info("extracted %d files from %s", len(expected), path)
-    return sorted(out / p.relative_to(staging) for p in expected)
-
-
-def merge_into(src: Path, dest: Path) -> None:
-    """Moves the contents of `src` into `dest` (renames; merges folders that exist in both)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for child in sorted(src.iterdir()):
-        target = dest / child.name
-        if child.is_dir() and target.is_dir():
-            merge_into(child, target)
-            child.rmdir()
+        response = urllib.request.urlopen(request, timeout=timeout_s)  # noqa: S310 (checked: http(s) only)
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and have:  # range past the end: complete only if we know the size it must have
+            return None if expected is None else expected
+        raise DownloadError(f"{url}: server answered HTTP {err.code} {err.reason}") from err
+    except (urllib.error.URLError, socket.timeout, OSError, http.client.HTTPException, ValueError) as err:
+        raise DownloadError(_offline_message(url, err)) from err
+    with response:
+        status = getattr(response, "status", 200)
+        server_total: int | None
+        if have and status == 206:
+            span = _content_range(response.headers.get("Content-Range"))
+            if span is None or span[0] != have or (expected is not None and span[1] not in (None, expected)):
+                log.warning(
+                    "%s answered Range %d- with %r; starting over", url, have, response.headers.get("Content-Range")
+                )
+                return None
+            server_total = span[1]
         else:
-            if target.exists():
-                target.unlink() if target.is_file() else shutil.rmtree(target)
-            child.replace(target)
+            if have:
+                log.warning("%s ignored the Range request (HTTP %s); downloading from the start", url, status)
+            have = 0
+            length = _header_int(response.headers.get("Content-Length"))
+            server_total = length
+        if size is not None and server_total is not None and server_total != size:
+            log.warning("%s: the server announces %d bytes, the record %d; reading %d", url, server_total, size, size)
+        total = size if size is not None else (expected if expected is not None else server_total)
+        if size is None and total is not None:
+            with disk_errors(meta):
+                atomic_write_text(meta, json.dumps({"url": url, "size": total}) + "\\n", fsync=False)
+        cap = total if total is not None else limits.max_download_bytes
+        done = have
+        try:
+            with disk_errors(part), open(part, "ab" if have else "wb") as fh:
+                while done < cap:
+                    block = response.read(min(_CHUNK, cap - done))
+                    if not block:
+                        break
+                    fh.write(block)
+                    done += len(block)
+                    if progress:
+                        progress(done, total)
+                if total is None and done >= cap and response.read(1):
+                    raise DownloadError(
+                        f"{url}: sends more than {cap} bytes and neither the record nor the server gives a size; "
+                        "refusing it (bound: Limits.max_download_bytes)"
+                    )
+        except (urllib.error.URLError, socket.timeout, ConnectionError, http.client.HTTPException) as err:
+            raise DownloadError(_offline_message(url, err)) from err
+    return total if total is not None else -1
 
 
-def _extract_zip(path: Path, out: Path, progress: MemberProgress | None) -> dict[Path, int]:
-    try:
-        with _open_zip(path) as zf:
-            infos = zf.infolist()
-            targets = [_inside(out, info.filename) for info in infos]
-            for done, info in enumerate(infos, 1):
-                try:
-                    zf.extract(info, out)  # ZipExtFile checks the CRC when it reaches the member's end
-                except zipfile.BadZipFile as err:
-                    raise ChecksumError(
-                        f"{path}: member {info.filename!r} fails its CRC check ({err}); download the archive again"
-                    ) from err
-                if progress:
-                    progress(done, len(infos))
-            return {t: i.file_size for t, i in zip(targets, infos) if not i.is_dir()}
-    except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError, UnicodeDecodeError) as err:
-        # truncated data ends inside a member; a damaged header names another method or a non-UTF-8 name
-        raise ChecksumError(f"{path}: not a readable zip archive ({err!r}); download it again") from err
-    except OSError as err:
-        # EINVAL: an entry points before the start; no errno: bz2's "Invalid data stream". A full disk or
-        # a permission problem (any other errno) is not a corrupt archive and raises as itself.
-        if err.errno not in (None, errno.EINVAL):
-            raise
-        raise ChecksumError(f"{path}: corrupt zip archive ({err}); download it again") from err
-    except (NotImplementedError, RuntimeError) as err:  # zipfile: unknown method/version, "encrypted"
-        raise ChecksumError(
-            f"{path}: zipfile cannot read it ({err}): either the archive is corrupt (download it again) or it "
-            "uses a feature Python lacks (Deflate64, encryption); then extract it with 7z and rerun"
-        ) from err
-
-
-def _extract_tar(path: Path, out: Path, progress: MemberProgress | None) -> dict[Path, int]:
-    expected: dict[Path, int] = {}
-    try:
-        with tarfile.open(path) as tf:
-            members = tf.getmembers()
-            for member in members:
-                target = _inside(out, member.name)
-                if member.isfile():
-                    expected[target] = member.size
-                elif not member.isdir():
-                    raise NcstError(f"{path}: member {member.name!r} is a link or device; refusing to extract")
-            for done, member in enumerate(members, 1):
-                if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: refuse unsafe members
-                    tf.extract(member, out, filter="data")
-                else:  # pragma: no cover - older patch releases; members were checked above
-                    tf.extract(member, out)
-                if progress:
-                    progress(done, len(members))
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as err:
-        raise ChecksumError(f"{path}: truncated or corrupt tar archive ({err}); download it again") from err
-    return expected
-
-
-@contextlib.contextmanager
-def _open_zip(path: Path) -> Iterator[zipfile.ZipFile]:
-    """Opens a zip archive; a split one (`x.z01 ... x.zip`) through a view of its segments as one archive."""
-    if len(spanned_parts(path)) == 1:
-        with zipfile.ZipFile(path) as zf:
-            yield zf
-        return
-    # Buffered: zipfile reads members with read(n), which a raw stream answers with an extra copy.
-    with io.BufferedReader(SpannedZipView(path), buffer_size=1 << 20) as view, zipfile.ZipFile(view) as zf:
-        yield zf
-
-
-def _inside(root: Path, member: str) -> Path:
-    target = (root / member).resolve()
-    if target != root.resolve() and root.resolve() not in target.parents:
-        raise NcstError(f"archive member {member!r} would be written outside {root}; refusing to extract")
-    return target
+def _url_file_name(url: str) -> str:
+    """The file name a URL ends in (`.../LA.zip?sequence=1` -> `LA.zip`), checked as a plain name."""
+    path = urllib.parse.urlsplit(url).path
+    name = urllib.parse.unquote(path.rstrip("/").rsplit("/", 1)[-1])
+    return str(check_name(name, what=f"{url}: file name", single=True))
 
 
 def download_and_extract(
-    url: str, target_dir: Path, *, force: bool = False, md5: str | None = None, progress: FileProgress | None = None
+    url: str,
+    target_dir: PathLike,
+    *,
+    force: bool = False,
+    md5: str | None = None,
+    progress: FileProgress | None = None,
+    limits: Limits | None = None,
 ) -> Path:
     """Downloads one archive into `target_dir/downloads/`, extracts it into `target_dir`, marks completion.
 
-    Returns `target_dir`. With a `.completed` marker present and `force` false, nothing is done.
+    Returns `target_dir`. With a `.completed` marker present and `force` false, nothing is done (no
+    request, nothing rewritten). Without a published md5 the archive cannot be checked before it is
+    opened: one that fails to open (corrupt, truncated) is downloaded again once, then it is an error.
+
+    Raises:
+        UnsafeNameError, DownloadError, ChecksumError, ArchiveLimitError, MergeConflictError, DiskFullError:
+            see `download_file`, `extract_archive` and `merge_into`.
     """
-    target_dir = Path(target_dir).expanduser().absolute()
-    marker = target_dir / ".completed"
+    root = Path(target_dir).expanduser().absolute()
+    check_url(url, what="corpus")
+    with disk_errors(root):
+        root.mkdir(parents=True, exist_ok=True)
+    marker = inside(root, ".completed", what="marker")
     if marker.is_file() and not force:
-        log.info("%s already downloaded (remove %s or pass force=True to redo)", target_dir, marker)
-        return target_dir
-    name = url.rstrip("/").rsplit("/", 1)[-1]
+        log.info("%s already downloaded (remove %s or pass force=True to redo)", root, marker)
+        return root
+    name = _url_file_name(url)
+    downloads = inside(root, "downloads", what="downloads folder")
     on_bytes: ByteProgress | None = None
     on_members: MemberProgress | None = None
     if progress is not None:
@@ -313,7 +300,16 @@ def download_and_extract(
         def on_members(done: int, total: int) -> None:
             report(f"extract {name}", done, total)
 
-    archive = download_file(url, target_dir / "downloads" / name, md5=md5, progress=on_bytes)
-    extract_archive(archive, target_dir, progress=on_members)
-    marker.write_text(url + "\n", encoding="utf-8")
-    return target_dir
+    archive = download_file(url, downloads / name, md5=md5, progress=on_bytes, limits=limits)
+    try:
+        extract_archive(archive, root, progress=on_members, limits=limits)
+    except ChecksumError as err:
+        if md5 is not None:
+            raise
+        log.warning("%s does not open (%s); downloading it again once", archive, err)
+        archive.unlink()
+        archive = download_file(url, downloads / name, progress=on_bytes, limits=limits)
+        extract_archive(archive, root, progress=on_members, limits=limits)
+    with disk_errors(marker):
+        atomic_write_text(marker, url + "\\n")
+    return root

@@ -214,3 +214,100 @@ def write_split_zip(
     paths.append(folder / f"{stem}.zip")
     paths[-1].write_bytes(bytes(tail))
     return paths
+
+
+class FakeZenodo:
+    """A loopback HTTP server that plays Zenodo for tests: `/api/records/<id>` and `/files/<key>`.
+
+    `files` maps keys to bytes; the record lists them with their size, md5 and `links.self`, unless
+    `record` (raw bytes of the answer) is set. `misbehave[key]` makes one file's transfer go wrong:
+    `"truncate"` (announces the full length, sends half, closes), `"extra"` (sends 500 bytes more than the
+    file and announces them), `"no-length"` (no Content-Length, body until close), `"ignore-range"`
+    (answers a Range request with the whole file). `requests` records `(path, Range header)`.
+    Use as a context manager; it binds 127.0.0.1 only and never reaches the network.
+    """
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.files: dict[str, bytes] = {}
+        self.record: bytes | None = None
+        self.misbehave: dict[str, str] = {}
+        self.requests: list[tuple[str, str | None]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                header = self.headers.get("Range")
+                outer.requests.append((self.path, header))
+                if self.path.startswith("/api/records/"):
+                    self._send(200, outer.record if outer.record is not None else outer.record_json())
+                    return
+                key = self.path.rsplit("/", 1)[-1]
+                data = outer.files.get(key)
+                if data is None:
+                    self._send(404, b"")
+                    return
+                how = outer.misbehave.get(key, "")
+                start = int(header.split("=")[1].split("-")[0]) if header and how != "ignore-range" else 0
+                if start >= len(data) and header and how != "ignore-range":
+                    self._send(416, b"")
+                    return
+                body = data[start:]
+                headers = {"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"} if header and start else {}
+                code = 206 if headers else 200
+                if how == "truncate":
+                    self._send(code, body[: len(body) // 2], headers, length=len(body))
+                elif how == "extra":
+                    self._send(code, body + b"X" * 500, headers)
+                elif how == "no-length":
+                    self._send(code, body, headers, length=-1)
+                else:
+                    self._send(code, body, headers)
+
+            def _send(self, code: int, body: bytes, headers: dict[str, str] | None = None, length: int = 0) -> None:
+                self.send_response(code)
+                if length >= 0:
+                    self.send_header("Content-Length", str(length or len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+                self.close_connection = True
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def entries(self) -> list[dict[str, object]]:
+        """The record's `files` list for the current `files` (honest sizes and md5s)."""
+        import hashlib
+
+        return [
+            {"key": k, "size": len(v), "checksum": "md5:" + hashlib.md5(v).hexdigest(),
+             "links": {"self": f"{self.url}/files/{k}"}}
+            for k, v in self.files.items()
+        ]  # fmt: skip
+
+    def record_json(self) -> bytes:
+        import json
+
+        return json.dumps({"id": 1, "files": self.entries()}).encode()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> "FakeZenodo":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -20,6 +20,8 @@ from pathlib import Path
 from ncst.audio import PathLike
 from ncst.corpora.base import Utterance
 from ncst.errors import CorpusLayoutError, NcstError
+from ncst.io import atomic_write_text
+from ncst.paths import inside
 
 __all__ = ["HF_REPO_ID", "SUBSETS", "flat_ncssd_id", "read_ncssd", "download_ncssd"]
 
@@ -162,5 +164,5 @@ def download_ncssd(
         ) from err
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as err:
         raise NcstError(f"cannot download {HF_REPO_ID} ({err}); check the network and your token, then rerun") from err
-    marker.write_text(",".join(subsets) + "\n", encoding="utf-8")
+    atomic_write_text(inside(target, ".completed", what="marker"), ",".join(subsets) + "\n")
     return target

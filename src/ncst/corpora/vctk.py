@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ncst.audio import PathLike
 from ncst.corpora.base import Utterance
-from ncst.corpora.download import FileProgress, download_and_extract
+from ncst.corpora.download import FileProgress, Limits, download_and_extract
 from ncst.errors import CorpusLayoutError
 
 __all__ = ["VCTK_092_URL", "find_vctk_root", "read_speaker_info", "read_vctk", "download_vctk"]
@@ -160,12 +160,17 @@ def read_vctk(corpus_dir: PathLike, *, mic: str = "mic1", with_text: bool = True
 
 
 def download_vctk(
-    target_dir: PathLike, *, force: bool = False, url: str = VCTK_092_URL, progress: FileProgress | None = None
+    target_dir: PathLike,
+    *,
+    force: bool = False,
+    url: str = VCTK_092_URL,
+    progress: FileProgress | None = None,
+    limits: Limits | None = None,
 ) -> Path:
     """Downloads and unpacks VCTK 0.92 (about 11 GB) into `target_dir`; returns the corpus root.
 
     The transfer resumes after an interruption (HTTP Range). A `.completed` marker makes a second call
-    a no-op unless `force`.
+    a no-op unless `force`. `limits` bounds the extraction (`ncst.corpora.archives.Limits`).
     """
-    folder = download_and_extract(url, Path(target_dir), force=force, progress=progress)
+    folder = download_and_extract(url, Path(target_dir), force=force, progress=progress, limits=limits)
     return find_vctk_root(folder)
