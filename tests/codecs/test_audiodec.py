@@ -22,7 +22,7 @@ from ncst.codecs.audiodec import (
 )
 from ncst.codecs.base import Codec
 from ncst.codecs.conformance import check_codec
-from ncst.codecs.ports.audiodec import AudioDec, recording_context
+from ncst.codecs.ports.audiodec import AudioDec, CausalConv1d, CausalConvTranspose1d, recording_context
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_card, get_codec
 from ncst.errors import UntrustedCheckpointError, WeightsError
@@ -250,3 +250,23 @@ def test_audiodec_pretrained_downloads_release_once(
     assert not (cache / "exp" / "vocoder" / "AudioDec_v1_symAD_vctk_48000_hop300_clean").exists()
     assert torch.equal(first.resynthesize(x), codec.resynthesize(x))
     assert torch.equal(second.resynthesize(x), codec.resynthesize(x))
+
+
+def test_weight_norm_causal_convs_equal_torch_weight_norm_hook() -> None:
+    """Bit for bit: the vocoder's convs compute the weight as upstream's `torch.nn.utils.weight_norm` does."""
+    torch.manual_seed(4)
+    x = torch.randn(2, 32, 40)
+    conv = CausalConv1d(32, 64, 5, weight_norm=True)
+    hooked = torch.nn.utils.weight_norm(torch.nn.Conv1d(32, 64, 5))
+    hooked.load_state_dict(conv.conv.state_dict())
+    assert torch.equal(conv(x), hooked(torch.nn.functional.pad(x, (4, 0))))
+    deconv = CausalConvTranspose1d(32, 16, 8, 4, weight_norm=True)
+    hooked_tr = torch.nn.utils.weight_norm(torch.nn.ConvTranspose1d(32, 16, 8, 4))
+    hooked_tr.load_state_dict(deconv.deconv.state_dict())
+    want = hooked_tr(torch.cat((x[:, :, :1], x), dim=-1))[:, :, 4:-4]
+    assert torch.equal(deconv(x), want)
+
+
+def test_weight_norm_causal_conv_keys_keep_their_order() -> None:
+    conv = CausalConv1d(4, 6, 3, weight_norm=True)
+    assert list(conv.state_dict()) == ["pad_buffer", "conv.weight_g", "conv.weight_v", "conv.bias"]

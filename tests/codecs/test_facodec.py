@@ -21,6 +21,7 @@ from ncst.codecs.facodec import (
     VARIANTS,
     FacodecCodec,
 )
+from ncst.codecs.facodec_ns3 import FacodecNs3Codec
 from ncst.codecs.ports.facodec import FAcodec, FAcodecConfig, NS3FACodec
 from ncst.codecs.random_init import calibration_signal
 from ncst.codecs.registry import get_card, get_codec
@@ -83,6 +84,20 @@ def test_facodec_variant_cards(variant: str, n_q: int, bitrate_bps: float, rate_
     assert "never name" in card.notes
     assert (card.source, bool(card.checkpoint)) == ("port", variant != "24k")  # no public 8-codebook weights
     assert get_card("facodec").spec == "facodec@24k"
+
+
+@pytest.mark.parametrize("variant", ["24k", "timbre_norm", "ns3"])
+def test_facodec_card_notes_are_one_line(variant: str) -> None:
+    notes = get_card(f"facodec@{variant}").notes
+    assert len(notes) < 300  # the evidence lives in docs/codecs.md
+    assert "docs/codecs.md" in notes
+
+
+def test_facodec_ns3_spec_builds_its_own_adapter() -> None:
+    codec = get_codec("facodec@ns3")
+    assert type(codec) is FacodecNs3Codec
+    assert codec.card is VARIANTS["ns3"]
+    assert type(get_codec("facodec@timbre_norm")) is FacodecCodec
 
 
 def test_facodec_codes_layout_and_padding(codec: Codec, codec_tn: Codec) -> None:

@@ -13,7 +13,7 @@ Only torch is imported here, never ncst.
 
 from .autoencoder import AutoencoderConfig, SymAudioDec
 from .codec import RECEPTIVE_LENGTH, AudioDec, build_libritts_v1
-from .conv import CausalConv1d, CausalConvTranspose1d, Conv1x1, ConvWeights
+from .conv import CausalConv1d, CausalConvTranspose1d, conv1x1, conv_weights
 from .decoder import Decoder
 from .encoder import Encoder, Projector
 from .hifigan import HiFiGANVocoder, VocoderConfig
@@ -26,8 +26,8 @@ __all__ = [
     "AutoencoderConfig",
     "CausalConv1d",
     "CausalConvTranspose1d",
-    "Conv1x1",
-    "ConvWeights",
+    "conv1x1",
+    "conv_weights",
     "Decoder",
     "Encoder",
     "HiFiGANVocoder",

@@ -14,7 +14,8 @@ While `recording` is on (batch 1), each call stores the last `P` frames it saw a
 which is how `ncst.codecs.ports.audiodec.streaming.prime` replays upstream's warm-up.
 
 Parameters are named as torch's `nn.Conv1d`/`nn.ConvTranspose1d` name them, with or without the
-(old-style) weight normalisation: `weight` or `weight_g` + `weight_v`, and `bias`.
+(old-style) weight normalisation: `weight` or `weight_g` + `weight_v` (`ncst.codecs.ports._weight_norm`),
+and `bias`.
 """
 
 from __future__ import annotations
@@ -25,53 +26,37 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ConvWeights", "Conv1x1", "CausalConv1d", "CausalConvTranspose1d", "CausalLayer"]
+from .._weight_norm import AUDIODEC_ORDER, WeightNormed
+
+__all__ = ["conv_weights", "conv1x1", "CausalConv1d", "CausalConvTranspose1d", "CausalLayer"]
 
 
-class ConvWeights(nn.Module):
-    """The parameters of one 1-D (transposed) convolution.
+def conv_weights(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    *,
+    groups: int = 1,
+    bias: bool = True,
+    weight_norm: bool = False,
+    transposed: bool = False,
+) -> nn.Conv1d | nn.ConvTranspose1d | WeightNormed:
+    """The parameters of one 1-D (transposed) convolution, as a torch layer with torch's default init.
 
-    Args:
-        weight_shape: `[out, in / groups, k]` for a convolution, `[in, out / groups, k]` for a
-            transposed one (torch's layouts).
-        bias_channels: Length of the bias, or 0 for none.
-        weight_norm: Store the weight as magnitude `weight_g` `[shape[0], 1, 1]` and direction
-            `weight_v` (torch's `weight_norm(module, dim=0)` parametrisation).
+    With `weight_norm` the weight is stored as magnitude `weight_g` `[shape[0], 1, 1]` and direction
+    `weight_v` (in this port's key order, see `ncst.codecs.ports._weight_norm`). Callers that pad by
+    themselves read `.weight` and `.bias`; a 1x1 convolution is used as it is.
     """
-
-    def __init__(self, weight_shape: tuple[int, int, int], bias_channels: int, *, weight_norm: bool = False) -> None:
-        super().__init__()
-        self.weight_norm = weight_norm
-        direction = torch.empty(weight_shape)
-        fan_in = weight_shape[1] * weight_shape[2]
-        nn.init.kaiming_uniform_(direction, a=math.sqrt(5))  # torch's default conv initialisation
-        if weight_norm:
-            self.weight_g = nn.Parameter(torch.linalg.vector_norm(direction, dim=(1, 2), keepdim=True))
-            self.weight_v = nn.Parameter(direction)
-        else:
-            self.weight = nn.Parameter(direction)
-        if bias_channels:
-            bound = 1.0 / math.sqrt(fan_in)
-            self.bias: nn.Parameter | None = nn.Parameter(torch.empty(bias_channels).uniform_(-bound, bound))
-        else:
-            self.register_parameter("bias", None)
-
-    def kernel(self) -> torch.Tensor:
-        """The effective weight (`g * v / ||v||` per output slice under weight normalisation)."""
-        if not self.weight_norm:
-            return self.weight
-        norm = torch.linalg.vector_norm(self.weight_v, dim=(1, 2), keepdim=True)
-        return self.weight_v * (self.weight_g / norm)
+    cls = nn.ConvTranspose1d if transposed else nn.Conv1d
+    layer = cls(in_channels, out_channels, kernel_size, groups=groups, bias=bias)
+    return WeightNormed(layer, order=AUDIODEC_ORDER) if weight_norm else layer
 
 
-class Conv1x1(ConvWeights):
+def conv1x1(
+    in_channels: int, out_channels: int, *, bias: bool = True, weight_norm: bool = False
+) -> nn.Conv1d | nn.ConvTranspose1d | WeightNormed:
     """Pointwise convolution `[B, C_in, T] -> [B, C_out, T]`."""
-
-    def __init__(self, in_channels: int, out_channels: int, *, bias: bool = True, weight_norm: bool = False) -> None:
-        super().__init__((out_channels, in_channels, 1), out_channels if bias else 0, weight_norm=weight_norm)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv1d(x, self.kernel(), self.bias)
+    return conv_weights(in_channels, out_channels, 1, bias=bias, weight_norm=weight_norm)
 
 
 class CausalLayer(nn.Module):
@@ -123,8 +108,8 @@ class CausalConv1d(CausalLayer):
     ) -> None:
         super().__init__(in_channels, (kernel_size - 1) * dilation)
         self.stride, self.dilation, self.groups = stride, dilation, groups
-        self.conv = ConvWeights(
-            (out_channels, in_channels // groups, kernel_size), out_channels if bias else 0, weight_norm=weight_norm
+        self.conv = conv_weights(
+            in_channels, out_channels, kernel_size, groups=groups, bias=bias, weight_norm=weight_norm
         )
 
     def _left_default(self, x: torch.Tensor) -> torch.Tensor:
@@ -132,7 +117,7 @@ class CausalConv1d(CausalLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded = self._with_context(x)
-        return F.conv1d(padded, self.conv.kernel(), self.conv.bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv1d(padded, self.conv.weight, self.conv.bias, self.stride, 0, self.dilation, self.groups)
 
 
 class CausalConvTranspose1d(CausalLayer):
@@ -153,8 +138,8 @@ class CausalConvTranspose1d(CausalLayer):
     ) -> None:
         super().__init__(in_channels, math.ceil(kernel_size / stride) - 1)
         self.stride = stride
-        self.deconv = ConvWeights(
-            (in_channels, out_channels, kernel_size), out_channels if bias else 0, weight_norm=weight_norm
+        self.deconv = conv_weights(
+            in_channels, out_channels, kernel_size, bias=bias, weight_norm=weight_norm, transposed=True
         )
 
     def _left_default(self, x: torch.Tensor) -> torch.Tensor:
@@ -162,5 +147,5 @@ class CausalConvTranspose1d(CausalLayer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded = self._with_context(x)
-        y = F.conv_transpose1d(padded, self.deconv.kernel(), self.deconv.bias, self.stride)
+        y = F.conv_transpose1d(padded, self.deconv.weight, self.deconv.bias, self.stride)
         return y[:, :, self.stride : y.shape[-1] - self.stride]

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .conv import CausalConv1d, CausalConvTranspose1d, Conv1x1
+from .conv import CausalConv1d, CausalConvTranspose1d, conv1x1
 
 __all__ = ["VocoderConfig", "MultiGroupResBlock", "HiFiGANVocoder"]
 
@@ -122,7 +122,7 @@ class MultiGroupResBlock(nn.Module):
             if use_additional_convs
             else None
         )
-        self.conv_out = Conv1x1(wide, channels, bias=False, weight_norm=weight_norm)
+        self.conv_out = conv1x1(wide, channels, bias=False, weight_norm=weight_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.repeat(1, self.groups, 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .conv import CausalConv1d, Conv1x1
+from .conv import CausalConv1d, conv1x1
 
 __all__ = ["ResidualUnit"]
 
@@ -21,7 +21,7 @@ class ResidualUnit(nn.Module):
         super().__init__()
         self.activation = nn.ELU()
         self.conv1 = CausalConv1d(channels, channels, kernel_size, dilation=dilation, bias=False)
-        self.conv2 = Conv1x1(channels, channels, bias=False)
+        self.conv2 = conv1x1(channels, channels, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv1(self.activation(x))

@@ -4,7 +4,8 @@ The 24 kHz FAcodec (github Plachtaa/FAcodec, Amphion `models/codec/facodec`) bui
 and decoder from EnCodec's "streamable" convolutions: a weight-normalised `Conv1d` wrapped twice
 (`<name>.conv.conv.weight_g`), padded on the left (causal) or on both sides, with reflect padding and
 the extra right padding that makes the last window full. The parameter names here are the names in the
-official checkpoints, so their state dicts load unchanged.
+official checkpoints, so their state dicts load unchanged; the weight normalisation itself is
+`ncst.codecs.ports._weight_norm.WeightNormed`, shared with the other ports.
 
 Written for ncst from the EnCodec paper (Défossez et al., arXiv 2210.13438, section 3.1) and a reading
 of the upstream layout; no upstream code is copied.
@@ -18,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._weight_norm import FACODEC_ORDER, WeightNormed
+
 __all__ = [
     "WNConv1d",
     "WNConvTranspose1d",
@@ -29,31 +32,8 @@ __all__ = [
 ]
 
 
-def _weight(v: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """Weight normalisation over every axis but the first: `g * v / ||v||`."""
-    return torch._weight_norm(v, g, 0)
-
-
-class _WeightNormed(nn.Module):
-    """Takes over a freshly initialised torch layer's parameters as `weight_v`, `weight_g` and `bias`.
-
-    The key order is the checkpoints' (`weight_v` first); `weight_g` is the norm of `v` over every axis
-    but the first (`[out, 1, 1]` for convs, `[in, 1, 1]` for transposed convs, `[out, 1]` for linears).
-    """
-
-    def __init__(self, init: nn.Conv1d | nn.ConvTranspose1d | nn.Linear) -> None:
-        super().__init__()
-        weight = init.weight.detach()
-        self.weight_v = nn.Parameter(weight.clone())
-        self.weight_g = nn.Parameter(weight.norm(dim=tuple(range(1, weight.ndim)), keepdim=True))
-        self.bias = nn.Parameter(init.bias.detach().clone()) if init.bias is not None else None
-
-    def weight(self) -> torch.Tensor:
-        return _weight(self.weight_v, self.weight_g)
-
-
-class WNConv1d(_WeightNormed):
-    """`Conv1d` with weight normalisation, stored as `weight_g` `[out, 1, 1]` and `weight_v`."""
+class WNConv1d(WeightNormed):
+    """`Conv1d` with weight normalisation, stored as `weight_v`, `weight_g` `[out, 1, 1]` and `bias`."""
 
     def __init__(
         self,
@@ -66,16 +46,13 @@ class WNConv1d(_WeightNormed):
         padding: int = 0,
         bias: bool = True,
     ) -> None:
-        super().__init__(nn.Conv1d(in_channels, out_channels, kernel_size, bias=bias))
-        self.stride, self.dilation, self.padding = stride, dilation, padding
-        self.kernel_size = kernel_size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """`[B, C_in, T]` -> `[B, C_out, T']`."""
-        return F.conv1d(x, self.weight(), self.bias, self.stride, self.padding, self.dilation)
+        conv = nn.Conv1d(
+            in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=bias
+        )
+        super().__init__(conv, order=FACODEC_ORDER)
 
 
-class WNConvTranspose1d(_WeightNormed):
+class WNConvTranspose1d(WeightNormed):
     """`ConvTranspose1d` with weight normalisation over axis 0 (`weight_g` `[in, 1, 1]`)."""
 
     def __init__(
@@ -88,22 +65,17 @@ class WNConvTranspose1d(_WeightNormed):
         padding: int = 0,
         output_padding: int = 0,
     ) -> None:
-        super().__init__(nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=stride))
-        self.stride, self.padding, self.output_padding = stride, padding, output_padding
-        self.kernel_size = kernel_size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv_transpose1d(x, self.weight(), self.bias, self.stride, self.padding, self.output_padding)
+        convtr = nn.ConvTranspose1d(
+            in_channels, out_channels, kernel_size, stride=stride, padding=padding, output_padding=output_padding
+        )
+        super().__init__(convtr, order=FACODEC_ORDER)
 
 
-class WNLinear(_WeightNormed):
+class WNLinear(WeightNormed):
     """`Linear` with weight normalisation over the output axis (`weight_g` `[out, 1]`, `weight_v`)."""
 
     def __init__(self, in_features: int, out_features: int) -> None:
-        super().__init__(nn.Linear(in_features, out_features))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weight(), self.bias)
+        super().__init__(nn.Linear(in_features, out_features), order=FACODEC_ORDER)
 
 
 class _Inner(nn.Module):

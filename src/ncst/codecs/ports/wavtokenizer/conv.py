@@ -6,7 +6,8 @@ first) and padded so that a stride-`s` convolution turns `T` samples into `ceil(
 
 State-dict layout: a padded convolution keeps its weights two modules deep (`<name>.conv.conv.weight_g`,
 `.weight_v`, `.bias`; `.convtr.convtr.*` for the transposed one), the layout of the checkpoints trained
-with `torch.nn.utils.weight_norm`, so those checkpoints load unchanged.
+with `torch.nn.utils.weight_norm`, so those checkpoints load unchanged (weight normalisation:
+`ncst.codecs.ports._weight_norm`).
 """
 
 from __future__ import annotations
@@ -15,47 +16,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._weight_norm import WeightNormed
+
 __all__ = ["WeightNormConv1d", "WeightNormConvTranspose1d", "PaddedConv1d", "TrimmedConvTranspose1d", "reflect_pad"]
 
 
-def _weight_norm_params(module: nn.Module, weight: torch.Tensor) -> None:
-    """Replaces `module.weight` by a direction `weight_v` and a per-output-row magnitude `weight_g`."""
-    del module.weight
-    norm = torch.linalg.vector_norm(weight.detach(), dim=tuple(range(1, weight.ndim)), keepdim=True)
-    module.weight_g = nn.Parameter(norm.clone())
-    module.weight_v = nn.Parameter(weight.detach().clone())
-
-
-class WeightNormConv1d(nn.Conv1d):
+class WeightNormConv1d(WeightNormed):
     """`nn.Conv1d` whose kernel is `weight_g * weight_v / ||weight_v||` (`weight_g`: `[C_out, 1, 1]`)."""
 
-    weight_g: nn.Parameter
-    weight_v: nn.Parameter
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        _weight_norm_params(self, self.weight)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, torch._weight_norm(self.weight_v, self.weight_g, 0), self.bias)
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, *, stride: int = 1, dilation: int = 1
+    ) -> None:
+        super().__init__(nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride, dilation=dilation))
 
 
-class WeightNormConvTranspose1d(nn.ConvTranspose1d):
+class WeightNormConvTranspose1d(WeightNormed):
     """`nn.ConvTranspose1d` with the same weight normalisation (magnitude per input channel, axis 0)."""
 
-    weight_g: nn.Parameter
-    weight_v: nn.Parameter
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        _weight_norm_params(self, self.weight)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        weight = torch._weight_norm(self.weight_v, self.weight_g, 0)
-        padding: tuple[int, ...] = self.padding  # type: ignore[assignment]  # always ints for this class
-        return F.conv_transpose1d(
-            x, weight, self.bias, self.stride, padding, self.output_padding, self.groups, self.dilation
-        )
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, stride: int = 1) -> None:
+        super().__init__(nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=stride))
 
 
 def reflect_pad(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
