@@ -145,3 +145,17 @@ def test_card_leaves_verify_clean(flat_build: Path) -> None:
 
     write_html_card(flat_build, quality_per_class=1)
     assert verify_build(flat_build).problems() == {}
+
+
+def test_card_puts_the_quality_table_into_dataset_md_once(tmp_path: Path) -> None:
+    from ncst.build_dataset import BuildConfig, build
+    from ncst.cards import write_html_card
+    from ncst.testing import write_tiny_corpus
+
+    out = tmp_path / "b"
+    corpus = str(write_tiny_corpus(tmp_path / "c"))
+    build(BuildConfig(codecs=("fakecodec",), corpus=corpus, out_dir=out, weights="random"))
+    (out / "DATASET.md").write_text("# card\n", encoding="utf-8")
+    write_html_card(out, quality_per_class=2)
+    write_html_card(out, quality_per_class=2)
+    assert (out / "DATASET.md").read_text(encoding="utf-8").count("## Quality per class") == 1

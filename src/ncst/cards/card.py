@@ -21,7 +21,7 @@ from pathlib import Path
 import ncst
 from ncst.cards.dataset import CardFile, ClassGroup, DatasetView, class_name, group_hours, read_dataset
 from ncst.cards.html import CardPage, Sample, render_card_html
-from ncst.cards.quality import DEFAULT_PER_CLASS, QualityTable, measure_quality, write_quality_csv
+from ncst.cards.quality import DEFAULT_PER_CLASS, QualityTable, measure_quality, quality_markdown, write_quality_csv
 from ncst.cards.samples import ASSET_DIR, PairResolver, pick_files, rank_utterances
 from ncst.cards.spectrograms import plot_spectrogram_grid
 from ncst.codecs.card import CodecCard
@@ -82,6 +82,7 @@ def write_html_card(
     if quality_per_class > 0:
         quality = measure_quality(view, pairs, per_class=quality_per_class, seed=seed)
         quality_csv = write_quality_csv(quality, view.root / QUALITY_CSV)
+        _quality_into_markdown_card(view.root / "DATASET.md", quality)
     links = [(name, name) for name in ("DATASET.md", QUALITY_CSV, "manifest.csv") if (view.root / name).is_file()]
     page = CardPage(
         view=view,
@@ -98,6 +99,27 @@ def write_html_card(
     seconds = time.perf_counter() - start
     log.info("wrote %s in %.1f s", html_path, seconds)
     return CardResult(html_path, quality_csv, figure, quality, seconds)
+
+
+_QUALITY_BEGIN = "<!-- BEGIN quality (ncst card) -->"
+_QUALITY_END = "<!-- END quality (ncst card) -->"
+
+
+def _quality_into_markdown_card(path: Path, quality: QualityTable) -> None:
+    """Puts the quality table into `DATASET.md` (a recipe build's card), replacing the one a run before put there.
+
+    The table sits between two markers, so running `ncst card` again replaces it instead of adding another.
+    """
+    if not path.is_file():
+        return
+    text = path.read_text(encoding="utf-8")
+    section = f"{_QUALITY_BEGIN}\n## Quality per class\n\n{quality_markdown(quality)}\n{_QUALITY_END}\n"
+    if _QUALITY_BEGIN in text and _QUALITY_END in text:
+        head, rest = text.split(_QUALITY_BEGIN, 1)
+        text = head + section + rest.split(_QUALITY_END, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    atomic_write_text(path, text)
 
 
 def measure_dataset_quality(root: PathLike, *, per_class: int = DEFAULT_PER_CLASS, seed: int = 0) -> QualityTable:

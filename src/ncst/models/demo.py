@@ -239,7 +239,12 @@ def _protocol_section(name: str, report_dir: Path, out: Path) -> list[str]:
     body = text.split("\n## Notes", 1)[0].splitlines()
     title = body[0].lstrip("# ") if body else name
     rel = report_dir.relative_to(out).as_posix()
-    lines = [f"## {title}", "", f"Full report: [{rel}/report.md]({rel}/report.md)", ""]
+    lines = [
+        f"## {title}",
+        "",
+        f"Full report: [{rel}/report.md]({rel}/report.md) ([as a page]({rel}/report.html), plots with codec names)",
+        "",
+    ]
     lines += [line.replace("](", f"]({rel}/") if line.startswith("![") else line for line in body[1:]]
     lines += ["", *(f"![{png.stem}]({rel}/{png.name})" for png in sorted(report_dir.glob("*.png"))), ""]
     return lines
@@ -257,6 +262,14 @@ def run_demo(config: DemoConfig, progress: StageCallback | None = None) -> DemoR
     t0 = time.perf_counter()
     root, roles, missing = build_miniature(config, progress)
     timings["dataset"] = time.perf_counter() - t0
+
+    from ncst.cards import card_after_build
+
+    t = time.perf_counter()
+    if progress:
+        progress("card", "DATASET.html with players, spectrograms and quality per class")
+    card = card_after_build(root)
+    timings["card"] = time.perf_counter() - t
 
     t = time.perf_counter()
     if progress:
@@ -301,6 +314,12 @@ def run_demo(config: DemoConfig, progress: StageCallback | None = None) -> DemoR
         f"- dataset root: [{root.relative_to(out).as_posix()}]({root.relative_to(out).as_posix()}) "
         f"({sum(1 for _ in root.rglob('*.wav'))} files, sets: {', '.join(dumps)})",
         f"- codecs (random weights): {', '.join(f'{r} = {s}' for r, s in sorted(roles.items()))}",
+        *(
+            [f"- dataset card: [{card.html.relative_to(out).as_posix()}]({card.html.relative_to(out).as_posix()}) "
+             "(listen to every class beside its source; quality per class in quality.csv)"]
+            if card is not None
+            else []
+        ),
         f"- not in this demo: {'; '.join(missing) if missing else 'nothing'}; the other-fake (voc) OOD condition "
         "needs ASVspoof 2019 / In-the-Wild spoofs, which are not bundled",
         f"- model: [{model_rel}]({model_rel}); dev loss per epoch: {dev_losses}",
