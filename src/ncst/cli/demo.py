@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
-from ncst.cli._common import console, escape, print_error, say, set_threads
+from ncst.cli._common import console, escape, reports_errors, say, set_threads
 
 
+@reports_errors
 def demo(
     out: Path = typer.Option(Path("ncst_demo"), "--out", help="Output folder (rerun to resume)."),
     epochs: int = typer.Option(6, min=1, help="Mel-LCNN training epochs."),
@@ -23,7 +24,6 @@ def demo(
 
     # Codec worker processes are spawned: hide upstream weight_norm/jit deprecation noise there too.
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning,ignore::DeprecationWarning")
-    from ncst.errors import NcstError
     from ncst.models.demo import DemoConfig, run_demo
 
     set_threads(threads)
@@ -33,11 +33,7 @@ def demo(
         elapsed = time.perf_counter() - start
         console.print(f"[bold]{escape(name)}[/] ({elapsed:.0f} s): {escape(message)}", highlight=False)
 
-    try:
-        result = run_demo(DemoConfig(out_dir=out, epochs=epochs, workers=workers), progress=stage)
-    except NcstError as err:
-        print_error(err)
-        raise typer.Exit(2) from err
+    result = run_demo(DemoConfig(out_dir=out, epochs=epochs, workers=workers), progress=stage)
     for item in result.missing:
         console.print(f"[yellow]not in the demo:[/] {escape(item)}", highlight=False)
     say(f"Demo finished in {result.timings_s['total']:.0f} s. Report: {result.report}")

@@ -9,7 +9,7 @@ import typer
 from rich import filesize
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from ncst.cli._common import console, escape, print_error, say
+from ncst.cli._common import console, escape, print_error, reports_errors, say
 
 if TYPE_CHECKING:
     from ncst.corpora.download import FileProgress, Limits
@@ -19,6 +19,7 @@ __all__ = ["download"]
 _NAMES = ("st-codecfake", "vctk", "aishell3", "asvspoof2019", "ncssd")
 
 
+@reports_errors
 def download(
     name: str = typer.Argument(..., help=f"What to download: {', '.join(_NAMES)}."),
     out: Path = typer.Option(..., "--out", "-o", help="Target folder (reruns resume and skip finished files)."),
@@ -34,7 +35,6 @@ def download(
     Exit codes: 0 done (or already done), 2 any refused input, network or disk error (one line).
     """
     from ncst.corpora.download import Limits
-    from ncst.errors import NcstError
 
     if name not in _NAMES:
         print_error(f"unknown name {name!r}; choose one of {', '.join(_NAMES)}")
@@ -47,9 +47,6 @@ def download(
     try:
         with bar:
             _run(name, out, part, hf_token, api_url, remove_archives, progress, limits)
-    except NcstError as err:
-        print_error(err)
-        raise typer.Exit(2) from err
     except OSError as err:  # the target itself: read-only, no permission (crafted input raises NcstError)
         print_error(f"cannot write under {out}: {err}")
         raise typer.Exit(2) from err

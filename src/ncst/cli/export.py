@@ -6,11 +6,12 @@ from pathlib import Path
 
 import typer
 
-from ncst.cli._common import print_error, say
+from ncst.cli._common import reports_errors, say
 
 __all__ = ["export"]
 
 
+@reports_errors
 def export(
     src_dir: Path = typer.Argument(..., help="A build-dataset output folder or a dataset root."),
     fmt: str = typer.Option(..., "--format", "-f", help="lhotse, hf-audiofolder or parquet."),
@@ -20,14 +21,9 @@ def export(
 ) -> None:
     """Write lhotse manifests, a Hugging Face audiofolder or one Parquet table of every labelled file
     (exit 2 on a refused input or output folder)."""
-    from ncst.errors import NcstError
     from ncst.export import export_dataset
 
-    try:
-        result = export_dataset(src_dir, out, fmt, force=force, copy_audio=copy_audio)
-    except NcstError as err:
-        print_error(err)
-        raise typer.Exit(2) from err
+    result = export_dataset(src_dir, out, fmt, force=force, copy_audio=copy_audio)
     sets = ", ".join(f"{name} {n}" for name, n in result.source.splits.items()) or "none"
     missing = len(result.source.missing)
     note = f"; {missing} labelled files missing (see warnings)" if missing else ""

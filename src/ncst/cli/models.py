@@ -7,21 +7,17 @@ import json
 import typer
 from rich.table import Table
 
-from ncst.cli._common import console, escape, print_error
+from ncst.cli._common import console, escape, reports_errors
 
 
+@reports_errors
 def models(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON instead of a table."),
 ) -> None:
     """List the baseline models (and entry-point models) with their parameter counts and inputs."""
-    from ncst.errors import NcstError
     from ncst.models import describe_models
 
-    try:
-        rows = describe_models()
-    except NcstError as err:
-        print_error(err)
-        raise typer.Exit(2) from err
+    rows = describe_models()
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 from rich.table import Table
 
-from ncst.cli._common import console, print_error, say, setup_logging
+from ncst.cli._common import console, print_error, reports_errors, say, setup_logging
 
 if TYPE_CHECKING:
     from ncst.benchmark.results import ProtocolResult
@@ -19,6 +19,7 @@ _PROTOCOLS = "id_closed_set (Table 3), id_robustness (Table 4), ood_open_set (Ta
 
 
 @app.command()
+@reports_errors
 def run_protocol(
     name: str = typer.Argument(..., help=f"Protocol: {_PROTOCOLS}, or a protocol .toml file."),
     predictions: Optional[Path] = typer.Option(
@@ -56,7 +57,6 @@ def run_protocol(
     --dumps (default: CHECKPOINT_DIR/dumps); dumps the same checkpoint already wrote from the same root are
     reused."""
     from ncst.benchmark.scoring import run_protocol as run
-    from ncst.errors import NcstError
 
     setup_logging(verbose)
     if model is not None and checkpoint is None:
@@ -71,23 +71,19 @@ def run_protocol(
         print_error("give exactly one of --predictions DIR and --dumps DIR")
         raise typer.Exit(2)
     out_dir = out if out is not None else Path("protocol_out") / Path(name).stem
-    try:
-        result = run(
-            name,
-            out_dir,
-            plots=not no_plots,
-            predictions_dir=predictions,
-            dumps_dir=dumps,
-            data_dir=data,
-            n_bootstrap=bootstrap,
-            n_bootstrap_ood=ood_bootstrap,
-            seed=seed,
-            skip_missing=skip_missing,
-            device=device,
-        )
-    except NcstError as err:
-        print_error(err)
-        raise typer.Exit(2) from err
+    result = run(
+        name,
+        out_dir,
+        plots=not no_plots,
+        predictions_dir=predictions,
+        dumps_dir=dumps,
+        data_dir=data,
+        n_bootstrap=bootstrap,
+        n_bootstrap_ood=ood_bootstrap,
+        seed=seed,
+        skip_missing=skip_missing,
+        device=device,
+    )
     _print_summary(result)
     say(f"Report written to {out_dir}/report.md")
 
@@ -96,15 +92,10 @@ def _checkpoint_dumps(
     name: str, checkpoint: Path, data: Path, dumps: Optional[Path], model: Optional[str], device: str
 ) -> Path:
     """Runs the checkpoint on the sets the protocol reads (dumps reused when already written)."""
-    from ncst.errors import NcstError
     from ncst.models.infer import protocol_sets, write_dumps
 
     dumps_dir = dumps if dumps is not None else checkpoint.parent / "dumps"
-    try:
-        write_dumps(checkpoint, data, dumps_dir, sets=protocol_sets([name]), model_name=model, device=device)
-    except NcstError as err:
-        print_error(err)
-        raise typer.Exit(2) from err
+    write_dumps(checkpoint, data, dumps_dir, sets=protocol_sets([name]), model_name=model, device=device)
     return dumps_dir
 
 

@@ -8,9 +8,10 @@ from typing import Optional
 
 import typer
 
-from ncst.cli._common import print_error, say, set_threads
+from ncst.cli._common import print_error, reports_errors, say, set_threads
 
 
+@reports_errors
 def train(
     model: str = typer.Option(..., "--model", help="mel-lcnn, aasist, w2v2-aasist, or an ncst.models entry point."),
     data: Path = typer.Option(..., "--data", exists=True, file_okay=False, help="Dataset root (official layout)."),
@@ -34,7 +35,6 @@ def train(
     Rerunning the same command after a kill resumes from OUT/last.pt with the same result."""
     from tqdm import tqdm
 
-    from ncst.errors import NcstError
     from ncst.models.train import TrainConfig
     from ncst.models.train import train as run
 
@@ -69,9 +69,6 @@ def train(
 
     try:
         result = run(config, on_step=on_step, on_epoch=on_epoch)
-    except NcstError as err:
-        print_error(err)
-        raise typer.Exit(2) from err
     finally:
         for b in bar.values():
             b.close()

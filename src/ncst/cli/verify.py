@@ -7,9 +7,10 @@ from pathlib import Path
 
 import typer
 
-from ncst.cli._common import console, escape, print_error
+from ncst.cli._common import console, escape, reports_errors
 
 
+@reports_errors
 def verify(
     out_dir: Path = typer.Argument(
         ..., exists=True, file_okay=False, help="A build-dataset output folder or a dataset root."
@@ -19,14 +20,9 @@ def verify(
     """Re-hash every generated file against its provenance row and check wav/, label.txt and manifest.csv
     (or, on a dataset root, every label file) against it; list every discrepancy (exit 1 if there is any,
     2 if DIR is not a build folder or dataset root)."""
-    from ncst.errors import NcstError
     from ncst.verify import verify as verify_any
 
-    try:
-        report = verify_any(out_dir)
-    except NcstError as err:
-        print_error(err)
-        raise typer.Exit(2) from err
+    report = verify_any(out_dir)
     problems = report.problems()
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
