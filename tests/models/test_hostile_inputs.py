@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from tiny_data import TINY_W2V2
+from tiny_data import TINY_W2V2, stop, tiny_config
 from typer.testing import CliRunner
 
 from ncst.errors import AudioError, CorpusLayoutError, NcstError, WeightsError
@@ -22,21 +22,6 @@ from ncst.models.registry import build_model
 from ncst.models.train import TrainConfig, train
 from ncst.models.validate import ModelConfigError
 
-LCNN = {"n_samples": 2048}
-
-
-class _Stepped(Exception):
-    """Raised from the first step callback: the run got past every check."""
-
-
-def _stop(*args: object) -> None:
-    raise _Stepped
-
-
-def _config(root: Path, out: Path, **kw: Any) -> TrainConfig:
-    base = {"model": "mel-lcnn", "data_dir": root, "out_dir": out, "model_config": LCNN, "epochs": 1, "batch_size": 14}
-    return TrainConfig(**{**base, **kw})
-
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -45,7 +30,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     base = tmp_path_factory.mktemp("trained")
     root = make_tiny_root(base / "data")
-    train(_config(root, base / "run"))
+    train(tiny_config(root, base / "run"))
     return base
 
 
@@ -64,14 +49,14 @@ def test_train_label_outside_the_models_classes_names_the_line(tiny_root: Path, 
     shutil.copy(tiny_root / "train" / "c1_train_0.wav", tiny_root / "train" / "c1_train_9.wav")
     _append_label(tiny_root, "c1_train_9.wav fake 9")
     with pytest.raises(NcstError, match=r"label/train.txt:15: class 9"):
-        train(_config(tiny_root, tmp_path / "out"), on_step=_stop)
+        train(tiny_config(tiny_root, tmp_path / "out"), on_step=stop)
 
 
 @pytest.mark.parametrize("split", ["train", "dev"])
 def test_train_empty_set_is_refused_before_training(tiny_root: Path, tmp_path: Path, split: str) -> None:
     (tiny_root / "label" / f"{split}.txt").write_text("\n")
     with pytest.raises(NcstError, match=f"the {split} set is empty"):
-        train(_config(tiny_root, tmp_path / "out"), on_step=_stop)
+        train(tiny_config(tiny_root, tmp_path / "out"), on_step=stop)
 
 
 @pytest.mark.parametrize("name", ["../../outside.wav", "{outside}"])
@@ -80,7 +65,7 @@ def test_label_file_name_leading_outside_the_root_is_refused(tiny_root: Path, tm
     sf.write(outside, np.full(1200, 0.1, dtype=np.float32), 16000)
     _append_label(tiny_root, f"{name.format(outside=outside)} fake 1")
     with pytest.raises(CorpusLayoutError, match=r"train.txt:15: column 1: .* has "):
-        train(_config(tiny_root, tmp_path / "out"), on_step=_stop)
+        train(tiny_config(tiny_root, tmp_path / "out"), on_step=stop)
 
 
 @pytest.mark.parametrize("label", ["-1", "99999999999999999999", "٣"])
@@ -98,7 +83,7 @@ def test_train_nan_audio_is_named_before_any_step(tiny_root: Path, tmp_path: Pat
     sf.write(tiny_root / "dev" / "c2_dev_1.wav", wave, 16000, subtype="FLOAT")
     steps: list[int] = []
     with pytest.raises(AudioError, match="c2_dev_1.wav: 1 NaN/Inf samples"):
-        train(_config(tiny_root, tmp_path / "out"), on_step=lambda *a: steps.append(1))
+        train(tiny_config(tiny_root, tmp_path / "out"), on_step=lambda *a: steps.append(1))
     assert steps == []
 
 
@@ -110,7 +95,7 @@ def test_train_audio_claiming_2_36_frames_is_refused(tiny_root: Path, tmp_path: 
     flac.write_bytes(bytes(data))
     _append_label(tiny_root, "huge.flac fake 1")
     with pytest.raises(AudioError, match="huge.flac: header claims"):
-        train(_config(tiny_root, tmp_path / "out"), on_step=_stop)
+        train(tiny_config(tiny_root, tmp_path / "out"), on_step=stop)
 
 
 # -- checkpoints -------------------------------------------------------------------------------------------------
@@ -119,7 +104,7 @@ def test_resume_from_a_checkpoint_without_training_state_is_refused(trained: Pat
     out.mkdir()
     shutil.copy(trained / "run" / "best.pt", out / "last.pt")
     with pytest.raises(WeightsError, match=r"last.pt: checkpoint lacks 'optimizer'"):
-        train(_config(trained / "data", out, epochs=2), on_step=_stop)
+        train(tiny_config(trained / "data", out, epochs=2), on_step=stop)
 
 
 def test_resume_with_optimizer_moments_of_the_wrong_shape_is_refused(trained: Path, tmp_path: Path) -> None:
@@ -130,7 +115,7 @@ def test_resume_with_optimizer_moments_of_the_wrong_shape_is_refused(trained: Pa
     state[0]["exp_avg"] = torch.zeros(3)
     _save(out / "last.pt", ckpt)
     with pytest.raises(WeightsError, match=r"last.pt: optimizer state 0.exp_avg is not a float tensor of shape"):
-        train(_config(trained / "data", out, epochs=2), on_step=_stop)
+        train(tiny_config(trained / "data", out, epochs=2), on_step=stop)
 
 
 def _mutated(trained: Path, tmp_path: Path, change: Any) -> Path:
@@ -192,11 +177,11 @@ def test_checkpoint_with_a_huge_front_end_is_refused_before_allocation(tmp_path:
 
 def test_model_config_too_short_for_the_model_fails_before_training(tiny_root: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelConfigError, match=r"fails on a \[1, 400\] input"):
-        train(_config(tiny_root, tmp_path / "out", model="aasist", model_config={"n_samples": 400}), on_step=_stop)
+        train(tiny_config(tiny_root, tmp_path / "out", model="aasist", model_config={"n_samples": 400}), on_step=stop)
 
 
 def test_crafted_feature_cache_header_is_rebuilt_not_trusted(tiny_root: Path, tmp_path: Path) -> None:
-    cfg = _config(
+    cfg = tiny_config(
         tiny_root, tmp_path / "w2v2", model="w2v2-aasist",
         model_config={"frontend": TINY_W2V2, "layer": 1, "n_samples": 1600},
     )  # fmt: skip
@@ -214,7 +199,7 @@ def test_crafted_feature_cache_header_is_rebuilt_not_trusted(tiny_root: Path, tm
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
 def test_train_on_cuda_without_a_gpu_is_refused(tiny_root: Path, tmp_path: Path) -> None:
     with pytest.raises(NcstError, match="no CUDA GPU is available"):
-        train(_config(tiny_root, tmp_path / "out", device="cuda"), on_step=_stop)
+        train(tiny_config(tiny_root, tmp_path / "out", device="cuda"), on_step=stop)
 
 
 def _error_lines(output: str) -> list[str]:

@@ -18,28 +18,15 @@ from typing import Any
 
 import pytest
 import torch
+from tiny_data import Stepped, stop, tiny_config
 
 from ncst.errors import NcstError
 from ncst.models.infer import write_dumps
-from ncst.models.train import TrainConfig, train
+from ncst.models.train import train
 
 SEED = int(os.environ.get("NCST_SWEEP_SEED", "1515"))
 N_CHECKPOINT_CASES = int(os.environ.get("NCST_SWEEP_CASES", "150"))
 N_LABEL_CASES = int(os.environ.get("NCST_SWEEP_LABEL_CASES", "60"))
-LCNN = {"n_samples": 2048}
-
-
-class _Stepped(Exception):
-    """Raised at the first training step: the mutated input passed every check."""
-
-
-def _stop(*args: object) -> None:
-    raise _Stepped
-
-
-def _config(root: Path, out: Path, **kw: Any) -> TrainConfig:
-    base = {"model": "mel-lcnn", "data_dir": root, "out_dir": out, "model_config": LCNN, "epochs": 1, "batch_size": 14}
-    return TrainConfig(**{**base, **kw})
 
 
 def _snapshot(root: Path, skip: Path) -> dict[str, tuple[int, int]]:
@@ -128,7 +115,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     base = tmp_path_factory.mktemp("sweep")
     make_tiny_root(base / "data")
-    train(_config(base / "data", base / "run"))
+    train(tiny_config(base / "data", base / "run"))
     return base
 
 
@@ -136,7 +123,7 @@ def _run(case: str, action: Any, root: Path, out: Path, escaped: list[str]) -> N
     before = _snapshot(root, out)
     try:
         action()
-    except (NcstError, _Stepped):
+    except (NcstError, Stepped):
         pass
     except Exception as err:  # noqa: BLE001 - the sweep reports every other type
         escaped.append(f"{case}: {type(err).__name__}: {err}"[:300])
@@ -152,7 +139,7 @@ def test_checkpoint_mutations_raise_only_ncst_errors(trained: Path, tmp_path: Pa
         out.mkdir()
         if i % 2:  # resume from a mutated last.pt and run one step of epoch 2
             what = _write_mutant(trained / "run" / "last.pt", out / "last.pt", rng)
-            action = lambda out=out: train(_config(trained / "data", out, epochs=2), on_step=_stop)  # noqa: E731
+            action = lambda out=out: train(tiny_config(trained / "data", out, epochs=2), on_step=stop)  # noqa: E731
         else:  # run-protocol --checkpoint: load a mutated best.pt and dump the dev set
             what = _write_mutant(trained / "run" / "best.pt", out / "best.pt", rng)
             action = lambda out=out: write_dumps(out / "best.pt", trained / "data", out / "dumps", sets=["dev"])  # noqa: E731
@@ -199,7 +186,7 @@ def test_label_file_mutations_raise_only_ncst_errors(trained: Path, tmp_path: Pa
     for i in range(N_LABEL_CASES):
         label.write_bytes(_mutate_labels(original, rng))
         out = tmp_path / f"case{i}"
-        _run(f"case {i} ({label.read_bytes()[:80]!r})", lambda out=out: train(_config(root, out), on_step=_stop),
+        _run(f"case {i} ({label.read_bytes()[:80]!r})", lambda out=out: train(tiny_config(root, out), on_step=stop),
              tmp_path.parent, out, escaped)  # fmt: skip
         label.write_text(original)
     assert escaped == [], "\n".join(escaped)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 import torch
 
 from ncst.models import SourceTracingModel
+from ncst.models.train import TrainConfig
 
 RATE = 16_000
 #: A W2V2 front end small enough for CPU tests (2 layers so hidden_states[1] is a block output).
@@ -84,3 +86,21 @@ class NeedyModel(ToyModel):
 
     def __init__(self, weights_path: str, **extra: object) -> None:
         super().__init__(weights_path=weights_path, **extra)
+
+
+#: A Mel-LCNN small enough for the hostile-input tests (2,048-sample crops).
+LCNN = {"n_samples": 2048}
+
+
+class Stepped(Exception):
+    """Raised at the first training step: the run got past every check."""
+
+
+def stop(*args: object) -> None:
+    raise Stepped
+
+
+def tiny_config(root: Path, out: Path, **kw: Any) -> TrainConfig:
+    """A one-epoch Mel-LCNN training config over `root` (keyword arguments override)."""
+    base = {"model": "mel-lcnn", "data_dir": root, "out_dir": out, "model_config": LCNN, "epochs": 1, "batch_size": 14}
+    return TrainConfig(**{**base, **kw})
