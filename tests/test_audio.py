@@ -23,7 +23,9 @@ def test_read_audio_downmixes_stereo_flac(tmp_path: Path) -> None:
     stereo = np.stack([np.full(800, 0.2), np.full(800, 0.4)], axis=1).astype(np.float32)
     sf.write(tmp_path / "s.flac", stereo, 8000)
     audio, rate = read_audio(tmp_path / "s.flac")
-    assert rate == 8000 and audio.shape == (800,) and audio.dtype == np.float32
+    assert rate == 8000
+    assert audio.shape == (800,)
+    assert audio.dtype == np.float32
     assert np.allclose(audio, 0.3, atol=1e-3)
     both, _ = read_audio(tmp_path / "s.flac", mono=False)
     assert both.shape == (2, 800)
@@ -39,10 +41,12 @@ def test_read_audio_errors_name_the_file(tmp_path: Path) -> None:
 
 def test_resample_keeps_duration_and_frequency(sine_16k: np.ndarray) -> None:
     y = resample(sine_16k, 16000, 24000)
-    assert y.shape == (12000,) and y.dtype == np.float32
+    assert y.shape == (12000,)
+    assert y.dtype == np.float32
     spectrum = np.abs(np.fft.rfft(y))
     assert abs(np.argmax(spectrum) * 24000 / len(y) - 220) < 3
-    assert resample(sine_16k, 16000, 16000) is not None and resample(sine_16k, 16000, 16000).shape == sine_16k.shape
+    assert resample(sine_16k, 16000, 16000) is not None
+    assert resample(sine_16k, 16000, 16000).shape == sine_16k.shape
 
 
 @pytest.mark.parametrize(
@@ -77,7 +81,9 @@ def test_write_audio_atomic_leaves_no_temp_and_clips(tmp_path: Path) -> None:
     dest = tmp_path / "sub" / "x.wav"
     write_audio_atomic(dest, np.array([0.5, 2.0, -3.0], np.float32), 16000)
     data, rate = sf.read(dest, dtype="float32")
-    assert rate == 16000 and data.max() <= 1.0 and data.min() >= -1.0
+    assert rate == 16000
+    assert data.max() <= 1.0
+    assert data.min() >= -1.0
     assert [p.name for p in dest.parent.iterdir()] == ["x.wav"]
     assert len(sha256_file(dest)) == 64
 

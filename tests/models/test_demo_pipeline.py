@@ -21,7 +21,8 @@ def test_make_clips_deals_disjoint_one_second_clips(tmp_path: Path) -> None:
     ids = [u.utt_id for clips in splits.values() for u in clips]
     assert len(set(ids)) == len(ids)
     audio, rate = sf.read(splits["train"][0].path)
-    assert rate == 16_000 and len(audio) == 16_000
+    assert rate == 16_000
+    assert len(audio) == 16_000
 
 
 def test_choose_codecs_gives_each_role_its_class() -> None:
@@ -33,7 +34,8 @@ def test_choose_codecs_gives_each_role_its_class() -> None:
         elif role == "ood7":
             assert card.class_id == 7
         elif role == "ood8-11":
-            assert card.class_id is not None and 8 <= card.class_id <= 11
+            assert card.class_id is not None
+            assert 8 <= card.class_id <= 11
         else:
             assert card.file_prefix == role
     assert all(isinstance(m, str) for m in missing)
@@ -79,5 +81,6 @@ def test_run_demo_writes_the_layout_and_one_report(tmp_path: Path, monkeypatch: 
     for name in ("id_closed_set", "id_robustness", "ood_open_set", "alm_backend"):
         assert f"protocols/{name}/report.md" in text
         assert result.protocol_reports[name].is_file()
-    assert "Table 3" in text and "Table 5" in text
+    assert "Table 3" in text
+    assert "Table 5" in text
     assert "![" in text

@@ -43,7 +43,8 @@ def test_dumps_round_trip_into_the_scorer_and_are_reused(
     written = write_dumps(checkpoint, tiny_root, dumps)
     assert set(written) == {"train", "dev", "eval_id", "eval_ood7", "19LA", "C3-1"}
     bank = load_dump(written["train"])
-    assert bank.embeddings.shape == (14, 256) and bank.logits.shape == (14, 7)
+    assert bank.embeddings.shape == (14, 256)
+    assert bank.logits.shape == (14, 7)
     assert sorted(set(bank.labels.tolist())) == list(range(7))
     assert load_dump(written["eval_ood7"]).labels.tolist() == [7, 7]
     closed = score_protocol("id_closed_set", dumps_dir=dumps, data_dir=tiny_root, n_bootstrap=0)
@@ -64,7 +65,9 @@ def test_dumps_round_trip_into_the_scorer_and_are_reused(
 
 def test_protocol_sets_include_the_bank_and_every_condition_option() -> None:
     sets = protocol_sets(["ood_open_set"])
-    assert sets[:2] == ["train", "eval_id"] and "19LA_spoof" in sets and "voc" in sets
+    assert sets[:2] == ["train", "eval_id"]
+    assert "19LA_spoof" in sets
+    assert "voc" in sets
     assert protocol_sets(["id_closed_set"]) == ["eval_id"]
 
 
@@ -94,7 +97,8 @@ def test_models_cli_json_lists_the_three_counts() -> None:
 def test_folder_set_uses_its_label_file_when_present(tiny_root: Path) -> None:
     (tiny_root / "label" / "ID_diff_config-C3-1.txt").write_text("x1.wav fake 3\n")
     items = read_set(tiny_root, "C3-1")
-    assert [it.utt_id for it in items] == ["x1.wav"] and items[0].label == 3
+    assert [it.utt_id for it in items] == ["x1.wav"]
+    assert items[0].label == 3
 
 
 def test_docs_example_writes_dumps_the_scorer_reads(
@@ -119,5 +123,6 @@ def test_a_damaged_dumps_index_only_costs_a_rerun(
     written = write_dumps(checkpoint, tiny_root, dumps, sets=["eval_id"])
     (dumps / "dumps.json").write_bytes(damage)
     again = write_dumps(checkpoint, tiny_root, dumps, sets=["eval_id"])  # rewritten, not a traceback
-    assert again == written and load_dump(again["eval_id"]).labels.size > 0
+    assert again == written
+    assert load_dump(again["eval_id"]).labels.size > 0
     assert (dumps / "dumps.json").read_text().startswith("{")

@@ -39,7 +39,8 @@ def test_entry_point_model_trains_and_scores(toy_entry_point: None, tiny_root: P
         app, [*args, "--out", str(tmp_path / "rep"), "--ood-bootstrap", "0", "--no-plots", "--skip-missing"]
     )
     assert result.exit_code == 0, result.output
-    assert (out / "dumps" / "train.npz").is_file() and (tmp_path / "rep" / "report.md").is_file()
+    assert (out / "dumps" / "train.npz").is_file()
+    assert (tmp_path / "rep" / "report.md").is_file()
     models = CliRunner().invoke(app, ["models", "--json"])
     assert '"toy"' in models.output
 
@@ -63,4 +64,5 @@ def test_models_lists_an_entry_point_that_needs_arguments(monkeypatch: pytest.Mo
     ep = metadata.EntryPoint(name="needy", value="tiny_data:NeedyModel", group=registry.ENTRY_POINT_GROUP)
     monkeypatch.setattr(registry, "_entry_points", lambda: {"needy": ep})
     rows = {r.name: r for r in registry.describe_models()}
-    assert rows["needy"].trainable_parameters == 0 and "default arguments" in rows["needy"].note
+    assert rows["needy"].trainable_parameters == 0
+    assert "default arguments" in rows["needy"].note

@@ -33,7 +33,8 @@ def test_mel_lcnn_full_length_shapes() -> None:
     spec = model.mel(torch.zeros(1, 64_600))
     assert spec.shape == (1, 80, 505)
     embedding, logits = model(torch.randn(2, 64_600))
-    assert embedding.shape == (2, 256) and logits.shape == (2, 7)
+    assert embedding.shape == (2, 256)
+    assert logits.shape == (2, 7)
 
 
 def test_aasist_shapes_and_fixed_sinc_filters() -> None:
@@ -41,19 +42,22 @@ def test_aasist_shapes_and_fixed_sinc_filters() -> None:
     assert model.sinc.shape == (70, 1, 129)
     assert "sinc" not in model.state_dict()
     embedding, logits = model(torch.randn(2, 4000))
-    assert embedding.shape == (2, 160) and logits.shape == (2, 7)
+    assert embedding.shape == (2, 160)
+    assert logits.shape == (2, 7)
 
 
 def test_w2v2_backend_full_size_shapes() -> None:
     embedding, logits = W2V2Backend().eval()(torch.randn(2, 201, 1024))
-    assert embedding.shape == (2, 160) and logits.shape == (2, 7)
+    assert embedding.shape == (2, 160)
+    assert logits.shape == (2, 7)
 
 
 def test_w2v2_frontend_is_frozen_and_per_utterance_normalised() -> None:
     model = W2V2AASIST(frontend=TINY_W2V2, layer=1, n_samples=1600).eval()
     assert all(not p.requires_grad for p in model.frontend.parameters())
     model.train()
-    assert not model.frontend.training and model.backend.training
+    assert not model.frontend.training
+    assert model.backend.training
     model.eval()
     a, b = torch.randn(1, 1600), 5 * torch.randn(1, 1600) + 1
     emb_alone, _ = model(a)
@@ -105,6 +109,7 @@ def test_w2v2_truncation_keeps_the_chosen_hidden_state() -> None:
     config = {**TINY_W2V2, "num_hidden_layers": 4}
     full = W2V2AASIST(frontend=config, layer=1, truncate=False).eval()
     cut = W2V2AASIST(frontend=config, layer=1).eval()
-    assert len(cut.frontend.encoder.layers) == 2 and len(full.frontend.encoder.layers) == 4
+    assert len(cut.frontend.encoder.layers) == 2
+    assert len(full.frontend.encoder.layers) == 4
     x = torch.randn(2, 1600)
     torch.testing.assert_close(cut.extract_features(x), full.extract_features(x))

@@ -65,12 +65,14 @@ def test_resume_after_kill_equals_uninterrupted_run(tiny_root: Path, tmp_path: P
 def test_checkpoint_records_model_and_loads_weights_only(tiny_root: Path, tmp_path: Path) -> None:
     result = train(_config(tiny_root, tmp_path / "run", epochs=1))
     ckpt = torch.load(result.best_path, weights_only=True)
-    assert ckpt["model"] == "mel-lcnn" and ckpt["config"]["n_samples"] == 2048
+    assert ckpt["model"] == "mel-lcnn"
+    assert ckpt["config"]["n_samples"] == 2048
     json.dumps(ckpt["config"])
     model, _ = load_model(result.best_path)
     assert not model.training
     history = json.loads((tmp_path / "run" / "history.json").read_text())
-    assert history[0]["best"] is True and np.isfinite(history[0]["dev_loss"])
+    assert history[0]["best"] is True
+    assert np.isfinite(history[0]["dev_loss"])
 
 
 def test_resume_with_other_settings_is_refused(tiny_root: Path, tmp_path: Path) -> None:
@@ -114,4 +116,5 @@ def test_train_cli_writes_checkpoints_and_resumes(tiny_root: Path, tmp_path: Pat
     assert again.exit_code == 0, again.output
     assert read_checkpoint(tmp_path / "cli" / "last.pt")["epoch"] == 1
     bad = CliRunner().invoke(app, ["train", "--model", "nope", "--data", str(tiny_root), "--out", str(tmp_path / "x")])
-    assert bad.exit_code == 2 and "unknown model" in bad.output
+    assert bad.exit_code == 2
+    assert "unknown model" in bad.output

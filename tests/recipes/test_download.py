@@ -95,9 +95,11 @@ def test_download_checks_md5_joins_parts_and_lays_out_the_root(server: _Server, 
     server.files = _fake_main_part()
     out = tmp_path / "st"
     result = download_st_codecfake(out, part="main", api_url=server.url)
-    assert result.label_counts == {"train.txt": 3} and result.extracted == 4
+    assert result.label_counts == {"train.txt": 3}
+    assert result.extracted == 4
     assert sorted(p.name for p in (out / "train").iterdir()) == ["p225_000.wav", "p225_001.wav", "p225_002.wav"]
-    assert (out / "label" / "train.txt").is_file() and not list(out.glob(".staging*"))
+    assert (out / "label" / "train.txt").is_file()
+    assert not list(out.glob(".staging*"))
     server.ranges.clear()
     download_st_codecfake(out, part="main", api_url=server.url)  # rerun: md5 matches, nothing fetched again
     assert server.ranges == []
@@ -114,7 +116,8 @@ def test_split_zip_record_is_read_in_place(server: _Server, tmp_path: Path) -> N
     server.files = {p.name: p.read_bytes() for p in parts}
     out = tmp_path / "st"
     result = download_st_codecfake(out, part="main", api_url=server.url)
-    assert result.label_counts == {"train.txt": 5} and result.extracted == 6
+    assert result.label_counts == {"train.txt": 5}
+    assert result.extracted == 6
     assert len(list((out / "train").iterdir())) == 5
     assert not list((out / "downloads").glob("*joined*"))  # read in place: no second copy on disk
 
@@ -125,7 +128,8 @@ def test_interrupted_file_resumes_with_a_range_request(server: _Server, tmp_path
     dest = tmp_path / "big.bin"
     (tmp_path / "big.bin.part").write_bytes(data[:3000])
     download_file(f"{server.url}/files/big.bin", dest, md5=hashlib.md5(data).hexdigest(), size=len(data))
-    assert dest.read_bytes() == data and server.ranges == ["bytes=3000-"]
+    assert dest.read_bytes() == data
+    assert server.ranges == ["bytes=3000-"]
 
 
 def test_md5_mismatch_is_refused_and_the_part_deleted(server: _Server, tmp_path: Path) -> None:
@@ -165,8 +169,10 @@ def test_cli_download_draws_a_bar_per_file_and_per_archive(server: _Server, tmp_
     text = " ".join(result.output.split())
     for key, data in server.files.items():  # bytes per download, with the record's size as total
         size = filesize.decimal(len(data))
-        assert f"{key} " in text and f"{size}/{size}" in text
-    assert "extract st-codecfake.zip" in text and "4/4 files" in text
+        assert f"{key} " in text
+        assert f"{size}/{size}" in text
+    assert "extract st-codecfake.zip" in text
+    assert "4/4 files" in text
     assert "2 files downloaded, 4 extracted" in text
 
 
@@ -175,7 +181,8 @@ def test_offline_message_and_exit_code(tmp_path: Path) -> None:
         download_st_codecfake(tmp_path, api_url="http://127.0.0.1:9")
     result = CliRunner().invoke(app, ["download", "st-codecfake", "--out", str(tmp_path), "--api-url",
                                       "http://127.0.0.1:9"])  # fmt: skip
-    assert result.exit_code == 2 and "cannot reach" in result.output
+    assert result.exit_code == 2
+    assert "cannot reach" in result.output
     assert set(ZENODO_RECORDS.values()) == {"14631091", "14631085"}
 
 
@@ -191,7 +198,8 @@ def test_corpus_download_extracts_and_finds_the_root(server: _Server, tmp_path: 
                 zf.write(path, path.relative_to(src.parent).as_posix())
     server.files = {"VCTK-Corpus-0.92.zip": buf.getvalue()}
     root = download_vctk(tmp_path / "vctk", url=f"{server.url}/files/VCTK-Corpus-0.92.zip")
-    assert root.name == "VCTK-Corpus-0.92" and (root / "speaker-info.txt").is_file()
+    assert root.name == "VCTK-Corpus-0.92"
+    assert (root / "speaker-info.txt").is_file()
     server.ranges.clear()
     assert download_vctk(tmp_path / "vctk", url="http://127.0.0.1:9/none.zip") == root  # .completed: no request
 

@@ -47,11 +47,13 @@ def test_ingest_alm_folder_and_unseen_real_corpus(tmp_path: Path) -> None:
         "LA_E_1000003.flac",
     ]
     report = verify(root)
-    assert report.ok and report.n_ok == 6
+    assert report.ok
+    assert report.n_ok == 6
     again = runner.invoke(app, ["ingest", "--src", str(moshi), "--out", str(root), "--folder", "ALM/moshi",
                                 "--class-id", "1"])  # fmt: skip
     assert "0 copied, 2 already present" in again.output
     shutil.copy(moshi / "moshi_R-EN_1_5_d644.wav", root / "ALM" / "moshi" / "stray.wav")
     (root / "ALM" / "moshi" / "moshi_R-ZH_3_14_d501.wav").write_bytes(b"broken")
     report = verify(root)
-    assert report.extra == ["ALM/moshi/stray.wav"] and report.corrupt == ["ALM/moshi/moshi_R-ZH_3_14_d501.wav"]
+    assert report.extra == ["ALM/moshi/stray.wav"]
+    assert report.corrupt == ["ALM/moshi/moshi_R-ZH_3_14_d501.wav"]

@@ -84,4 +84,5 @@ def test_crafted_recipe_json_is_refused_naming_the_file(tmp_path: Path, recipe_j
     with pytest.raises(CorpusLayoutError, match=message):
         verify(root)
     result = CliRunner().invoke(app, ["verify", str(root)])
-    assert result.exit_code == 2 and "recipe.json" in result.output
+    assert result.exit_code == 2
+    assert "recipe.json" in result.output
