@@ -46,7 +46,7 @@ class CodecClass:
         split: `"ID"` (classes 0-6, seen in training) or `"OOD"` (7-11).
         file_prefix: Prefix of generated file names (`<prefix>_<utt>.wav`); empty for real speech.
         prefix_official: Whether the official eval files carry this prefix (the OOD sets are folder-based).
-        status: `"confirmed"` or `"inferred"` (see specs/dataset.md 2a).
+        status: `"confirmed"` or `"inferred"` (see docs/reference_system.md §3).
     """
 
     class_id: int

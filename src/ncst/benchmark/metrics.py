@@ -3,7 +3,7 @@
 Library split: scikit-learn computes F1 (`f1_score`), AUC (`roc_auc_score`) and the ROC curve
 (`roc_curve`); scipy's `interp1d` reads FPR95 off the ROC vertices. The reference EER (the ASVspoof DET
 code with its stable-sort tie order) and the tie-robust EER are our own code, written from the
-description in ``specs/benchmark.md`` section 6.
+description in ``docs/reference_system.md`` §10.
 
 Conventions: OOD metrics take a binary target with ID = 1 (positive) and OOD = 0, and scores where higher
 means more in-distribution. All functions return fractions in [0, 1]; reports multiply by 100.

@@ -1,7 +1,7 @@
 """AISHELL-3 reader (OpenSLR 93, `data_aishell3.tgz`), Apache-2.0.
 
 ST-Codecfake uses all 88,035 utterances of both official parts (train 63,262 + test 24,773) and ignores
-the official speaker split (`specs/dataset.md` 1.3, 3). Layout::
+the official speaker split (`docs/reference_system.md` §5.2, §4). Layout::
 
     <root>/spk-info.txt                 '#' comments, then `spk<TAB>age group<TAB>gender<TAB>accent`
     <root>/train/content.txt            `SSB00050001.wav<TAB>广 guang3 州 zhou1 ...`

@@ -1,7 +1,7 @@
 """ASVspoof 2019 LA reader (Edinburgh DataShare 10283/3336, `LA.zip`), ODC-BY 1.0.
 
 ST-Codecfake's unseen-real set `ID_unseen_real/19LA` is the 7,355 bona fide utterances of the LA
-evaluation part (`specs/dataset.md` 1.5). Layout::
+evaluation part (`docs/reference_system.md` §5.4). Layout::
 
     <root>/ASVspoof2019_LA_cm_protocols/ASVspoof2019.LA.cm.{train.trn,dev.trl,eval.trl}.txt
     <root>/ASVspoof2019_LA_{train,dev,eval}/flac/LA_{T,D,E}_NNNNNNN.flac

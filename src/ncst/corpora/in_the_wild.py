@@ -1,7 +1,7 @@
 """In-the-Wild reader (`release_in_the_wild.zip`, Mueller et al. 2022; HF mirror `mueller91/In-The-Wild`).
 
 ST-Codecfake's unseen-real set `ID_unseen_real/ITW` is the 19,963 `bona-fide` clips
-(`specs/dataset.md` 1.6). Layout::
+(`docs/reference_system.md` §5.5). Layout::
 
     <root>/meta.csv      header `file,speaker,label`; rows `0.wav,Alec Guinness,spoof`
     <root>/0.wav ... 31778.wav

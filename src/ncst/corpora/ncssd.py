@@ -2,7 +2,7 @@
 
 ST-Codecfake's NCSSD sets use 5,000 utterances of the recorded English subset `R-EN` and 5,000 of the
 recorded Chinese subset `R-ZH`, under flattened names `{subset}_{turn}_{speaker}_d{dialogue}`, e.g.
-`R-ZH_3_14_d501` (`specs/dataset.md` 1.4). NCSSD itself stores DailyTalk-style names
+`R-ZH_3_14_d501` (`docs/reference_system.md` §5.3). NCSSD itself stores DailyTalk-style names
 `{turn}_{speaker}_d{dialogue}.wav` inside per-subset and per-dialogue folders; the exact folder tree of the
 gated repository is not public, so the reader takes the subset from the nearest path component named
 `R-EN`, `R-ZH`, `C-EN` or `C-ZH` and accepts already-flattened names as they are. Reading never touches

@@ -1,7 +1,7 @@
 """VCTK reader (CSTR VCTK Corpus 0.92 and 0.80), CC BY 4.0.
 
 ST-Codecfake (and Codecfake before it) used VCTK **0.92, microphone 1**, with the `_mic1` suffix removed
-from the ids: `p225_001`, not `p225_001_mic1` (`specs/dataset.md` 1.1-1.2). Layouts read here:
+from the ids: `p225_001`, not `p225_001_mic1` (`docs/reference_system.md` §5.1). Layouts read here:
 
 * 0.92 (`VCTK-Corpus-0.92.zip`, Edinburgh DataShare 10283/3443)::
 

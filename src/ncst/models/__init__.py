@@ -1,6 +1,6 @@
 """Baseline source-tracing models (Mel-LCNN, AASIST, W2V2-AASIST), their trainer and inference.
 
-The models follow `specs/benchmark.md` §2 of the ST-Codecfake paper (arXiv 2501.06514); training follows
+The models follow `docs/reference_system.md` §8 of the ST-Codecfake paper (arXiv 2501.06514); training follows
 §3 and inference writes the dumps of `ncst.benchmark.dumps` (§4). `ncst.benchmark` never imports this
 package: the dumps are the contract between training and scoring.
 

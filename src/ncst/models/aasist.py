@@ -1,7 +1,7 @@
 """AASIST on the raw waveform, with a fixed sinc front end and a 7-way head.
 
 Paper: Jung et al., ICASSP 2022 (arXiv 2110.01200); hyperparameters of clovaai/aasist `config/AASIST.conf`.
-Shapes and parameter count (298,671) follow `specs/benchmark.md` §2.2 (ST-Codecfake reference
+Shapes and parameter count (298,671) follow `docs/reference_system.md` §8 (ST-Codecfake reference
 `rawaasist.py`, commit 4e099b5); the code is our own.
 """
 

@@ -1,7 +1,7 @@
 """What every source-tracing model in ncst provides, and the fixed input length it is trained on.
 
 A model is an `nn.Module` that maps a batch of 16 kHz waveforms `[B, 64600]` to `(embedding [B, D],
-logits [B, 7])` (`specs/benchmark.md` §2). Its constructor takes keyword arguments only, and
+logits [B, 7])` (`docs/reference_system.md` §8). Its constructor takes keyword arguments only, and
 `config()` returns those arguments as a JSON-able dict, so a checkpoint can record `(name, config)` and
 rebuild the model without unpickling code.
 """

@@ -1,11 +1,11 @@
 """Reading a dataset root in the official ST-Codecfake layout: sets, label files, fixed-length waveforms.
 
-Layout (`specs/dataset.md` §1.1): label-file sets ``label/{train,dev,eval_id,eval_ood7,eval_ood8-11}.txt``
+Layout (`docs/reference_system.md` §1): label-file sets ``label/{train,dev,eval_id,eval_ood7,eval_ood8-11}.txt``
 (lines ``<file> <real|fake> <class id>``, the file relative to ``train/``, ``dev/``, ``eval_id/`` or
 ``eval_ood/``) and folder sets with one constant label (``ID_unseen_real/19LA``, ``ID_diff_config/C3-1``,
 ``ALM/moshi``, ...); a folder set with a label file ``label/<folder with - for />.txt``, as
 ``build-dataset --recipe`` and ``ncst ingest`` write it, is read from that file instead of a folder listing.
-Loading follows `specs/benchmark.md` §1.2: mono, 16 kHz, head crop or repeat pad to 64,600 samples, no
+Loading follows `docs/reference_system.md` §7: mono, 16 kHz, head crop or repeat pad to 64,600 samples, no
 other processing. Resampling uses soxr HQ (the reference used librosa's default).
 """
 

@@ -2,7 +2,7 @@
 
 AASIST: Jung et al., "AASIST: Audio Anti-Spoofing using Integrated Spectro-Temporal Graph Attention
 Networks", ICASSP 2022 (arXiv 2110.01200). The layer shapes, hyperparameters and parameter counts follow
-`specs/benchmark.md` §2.2 (which describes clovaai/aasist and the ST-Codecfake reference, commit 4e099b5);
+`docs/reference_system.md` §8 (which describes clovaai/aasist and the ST-Codecfake reference, commit 4e099b5);
 the code is our own.
 """
 

@@ -2,7 +2,7 @@
 
 LCNN: Wu et al., "A Light CNN for Deep Face Representation with Noisy Labels" (arXiv 1511.02683), as used
 for anti-spoofing by Lavrentyeva et al. (Interspeech 2019). The layer table, front end and parameter count
-(973,799) follow `specs/benchmark.md` §2.1 (the ST-Codecfake reference `model.py: MELLCNN`, commit
+(973,799) follow `docs/reference_system.md` §8 (the ST-Codecfake reference `model.py: MELLCNN`, commit
 4e099b5); the code is our own.
 """
 

@@ -1,6 +1,6 @@
 """`train()`: the reference training recipe for any registered model, resumable after a kill.
 
-Recipe (`specs/benchmark.md` §3): cross-entropy on 7 classes, Adam (lr 5e-4, betas (0.9, 0.999), eps 1e-8,
+Recipe (`docs/reference_system.md` §9): cross-entropy on 7 classes, Adam (lr 5e-4, betas (0.9, 0.999), eps 1e-8,
 coupled L2 weight decay 5e-4), lr halved every 10 epochs, 50 epochs, batch 24, a fresh random permutation
 of the training set every epoch, a dev pass in eval mode after each epoch (dev loss = mean of the per-batch
 mean losses), and the best model = lowest dev loss (strict ``<``).

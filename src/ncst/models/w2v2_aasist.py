@@ -3,7 +3,7 @@
 Front end: transformers' `Wav2Vec2Model` of `facebook/wav2vec2-xls-r-300m` (Babu et al., arXiv 2111.09296;
 Apache-2.0), frozen, `hidden_states[5]`. Back end: Tak et al., "Automatic speaker verification spoofing
 and deepfake detection using wav2vec 2.0 and data augmentation" (Odyssey 2022). Shapes and the back end's
-parameter count (448,047) follow `specs/benchmark.md` §2.3 (ST-Codecfake reference `model.py: XLSRAASIST`,
+parameter count (448,047) follow `docs/reference_system.md` §8 (ST-Codecfake reference `model.py: XLSRAASIST`,
 commit 4e099b5); the code is our own.
 
 Waveform normalisation: by default each utterance is normalised by its own mean and variance
