@@ -84,3 +84,18 @@ def test_run_demo_writes_the_layout_and_one_report(tmp_path: Path, monkeypatch: 
     assert "Table 3" in text
     assert "Table 5" in text
     assert "![" in text
+
+
+def test_run_demo_writes_the_card_and_links_report_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(demo, "_build", _fake_build)
+    cfg = demo.DemoConfig(
+        out_dir=tmp_path / "demo", clip_s=0.5, epochs=1, batch_size=8, n_bootstrap=0, split_sizes=SIZES,
+        model_config={"n_samples": 4000},
+    )  # fmt: skip
+    result = demo.run_demo(cfg)
+    text = result.report.read_text()
+    assert (result.data_dir / "DATASET.html").is_file()
+    assert (result.data_dir / "quality.csv").is_file()
+    assert "DATASET.html" in text
+    assert "protocols/id_closed_set/report.html" in text
+    assert (result.protocol_reports["id_closed_set"].parent / "report.html").is_file()
