@@ -26,6 +26,7 @@ COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("verify", "ncst.cli.verify:verify", ()),
     ("card", "ncst.cli.card:card", ()),
     ("run-protocol", "ncst.cli.run_protocol:run_protocol", ("score",)),
+    ("protocols", "ncst.cli.protocols:group", ()),
     ("download", "ncst.cli.download:download", ()),
     ("ingest", "ncst.cli.ingest:ingest", ()),
     ("export", "ncst.cli.export:export", ()),
