@@ -86,3 +86,19 @@ def test_crafted_recipe_json_is_refused_naming_the_file(tmp_path: Path, recipe_j
     result = CliRunner().invoke(app, ["verify", str(root)])
     assert result.exit_code == 2
     assert "recipe.json" in result.output
+
+
+def test_official_root_line_contradicting_the_file_name_prefix_is_mislabelled(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    sf.write(root / "eval_id" / "mimi_p239_100.wav", np.zeros(800, dtype=np.float32), 16000)
+    with open(root / "label" / "eval_id.txt", "a") as fh:
+        fh.write("mimi_p239_100.wav fake 2\n")
+    assert verify(root).mislabelled == ["eval_id/mimi_p239_100.wav: label says 2, made as class 1"]
+
+
+def test_official_root_real_file_labelled_fake_is_mislabelled(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    sf.write(root / "eval_id" / "p239_100.wav", np.zeros(800, dtype=np.float32), 16000)
+    with open(root / "label" / "eval_id.txt", "a") as fh:
+        fh.write("p239_100.wav fake 3\n")
+    assert len(verify(root).mislabelled) == 1

@@ -35,6 +35,7 @@ import soundfile as sf
 from ncst.audio import sha256_file
 from ncst.build_dataset.provenance import read_provenance
 from ncst.build_dataset.verify import provenance_problems
+from ncst.classes import prefix_labels
 from ncst.errors import CorpusLayoutError
 from ncst.io import parse_temp_name
 from ncst.layout import LABEL_DIR, RECIPE_FILE, LabelLine, VerifyReport, iter_label_lines, read_recipe_meta
@@ -96,8 +97,16 @@ def _layout(root: Path) -> _Layout:
                 label_files.setdefault(label_file, folder)
     label_files.update(ingested)
     prefixes = {folder: {p: c for c, p in m.items()} for folder, m in meta.get("prefixes", {}).items()}
+    if not built:  # the official names: no prefix is real speech, `mimi_` ... `snac_` are classes 1-6
+        official = {"": "0", **{p.rstrip("_"): str(c) for p, c in prefix_labels(official_only=True).items()}}
+        for folder in _OFFICIAL_PREFIXED:
+            prefixes.setdefault(folder, official)
     tracked = set(label_files.values()) if built else set(ingested.values())
     return _Layout(built, label_files, prefixes, tracked, meta)
+
+
+#: Folders of the official layout whose file names tell the class by prefix (the ID sets: real files carry none).
+_OFFICIAL_PREFIXED = ("train", "dev", "eval_id")
 
 
 def _class_from_prefix(name: str, prefixes: dict[str, str]) -> str | None:
