@@ -60,6 +60,7 @@ class RecipePlan:
     skipped_subsets: dict[str, str] = field(default_factory=dict)  # folder -> reason
     split_origin: str = "seeded"
     folders: list[str] = field(default_factory=list)  # every folder of the selected entries, built or not
+    pairing: str = "paired"  # the recipe's: how the classes of a drawn subset share utterances
 
     @property
     def jobs(self) -> list[Job]:
@@ -163,7 +164,9 @@ def plan_recipe(
         raise RecipeError(f"seed {show(seed)}: expected an integer 0..{MAX_SEED}")
     if per_class_limit is not None and (isinstance(per_class_limit, bool) or per_class_limit < 0):
         raise NcstError(f"per-class limit {show(per_class_limit)}: expected a non-negative integer")
-    plan = RecipePlan(recipe, split_origin="seeded" if labels_dir is None else f"labels:{labels_dir}")
+    plan = RecipePlan(
+        recipe, split_origin="seeded" if labels_dir is None else f"labels:{labels_dir}", pairing=recipe.pairing
+    )
     wanted = [s.strip("/") for s in subsets]
     entries = [
         e for e in recipe.subsets if not wanted or any(e.folder == s or e.folder.startswith(s + "/") for s in wanted)
@@ -199,7 +202,7 @@ def plan_recipe(
                 card.file_prefix if entry.prefix is None else entry.prefix,
                 f"codec {spec} (class {class_id} in {entry.folder}) file prefix",
             )
-            utts = _utterances_for(entry, class_id, prefix, pools, labels, by_id, seed)
+            utts = _utterances_for(entry, class_id, prefix, pools, labels, by_id, seed, recipe.pairing)
             if per_class_limit is not None:
                 utts = utts[:per_class_limit]
             for utt in utts:
@@ -350,8 +353,13 @@ def _utterances_for(
     labels: Mapping[str, list[LabelLine]],
     by_id: Mapping[str, Utterance],
     seed: int,
+    pairing: str,
 ) -> list[Utterance]:
-    """The utterances class `class_id` of `entry` resynthesises: its label file's, else drawn from the pool."""
+    """The utterances class `class_id` of `entry` resynthesises: its label file's, else drawn from the pool.
+
+    A draw (train, dev, or any entry with `per_class`) is keyed by the seed and the split; with
+    `pairing = "independent"` the class id joins the keys, so each class draws its own utterances.
+    """
     if entry.label_file in labels:
         return [
             _lookup(by_id, _utt_from_name(ln.file, prefix, by_id), entry.label_file)
@@ -360,5 +368,7 @@ def _utterances_for(
         ]
     pool = pools[entry.source_name, entry.split]
     if entry.split in ("train", "dev") or entry.per_class is not None:
-        return pool.take(entry.per_class, seed, entry.split or entry.source, class_id)
+        if pairing == "independent":
+            return pool.take(entry.per_class, seed, entry.split or entry.source, class_id)
+        return pool.take(entry.per_class, seed, entry.split or entry.source)
     return pool.every()
