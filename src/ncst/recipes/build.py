@@ -48,7 +48,6 @@ __all__ = ["RecipeBuildConfig", "RecipeBuildResult", "build_recipe", "RECIPE_FIL
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True, slots=True)
 class RecipeBuildConfig:
     """Everything `build-dataset --recipe` takes.
