@@ -17,6 +17,7 @@ from ncst.codecs import CodecCard, register_codec
 from ncst.codecs.real import RealCodec
 from ncst.corpora.base import Utterance
 from ncst.corpora.fakes import write_aishell3, write_vctk_092
+from ncst.errors import CorpusLayoutError
 from ncst.layout import read_label_file
 from ncst.recipes import RecipeError, load_recipe, plan_recipe, read_corpora
 from ncst.recipes.build import write_label_files
@@ -152,3 +153,83 @@ def test_paired_build_of_fake_corpora_records_pairing_and_pairs_the_label_file(t
     again = CliRunner().invoke(app, [*base, "--recipe", str(_toy_recipe(tmp_path, "independent"))])
     assert again.exit_code == 2
     assert "pairing 'paired'" in again.output
+
+
+NCSSD_SETS = ("ID_unseen_real/NCSSD", "ID_diff_source/NCSSD-mimi", "ID_diff_source/NCSSD-snac",
+              "OOD_diff_source/NCSSD_wavtokenizer")  # fmt: skip
+
+
+def _ncssd(n: int) -> dict[str, list[Utterance]]:
+    utts = [
+        Utterance(f"{group}_{i % 7}_0_d{i}", Path(f"/c/ncssd/{group}/{i}.wav"), corpus="ncssd", extra={"subset": group})
+        for group in ("R-EN", "R-ZH")
+        for i in range(n)
+    ]
+    return {"ncssd": utts}
+
+
+def _ncssd_lists(plan: object) -> dict[str, list[str]]:
+    lists: dict[str, list[str]] = defaultdict(list)
+    for f in plan.files:  # type: ignore[attr-defined]
+        lists[f.folder].append(f.job.utterance.utt_id)
+    return lists
+
+
+def test_ncssd_sets_share_one_seeded_draw_of_5000_per_group() -> None:
+    plan = plan_recipe(load_recipe("st-codecfake"), _ncssd(6000), subsets=NCSSD_SETS)
+    lists = _ncssd_lists(plan)
+    first = lists["ID_unseen_real/NCSSD"]
+    assert [sum(u.startswith(g) for u in first) for g in ("R-EN", "R-ZH")] == [5000, 5000]
+    for folder in NCSSD_SETS[1:]:
+        assert lists[folder] == first, folder
+
+
+@pytest.mark.parametrize(
+    ("rel", "prefix"),
+    [
+        ("id_unseen_real/result_unseenreal_ncssd.txt", ""),
+        ("id_diff_source/result_ncssd_snac.txt", "snac_"),
+        ("ALM/miniomni.txt", "miniomni_"),
+        ("alm/moshi.txt", "moshi_"),
+        ("result_ncssd_mimi.txt", "mimi_"),
+    ],
+)
+def test_ncssd_sets_with_labels_take_the_names_of_an_official_result_file(
+    tmp_path: Path, rel: str, prefix: str
+) -> None:
+    names = ["R-ZH_3_0_d3", "R-EN_1_0_d1", "R-EN_5_0_d12", "R-ZH_0_0_d7"]
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{prefix}{n}.wav 2 0.9\n" for n in names))
+    plan = plan_recipe(load_recipe("st-codecfake"), _ncssd(20), labels_dir=tmp_path, subsets=NCSSD_SETS)
+    lists = _ncssd_lists(plan)
+    for folder in NCSSD_SETS:
+        assert lists[folder] == names, folder
+
+
+def test_ncssd_label_file_of_one_set_fixes_every_ncssd_set(tmp_path: Path) -> None:
+    names = ["R-EN_2_0_d2", "R-ZH_4_0_d11"]
+    (tmp_path / "ID_diff_source-NCSSD-mimi.txt").write_text("".join(f"mimi_{n}.wav fake 1\n" for n in names))
+    plan = plan_recipe(load_recipe("st-codecfake"), _ncssd(20), labels_dir=tmp_path, subsets=NCSSD_SETS)
+    lists = _ncssd_lists(plan)
+    for folder in NCSSD_SETS:
+        assert lists[folder] == names, folder
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("moshi_R-EN_99_0_d999.wav 1 0.5\n", r"moshi\.txt lists utterance 'moshi_R-EN_99_0_d999'"),
+        (
+            "moshi_R-EN_1_0_d1.wav 1 0.5\nmoshi_R-EN_1_0_d1.wav 1 0.5\n",
+            r"moshi\.txt: utterance 'R-EN_1_0_d1' is listed twice",
+        ),
+        ("../x.wav 1 0.5\n", r"moshi\.txt:1"),
+    ],
+    ids=["unknown", "twice", "path"],
+)
+def test_bad_ncssd_result_file_is_refused_naming_it(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "alm").mkdir()
+    (tmp_path / "alm" / "moshi.txt").write_text(text)
+    with pytest.raises(CorpusLayoutError, match=message):
+        plan_recipe(load_recipe("st-codecfake"), _ncssd(20), labels_dir=tmp_path, subsets=NCSSD_SETS)

@@ -183,6 +183,8 @@ def plan_recipe(
     if eval_real and ("main", "eval") in pools:
         fixed = [_lookup(by_id, _utt_from_name(ln.file, "", by_id), "eval_id.txt") for ln in eval_real]
         pools["main", "eval"] = SourcePool({_FIXED_BY_LABELS: fixed}, fixed_by="eval_id.txt")
+    if labels_dir is not None:
+        _fix_grouped_pools(recipe, pools, Path(labels_dir), by_id)
 
     seen: dict[str, str] = {}
     for entry in entries:
@@ -241,6 +243,72 @@ def build_pools(recipe: Recipe, corpora: Mapping[str, Sequence[Utterance]], seed
             for split, by_corpus in split_pools(present, source.sizes, seed).items():
                 pools[name, split] = SourcePool(by_corpus)
     return pools
+
+
+#: Official result files (`<file> <pred> <score>`) of the sets made from the shared NCSSD recordings, each
+#: name being an NCSSD id after an optional codec or ALM prefix (`mimi_R-ZH_0_0_d2289.wav`). Looked for in
+#: `--labels` under these paths (the `alm` folder in either case) or directly in it.
+NCSSD_RESULT_FILES = (
+    "id_unseen_real/result_unseenreal_ncssd.txt",
+    "id_diff_source/result_ncssd_mimi.txt",
+    "id_diff_source/result_ncssd_snac.txt",
+    "alm/moshi.txt",
+    "alm/miniomni.txt",
+)
+
+
+def _fix_grouped_pools(
+    recipe: Recipe, pools: dict[PoolKey, SourcePool], labels_dir: Path, by_id: Mapping[str, Utterance]
+) -> None:
+    """Replaces the seeded pool of each source without splits (NCSSD) by the utterances a given file names.
+
+    Every set of such a source shares one pool, so the first file found fixes it for all of them: a label
+    file of one of its sets (recipe order), else, for NCSSD, an official result file (`NCSSD_RESULT_FILES`).
+    A set whose own label file is given still takes its lines from that file.
+
+    Raises:
+        CorpusLayoutError: The file is malformed or names an utterance the corpora do not have.
+    """
+    for name, split in list(pools):
+        if split is not None:
+            continue
+        found = _grouped_source_names(recipe, name, labels_dir)
+        if found is None:
+            continue
+        path, names = found
+        utts = [_lookup(by_id, _utt_from_name(n, "", by_id), str(path)) for n in names]
+        seen: set[str] = set()
+        for utt in utts:
+            if utt.utt_id in seen:
+                raise CorpusLayoutError(f"{path}: utterance {utt.utt_id!r} is listed twice; list each recording once")
+            seen.add(utt.utt_id)
+        pools[name, None] = SourcePool({_FIXED_BY_LABELS: utts}, fixed_by=str(path))
+        log.info("%s: the %d utterances of every %s set are taken from %s", name, len(utts), name, path)
+
+
+def _grouped_source_names(recipe: Recipe, source: str, labels_dir: Path) -> tuple[Path, list[str]] | None:
+    """(file, file names in file order) of the first label or result file that lists `source`'s utterances."""
+    for entry in recipe.subsets:
+        path = labels_dir / entry.label_file
+        if entry.source == source and path.is_file():
+            return path, [ln.file for ln in read_label_file(path, class_ids=entry.classes)]
+    if "ncssd" not in recipe.sources[source].readers:
+        return None
+    for rel in NCSSD_RESULT_FILES:
+        folder, file = rel.split("/")
+        for path in (labels_dir / rel, labels_dir / folder.upper() / file, labels_dir / file):
+            if path.is_file():
+                return path, _result_names(path)
+    return None
+
+
+def _result_names(results: Path) -> list[str]:
+    """The file names (first column) of an official result file, each checked as a plain file name."""
+    names = []
+    for lineno, text in enumerate(read_text(results, error=CorpusLayoutError).splitlines(), 1):
+        if text.strip():
+            names.append(check_file_name(text.split()[0], f"{results}:{lineno}", error=CorpusLayoutError))
+    return names
 
 
 def _index_utterances(corpora: Mapping[str, Sequence[Utterance]]) -> dict[str, Utterance]:
