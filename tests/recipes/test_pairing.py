@@ -233,3 +233,10 @@ def test_bad_ncssd_result_file_is_refused_naming_it(tmp_path: Path, text: str, m
     (tmp_path / "alm" / "moshi.txt").write_text(text)
     with pytest.raises(CorpusLayoutError, match=message):
         plan_recipe(load_recipe("st-codecfake"), _ncssd(20), labels_dir=tmp_path, subsets=NCSSD_SETS)
+
+
+def test_plan_names_the_file_that_fixed_the_ncssd_recordings(tmp_path: Path) -> None:
+    (tmp_path / "ALM").mkdir()
+    (tmp_path / "ALM" / "moshi.txt").write_text("moshi_R-EN_1_0_d1.wav 1 0.5\n")
+    plan = plan_recipe(load_recipe("st-codecfake"), _ncssd(20), labels_dir=tmp_path, subsets=NCSSD_SETS)
+    assert plan.fixed_by == {"ncssd": str(tmp_path / "ALM" / "moshi.txt")}

@@ -293,6 +293,7 @@ def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, s
         "weights": parse_weights(config.weights).describe(),
         "split": plan.split_origin,
         "pairing": plan.pairing,
+        "fixed_by": plan.fixed_by,
         "per_class_limit": config.per_class_limit,
         "subsets_requested": list(config.subsets),
         "classes": {str(c): {"codec": e.codec, "family": e.family, "set": e.set} for c, e in recipe.classes.items()},

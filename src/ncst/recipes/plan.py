@@ -61,6 +61,7 @@ class RecipePlan:
     split_origin: str = "seeded"
     folders: list[str] = field(default_factory=list)  # every folder of the selected entries, built or not
     pairing: str = "paired"  # the recipe's: how the classes of a drawn subset share utterances
+    fixed_by: dict[str, str] = field(default_factory=dict)  # pool (`main:eval`, `ncssd`) -> file that fixed it
 
     @property
     def jobs(self) -> list[Job]:
@@ -150,7 +151,8 @@ def plan_recipe(
         corpora: Utterances per corpus name (`vctk`, `aishell3`, `ncssd`); a source whose corpora are all
             absent is skipped and named in `skipped_subsets`.
         labels_dir: Folder of official label files; a subset whose label file is there is reproduced
-            exactly from it, and `eval_id.txt`'s real lines fix the eval utterances of every eval set.
+            exactly from it, `eval_id.txt`'s real lines (or `result_id.txt`'s) fix the eval utterances of
+            every eval set, and an NCSSD label or result file fixes the recordings of every NCSSD set.
         subsets: Keep only entries whose folder equals or lies under one of these (`train`, `ID_diff_config`).
         per_class_limit: Keep the first N files of every (folder, class): a miniature of the whole layout.
         seed: Overrides the recipe's seed.
@@ -185,6 +187,9 @@ def plan_recipe(
         pools["main", "eval"] = SourcePool({_FIXED_BY_LABELS: fixed}, fixed_by="eval_id.txt")
     if labels_dir is not None:
         _fix_grouped_pools(recipe, pools, Path(labels_dir), by_id)
+    plan.fixed_by = {
+        f"{name}:{split}" if split else name: pool.fixed_by for (name, split), pool in pools.items() if pool.fixed_by
+    }
 
     seen: dict[str, str] = {}
     for entry in entries:
