@@ -240,3 +240,22 @@ def test_plan_names_the_file_that_fixed_the_ncssd_recordings(tmp_path: Path) -> 
     (tmp_path / "ALM" / "moshi.txt").write_text("moshi_R-EN_1_0_d1.wav 1 0.5\n")
     plan = plan_recipe(load_recipe("st-codecfake"), _ncssd(20), labels_dir=tmp_path, subsets=NCSSD_SETS)
     assert plan.fixed_by == {"ncssd": str(tmp_path / "ALM" / "moshi.txt")}
+
+
+def test_recipe_miniature_of_fake_corpora_pairs_train_and_dev(tmp_path: Path) -> None:
+    """The issue's "done when" on fake corpora (the pools are smaller than 10,000 here, so this also held
+    before pairing; the draws themselves are covered by the tests on larger pools above)."""
+    from ncst.corpora.fakes import write_ncssd
+
+    write_vctk_092(tmp_path / "vctk", {"p225": 6, "p226": 6})
+    write_aishell3(tmp_path / "aishell3", {"train": {"SSB0005": 6}, "test": {"SSB0011": 6}})
+    write_ncssd(tmp_path / "ncssd")
+    corpora = read_corpora({c: tmp_path / c for c in ("vctk", "aishell3", "ncssd")})
+    plan = plan_recipe(load_recipe("st-codecfake"), corpora, per_class_limit=2)
+    write_label_files(tmp_path / "st", plan)
+    prefixes = {f.class_id: f.job.prefix or "" for f in plan.files if f.folder in ("train", "dev")}
+    for label_file in ("train.txt", "dev.txt"):
+        by_class = _by_class(tmp_path / "st" / "label" / label_file, prefixes)
+        assert len(by_class[0]) == 2
+        for class_id in sorted(prefixes):
+            assert by_class[class_id] == by_class[0], (label_file, class_id)
