@@ -142,3 +142,46 @@ def test_read_labels_same_stem_twice_is_an_error(tmp_path: Path) -> None:
     path.write_text("a.wav fake 1\na.flac fake 1\n")
     with pytest.raises(ProtocolError, match=r"listed more than once"):
         read_labels(path)
+
+
+def _alm_results(root: Path, folder: str) -> None:
+    """An ALM result folder spelt `folder`, every set right except one Moshi file (predicted 6)."""
+    from ncst.protocols import load_protocol
+
+    for spec in load_protocol("alm_backend").sets:
+        path = root / folder / spec.result_file.split("/", 1)[1]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        preds = [spec.label, spec.label, spec.label, 6 if spec.dump == "moshi" else spec.label]
+        path.write_text("".join(f"{spec.dump}_{i}.wav {p} 0.9\n" for i, p in enumerate(preds)))
+
+
+@pytest.mark.parametrize("folder", ["ALM", "alm", "Alm"])
+def test_alm_backend_reads_the_official_result_folder_in_any_letter_case(tmp_path: Path, folder: str) -> None:
+    from ncst.benchmark import score_protocol
+
+    _alm_results(tmp_path / "result", folder)
+    res = score_protocol("alm_backend", predictions_dir=tmp_path / "result", n_bootstrap=0)
+    assert res.cells["Moshi"]["F1"] == pytest.approx(75.0)
+    assert res.cells["Mini-omni"]["F1"] == pytest.approx(100.0)
+
+
+def test_result_path_prefers_the_exact_spelling_and_does_not_guess_between_two(tmp_path: Path) -> None:
+    from ncst.benchmark.predictions import result_path
+
+    (tmp_path / "ALM").mkdir()
+    (tmp_path / "ALM" / "moshi.txt").write_text("x 1 0.5\n")
+    assert result_path(tmp_path, "alm/moshi.txt") == tmp_path / "ALM" / "moshi.txt"
+    (tmp_path / "alm").mkdir()
+    if len({p.name for p in tmp_path.iterdir()}) == 2:  # a case-sensitive file system holds both folders
+        (tmp_path / "alm" / "moshi.txt").write_text("x 1 0.5\n")
+        assert result_path(tmp_path, "alm/moshi.txt") == tmp_path / "alm" / "moshi.txt"
+        assert result_path(tmp_path, "Alm/moshi.txt") == tmp_path / "Alm" / "moshi.txt"  # ambiguous: not guessed
+
+
+def test_missing_alm_result_file_is_named_by_its_expected_path(tmp_path: Path) -> None:
+    from ncst.benchmark import score_protocol
+
+    _alm_results(tmp_path / "result", "ALM")
+    (tmp_path / "result" / "ALM" / "valle.txt").unlink()
+    with pytest.raises(ProtocolError, match=r"alm/valle\.txt"):
+        score_protocol("alm_backend", predictions_dir=tmp_path / "result", n_bootstrap=0)

@@ -38,7 +38,7 @@ def test_in_the_wild_reads_csv_with_quoted_commas(tmp_path: Path) -> None:
     write_in_the_wild(tmp_path)
     utts = list(read_in_the_wild(tmp_path))
     assert [(u.utt_id, u.speaker) for u in utts] == [("1", "Biden, Joe"), ("2", "Alec Guinness")]
-    assert len(list(read_in_the_wild(tmp_path, labels=("bona-fide", "spoof")))) == 3
+    assert len(list(read_in_the_wild(tmp_path, keys=("bona-fide", "spoof")))) == 3
 
 
 def test_in_the_wild_errors(tmp_path: Path) -> None:

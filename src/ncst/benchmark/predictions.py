@@ -1,7 +1,8 @@
 """Read prediction files in the official ST-Codecfake result format, label files and file-name labels.
 
 A result file has one utterance per line, ``<file name> <predicted class id> <max softmax probability>``
-(the layout of ``pretrained_model/<model>/result/`` in the reference repository). A label file has
+(the layout of ``pretrained_model/<model>/result/`` in the reference repository, whose ALM folder is
+``alm/`` or ``ALM/`` depending on the model: `result_path` finds a result file in either case). A label file has
 ``<file name> <real|fake> <class id>`` (only columns 1 and 3 are read). File names are matched on their
 stem, so ``LA_E_5849185`` (the 19LA results carry no extension) matches ``LA_E_5849185.flac``.
 """
@@ -32,6 +33,7 @@ __all__ = [
     "labels_from_prefix",
     "utterance_key",
     "require_file",
+    "result_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,30 @@ def utterance_key(name: str) -> str:
         if base.endswith(suffix):
             return base[: -len(suffix)]
     return base
+
+
+def result_path(predictions_dir: PathLike, rel: str) -> Path:
+    """Where result file `rel` (``alm/moshi.txt``) of a result folder is, letter case of its parts aside.
+
+    The official result folders spell the ALM folder ``alm/`` (AASIST, W2V2-AASIST) or ``ALM/`` (Mel-LCNN),
+    so each part is matched exactly first, else case-insensitively when exactly one entry matches. Returns
+    ``predictions_dir / rel`` unchanged when nothing matches, so a missing file is reported by its expected
+    name.
+    """
+    base = Path(predictions_dir)
+    path = base
+    for part in rel.split("/"):
+        try:
+            names = [p.name for p in path.iterdir()]
+        except OSError:  # not a folder (or unreadable): the caller reports the expected path
+            return base / rel
+        if part not in names:
+            matches = [n for n in names if n.lower() == part.lower()]
+            if len(matches) != 1:
+                return base / rel
+            part = matches[0]
+        path = path / part
+    return path
 
 
 def require_file(path: Path, what: str, hint: str = "") -> None:

@@ -3,7 +3,8 @@
 Inputs:
 
 * ``predictions_dir``: the official result layout (``result_id.txt``, ``id_unseen_real/...``,
-  ``id_diff_config/...``, ``id_diff_source/...``, ``alm/...``; each protocol file names the paths), one
+  ``id_diff_config/...``, ``id_diff_source/...``, ``alm/...`` or ``ALM/...``; each protocol file names the
+  paths, and a folder or file spelt in another letter case is found too), one
   ``<file> <pred> <max softmax>`` line per utterance;
 * ``dumps_dir``: our ``<set>.npz`` dumps (prediction = argmax of the logits, score = max softmax);
 * ``data_dir``: a dataset root, used only for label files (Table 3 reads ``label/eval_id.txt``).
@@ -24,7 +25,7 @@ from ncst.benchmark.bootstrap import DEFAULT_SEED, bootstrap_closed_set, bootstr
 from ncst.benchmark.dumps import dump_path, load_dump
 from ncst.benchmark.metrics import macro_f1, per_class_f1, single_class_f1
 from ncst.benchmark.ood import score_open_set
-from ncst.benchmark.predictions import labels_from_file, labels_from_prefix, read_predictions
+from ncst.benchmark.predictions import labels_from_file, labels_from_prefix, read_predictions, result_path
 from ncst.benchmark.results import ProtocolResult
 from ncst.errors import ProtocolError
 from ncst.io import PathLike
@@ -47,7 +48,7 @@ def _load_set(
 ) -> tuple[tuple[str, ...], NDArray[np.int64], NDArray[np.int64] | None, str]:
     """Returns (file names, predicted ids, dump labels or None, source path) of one set."""
     if predictions_dir is not None:
-        preds = read_predictions(Path(predictions_dir) / spec.result_file, class_ids=class_ids)
+        preds = read_predictions(result_path(predictions_dir, spec.result_file), class_ids=class_ids)
         return preds.utt_ids, preds.pred, None, preds.source
     if dumps_dir is None:
         raise ProtocolError("Give --predictions DIR or --dumps DIR")
@@ -57,7 +58,7 @@ def _load_set(
 
 def _expected_path(spec: SetSpec, predictions_dir: PathLike | None, dumps_dir: PathLike | None) -> Path:
     if predictions_dir is not None:
-        return Path(predictions_dir) / spec.result_file
+        return result_path(predictions_dir, spec.result_file)
     return dump_path(dumps_dir or ".", spec.dump)
 
 

@@ -1,9 +1,9 @@
-"""`ncst ingest`: copy audio that no codec regenerates (ALM outputs, unseen-real corpora) into a layout."""
+"""`ncst ingest`: copy audio that no codec regenerates (ALM outputs, unseen-real and voc sets) into a layout."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -18,7 +18,13 @@ def ingest(
     folder: str = typer.Option(..., "--folder", help="Folder of the layout, e.g. ALM/moshi or ID_unseen_real/19LA."),
     class_id: int = typer.Option(0, "--class-id", min=0, help="Class of every file (moshi 1, valle 4, real 0, ...)."),
     corpus: Optional[str] = typer.Option(
-        None, help="Read --src with a corpus reader: asvspoof2019 (eval bona fide), in_the_wild (bona-fide), ..."
+        None, help="Read --src with a corpus reader: asvspoof2019 (LA eval), in_the_wild, vctk, aishell3, ncssd."
+    ),
+    keys: Optional[List[str]] = typer.Option(
+        None,
+        "--keys",
+        help="Label keys of --corpus to read (repeat or comma-separate): asvspoof2019 bonafide|spoof, in_the_wild "
+        "bona-fide|spoof; default bona fide. The voc sets: --keys spoof --folder OOD_voc/19LA_spoof --class-id 7.",
     ),
     force: bool = typer.Option(
         False, "--force", help="Allow a folder of the dataset's own sets (eval_id, ID_diff_config/C3-1, ...)."
@@ -32,7 +38,8 @@ def ingest(
     from ncst.recipes.ingest import ingest as run
 
     try:
-        result = run(src, out, folder, class_id, corpus=corpus, force=force)
+        wanted = tuple(k.strip() for value in keys or () for k in value.split(",") if k.strip())
+        result = run(src, out, folder, class_id, corpus=corpus, force=force, keys=wanted)
     except NcstError as err:
         print_error(err)
         raise typer.Exit(2) from err

@@ -1,7 +1,8 @@
 """ASVspoof 2019 LA reader (Edinburgh DataShare 10283/3336, `LA.zip`), ODC-BY 1.0.
 
 ST-Codecfake's unseen-real set `ID_unseen_real/19LA` is the 7,355 bona fide utterances of the LA
-evaluation part (`docs/reference_system.md` §5.4). Layout::
+evaluation part (`docs/reference_system.md` §5.4); its 63,882 spoofed utterances are half of the open-set
+"voc" condition (`OOD_voc/19LA_spoof`). Layout::
 
     <root>/ASVspoof2019_LA_cm_protocols/ASVspoof2019.LA.cm.{train.trn,dev.trl,eval.trl}.txt
     <root>/ASVspoof2019_LA_{train,dev,eval}/flac/LA_{T,D,E}_NNNNNNN.flac
@@ -23,7 +24,14 @@ from ncst.corpora.download import FileProgress, Limits, download_and_extract
 from ncst.errors import CorpusLayoutError
 from ncst.io import read_text
 
-__all__ = ["LA_URL", "PROTOCOL_FILES", "find_asvspoof2019_root", "read_asvspoof2019_la", "download_asvspoof2019_la"]
+__all__ = [
+    "KEYS",
+    "LA_URL",
+    "PROTOCOL_FILES",
+    "find_asvspoof2019_root",
+    "read_asvspoof2019_la",
+    "download_asvspoof2019_la",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +42,8 @@ PROTOCOL_FILES = {
     "dev": "ASVspoof2019.LA.cm.dev.trl.txt",
     "eval": "ASVspoof2019.LA.cm.eval.trl.txt",
 }
-_KEYS = ("bonafide", "spoof")
+#: The protocol KEY column (`ncst.corpora.registry` lists the same for `--keys`).
+KEYS = ("bonafide", "spoof")
 
 
 def find_asvspoof2019_root(path: PathLike) -> Path:
@@ -60,7 +69,7 @@ def read_asvspoof2019_la(
     Args:
         corpus_dir: The LA folder or a folder up to two levels above it.
         part: `train`, `dev` or `eval` (ST-Codecfake: eval).
-        keys: `bonafide` and/or `spoof` (ST-Codecfake's unseen-real set: bonafide only).
+        keys: `bonafide` and/or `spoof` (the unseen-real set: bonafide; the voc set: spoof).
 
     Yields:
         Utterances with ids `LA_E_NNNNNNN`, speaker `LA_NNNN`, corpus `asvspoof2019_la`, language `en`, and
@@ -72,9 +81,9 @@ def read_asvspoof2019_la(
     """
     if part not in PROTOCOL_FILES:
         raise CorpusLayoutError(f"unknown ASVspoof 2019 LA part {part!r}; choose from {list(PROTOCOL_FILES)}")
-    bad = [k for k in keys if k not in _KEYS]
+    bad = [k for k in keys if k not in KEYS]
     if bad:
-        raise CorpusLayoutError(f"unknown protocol keys {bad}; choose from {list(_KEYS)}")
+        raise CorpusLayoutError(f"unknown protocol keys {bad}; choose from {list(KEYS)}")
     root = find_asvspoof2019_root(corpus_dir)
     protocol = root / PROTOCOL_DIR / PROTOCOL_FILES[part]
     if not protocol.is_file():
@@ -85,7 +94,7 @@ def read_asvspoof2019_la(
         if not line.strip():
             continue
         fields = line.split()
-        if len(fields) != 5 or fields[4] not in _KEYS:
+        if len(fields) != 5 or fields[4] not in KEYS:
             raise CorpusLayoutError(
                 f"{protocol}:{lineno}: expected 'SPEAKER UTT - SYSTEM bonafide|spoof', got {line.strip()!r}"
             )

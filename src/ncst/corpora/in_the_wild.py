@@ -1,7 +1,7 @@
 """In-the-Wild reader (`release_in_the_wild.zip`, Mueller et al. 2022; HF mirror `mueller91/In-The-Wild`).
 
-ST-Codecfake's unseen-real set `ID_unseen_real/ITW` is the 19,963 `bona-fide` clips
-(`docs/reference_system.md` §5.5). Layout::
+ST-Codecfake's unseen-real set `ID_unseen_real/ITW` is the 19,963 `bona-fide` clips; its 11,816 `spoof`
+clips are half of the open-set "voc" condition (`OOD_voc/ITW_spoof`) (`docs/reference_system.md` §5.5). Layout::
 
     <root>/meta.csv      header `file,speaker,label`; rows `0.wav,Alec Guinness,spoof`
     <root>/0.wav ... 31778.wav
@@ -23,11 +23,12 @@ from ncst.corpora.base import Utterance, find_corpus_root
 from ncst.errors import CorpusLayoutError
 from ncst.io import read_text
 
-__all__ = ["find_in_the_wild_root", "read_in_the_wild"]
+__all__ = ["KEYS", "find_in_the_wild_root", "read_in_the_wild"]
 
 log = logging.getLogger(__name__)
 
-_LABELS = ("bona-fide", "spoof")
+#: The label keys of `meta.csv` (`ncst.corpora.registry` lists the same for `--keys`).
+KEYS = ("bona-fide", "spoof")
 _COLUMNS = ("file", "speaker", "label")
 
 
@@ -46,8 +47,13 @@ def find_in_the_wild_root(path: PathLike) -> Path:
     )
 
 
-def read_in_the_wild(corpus_dir: PathLike, *, labels: tuple[str, ...] = ("bona-fide",)) -> Iterator[Utterance]:
-    """Yields the clips whose label is in `labels`, in `meta.csv` order.
+def read_in_the_wild(corpus_dir: PathLike, *, keys: tuple[str, ...] = ("bona-fide",)) -> Iterator[Utterance]:
+    """Yields the clips whose `meta.csv` label is in `keys`, in `meta.csv` order.
+
+    Args:
+        corpus_dir: The folder holding `meta.csv`, or a folder up to two levels above it.
+        keys: `bona-fide` and/or `spoof` (the unseen-real set: bona-fide; the voc set: spoof). The
+            keyword is `keys`, as for the ASVspoof 2019 reader, so `ncst ingest --keys` reaches both.
 
     Yields:
         Utterances with ids `<stem>` (`0` .. `31778`, the official file names),
@@ -57,9 +63,9 @@ def read_in_the_wild(corpus_dir: PathLike, *, labels: tuple[str, ...] = ("bona-f
         CorpusLayoutError: `meta.csv` lacks a column, a row has an unknown label or names a missing file
             (the message names the line).
     """
-    bad = [lb for lb in labels if lb not in _LABELS]
+    bad = [k for k in keys if k not in KEYS]
     if bad:
-        raise CorpusLayoutError(f"unknown In-the-Wild labels {bad}; choose from {list(_LABELS)}")
+        raise CorpusLayoutError(f"unknown In-the-Wild keys {bad}; choose from {list(KEYS)}")
     root = find_in_the_wild_root(corpus_dir)
     meta = root / "meta.csv"
     count = 0
@@ -71,9 +77,9 @@ def read_in_the_wild(corpus_dir: PathLike, *, labels: tuple[str, ...] = ("bona-f
         for row in reader:
             line = reader.line_num
             label = (row["label"] or "").strip()
-            if label not in _LABELS:
-                raise CorpusLayoutError(f"{meta}:{line}: label {label!r}; expected one of {list(_LABELS)}")
-            if label not in labels:
+            if label not in KEYS:
+                raise CorpusLayoutError(f"{meta}:{line}: label {label!r}; expected one of {list(KEYS)}")
+            if label not in keys:
                 continue
             name = (row["file"] or "").strip()
             path = root / name
@@ -88,4 +94,4 @@ def read_in_the_wild(corpus_dir: PathLike, *, labels: tuple[str, ...] = ("bona-f
                 language="en",
                 extra={"label": label, "file": name},
             )
-    log.info("In-the-Wild %s: %d clips", list(labels), count)
+    log.info("In-the-Wild %s: %d clips", list(keys), count)

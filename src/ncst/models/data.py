@@ -3,10 +3,12 @@
 Layout (`docs/reference_system.md` §1): label-file sets ``label/{train,dev,eval_id,eval_ood7,eval_ood8-11}.txt``
 (lines ``<file> <real|fake> <class id>``, the file relative to ``train/``, ``dev/``, ``eval_id/`` or
 ``eval_ood/``) and folder sets with one constant label (``ID_unseen_real/19LA``, ``ID_diff_config/C3-1``,
-``ALM/moshi``, ...); a folder set with a label file ``label/<folder with - for />.txt``, as
-``build-dataset --recipe`` and ``ncst ingest`` write it, is read from that file instead of a folder listing.
-Loading follows `docs/reference_system.md` §7: mono, 16 kHz, head crop or repeat pad to 64,600 samples, no
-other processing. Resampling uses soxr HQ (the reference used librosa's default).
+``OOD_voc/19LA_spoof``, ``ALM/moshi``, ...). ``ALM`` may be spelt in either letter case, and Mini-Omni's
+files may sit in ``ALM/mini-omni/A1-A2/`` (where the official code reads them) or in ``ALM/mini-omni/``.
+A folder set with a label file ``label/<folder with - for />.txt``, as ``ncst build-recipe`` and
+``ncst ingest`` write it, is read from that file instead of a folder listing. Loading follows the
+reference code (`docs/reference_system.md` §7): mono, 16 kHz, head crop or repeat pad to 64,600 samples, no other
+processing. Resampling uses soxr HQ (the reference used librosa's default).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "Item",
     "LABEL_FILE_SETS",
     "FOLDER_SETS",
+    "OFFICIAL_SUBFOLDERS",
     "fix_length",
     "load_waveform",
     "check_audio",
@@ -38,6 +41,7 @@ __all__ = [
     "label_file_items",
     "list_sets",
     "read_set",
+    "resolve_folder",
     "WaveformDataset",
 ]
 
@@ -74,6 +78,37 @@ FOLDER_SETS: dict[str, tuple[str, int]] = {
     "speechgpt-gen": ("ALM/speechgpt-gen", 2),
     "valle": ("ALM/valle", 4),
 }
+
+
+#: Sub-folders the official code reads a folder set from: Mini-Omni's audio-in/audio-out outputs sit in
+#: `ALM/mini-omni/A1-A2/`. A label file of that sub-folder (`label/ALM-mini-omni-A1-A2.txt`) is read too.
+OFFICIAL_SUBFOLDERS: dict[str, str] = {"miniomni": "A1-A2"}
+
+
+def resolve_folder(root: Path, folder: str) -> Path | None:
+    """`root / folder` as it is on disk, each component matched exactly or else case-insensitively.
+
+    The official result and data folders spell `ALM` in either case (`ALM/moshi`, `alm/moshi`), so a set
+    is found under either; an exact match wins, and a component that matches two entries only by case is
+    ambiguous and not guessed. Returns None when no folder matches.
+    """
+    path = root
+    for part in folder.split("/"):
+        if (path / part).is_dir() and part in _entries(path):
+            path = path / part
+            continue
+        matches = [name for name in _entries(path) if name.lower() == part.lower() and (path / name).is_dir()]
+        if len(matches) != 1:
+            return None
+        path = path / matches[0]
+    return path
+
+
+def _entries(folder: Path) -> list[str]:
+    try:
+        return sorted(p.name for p in folder.iterdir())
+    except OSError:
+        return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +210,10 @@ def list_sets(root: PathLike) -> list[SetSource]:
         for name, (folder, label_file) in LABEL_FILE_SETS.items()
         if (root / label_file).is_file()
     ]
-    found += [
-        SetSource(name, folder, label=label)
-        for name, (folder, label) in FOLDER_SETS.items()
-        if (root / folder).is_dir()
-    ]
+    for name, (folder, label) in FOLDER_SETS.items():
+        path = resolve_folder(root, folder)
+        if path is not None:
+            found.append(SetSource(name, path.relative_to(root).as_posix(), label=label))
     return found
 
 
@@ -195,12 +229,18 @@ def read_set(root: PathLike, name: str) -> list[Item]:
         return label_file_items(root / label_file, root / folder)
     if name in FOLDER_SETS:
         folder, label = FOLDER_SETS[name]
-        if not (root / folder).is_dir():
-            raise CorpusLayoutError(f"set {name!r}: folder {root / folder} not found")
-        folder_labels = root / "label" / label_file_name(folder)
-        if folder_labels.is_file():  # written by `build-dataset --recipe` and `ncst ingest`
-            return label_file_items(folder_labels, root / folder)
-        return _folder_items(root / folder, label)
+        path = resolve_folder(root, folder)
+        if path is None:
+            raise CorpusLayoutError(f"set {name!r}: folder {root / folder} not found (in any letter case)")
+        rel = path.relative_to(root).as_posix()
+        candidates = [rel]
+        if name in OFFICIAL_SUBFOLDERS and (path / OFFICIAL_SUBFOLDERS[name]).is_dir():
+            candidates.append(f"{rel}/{OFFICIAL_SUBFOLDERS[name]}")
+        for candidate in candidates:  # written by `build-dataset --recipe` and `ncst ingest`
+            folder_labels = root / "label" / label_file_name(candidate)
+            if folder_labels.is_file():
+                return label_file_items(folder_labels, root / candidate)
+        return _folder_items(path, label)
     raise CorpusLayoutError(f"unknown set {name!r}; known sets: {[*LABEL_FILE_SETS, *FOLDER_SETS]}")
 
 

@@ -48,7 +48,6 @@ __all__ = ["RecipeBuildConfig", "RecipeBuildResult", "build_recipe", "RECIPE_FIL
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True, slots=True)
 class RecipeBuildConfig:
     """Everything `build-dataset --recipe` takes.
@@ -249,6 +248,12 @@ def _check_recorded(out: Path, plan: RecipePlan, seed: int, weights_label: str) 
             f"{out} was built with seed {show(meta['seed'])} ({meta_path}), this run asks {seed}; "
             f"pass --seed {show(meta['seed'])} or use another --out folder"
         )
+    recorded_pairing = meta.get("pairing", "independent" if "split" in meta else None)  # older builds drew per class
+    if recorded_pairing is not None and recorded_pairing != plan.pairing:
+        raise NcstError(
+            f"{out} was built with pairing {show(recorded_pairing)} ({meta_path}), this recipe asks "
+            f"{show(plan.pairing)}; set pairing = {show(recorded_pairing)} in a recipe file or use another --out folder"
+        )
     if "split" in meta and not _same_split(meta["split"], plan.split_origin):
         raise NcstError(
             f"{out} was built with split {show(meta['split'])} ({meta_path}), this run asks "
@@ -287,6 +292,8 @@ def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, s
         "seed": seed,
         "weights": parse_weights(config.weights).describe(),
         "split": plan.split_origin,
+        "pairing": plan.pairing,
+        "fixed_by": plan.fixed_by,
         "per_class_limit": config.per_class_limit,
         "subsets_requested": list(config.subsets),
         "classes": {str(c): {"codec": e.codec, "family": e.family, "set": e.set} for c, e in recipe.classes.items()},

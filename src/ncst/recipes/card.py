@@ -22,6 +22,11 @@ __all__ = ["CORPUS_LICENCES", "write_dataset_card", "plot_spectrograms"]
 log = logging.getLogger(__name__)
 
 CARD_FILE = "DATASET.md"
+#: What each pairing means, for the card's reader.
+_PAIRING_NOTE = {
+    "paired": "every class of a set resynthesises the same real utterances as class 0",
+    "independent": "each class of train and dev drew its own utterances",
+}
 FIGURE_FILE = "DATASET_spectrograms.png"
 
 #: Source corpora: name, where it comes from, licence.
@@ -49,7 +54,8 @@ def write_dataset_card(
     present = [f for f in plan.files if f.job.rel_path in by_file]
     total_s = sum(by_file[f.job.rel_path].output_samples / by_file[f.job.rel_path].sample_rate_hz for f in present)
     lines += [
-        f"Recipe `{recipe.name}` ({recipe.path}); split: {plan.split_origin}; seed {rows[0].seed if rows else '-'}.",
+        f"Recipe `{recipe.name}` ({recipe.path}); split: {plan.split_origin}; pairing: {plan.pairing} "
+        f"({_PAIRING_NOTE.get(plan.pairing, plan.pairing)}); seed {rows[0].seed if rows else '-'}.",
         f"{len(present)} of {len(plan.files)} planned files present, {total_s / 3600:.3f} h of audio.",
         "",
         "## Files per folder and class",

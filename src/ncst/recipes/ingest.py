@@ -1,9 +1,10 @@
 """`ncst ingest`: place audio that no codec can regenerate into a dataset layout, with labels and provenance.
 
-ALM outputs (Moshi, Mini-Omni, SpeechGPT-Gen, VALL-E) and the unseen-real corpora (ASVspoof 2019 LA,
-In-the-Wild) are copied byte for byte into a folder of the layout, under their own file names, with a
-label file `label/<folder with - for />.txt` (`<file> <real|fake> <class id>`) and one provenance row per
-file, so `ncst verify` checks them like generated files. The folder and its class are recorded under
+ALM outputs (Moshi, Mini-Omni, SpeechGPT-Gen, VALL-E), the unseen-real corpora (ASVspoof 2019 LA,
+In-the-Wild, bona fide) and the open-set voc sets (their spoofed audio, `--keys spoof`) are copied byte
+for byte into a folder of the layout, under their own file names, with a label file
+`label/<folder with - for />.txt` (`<file> <real|fake> <class id>`) and one provenance row per file, so
+`ncst verify` checks them like generated files. The folder and its class are recorded under
 `ingested` in `recipe.json`, which later recipe builds keep.
 
 Every argument may be hostile (a typo, a crafted corpus, a root someone else prepared), so an ingest first
@@ -20,7 +21,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +33,7 @@ import ncst
 from ncst.audio import PathLike
 from ncst.build_dataset.provenance import ProvenanceLog, ProvenanceRow, ncst_git_commit, read_provenance
 from ncst.classes import CLASSES
-from ncst.corpora.base import Utterance
+from ncst.corpora.registry import corpus_entry, corpus_names
 from ncst.errors import CorpusLayoutError, NcstError
 from ncst.io import atomic_open, atomic_write_text, parse_temp_name, sha256_file
 from ncst.layout import LABEL_DIR, RECIPE_FILE, format_label_line, label_file_name, read_label_file, read_recipe_meta
@@ -40,7 +41,7 @@ from ncst.paths import MAX_NAME_BYTES, component_problem
 from ncst.recipes.recipe import load_recipe
 from ncst.recipes.verify import is_recipe_layout
 
-__all__ = ["INGEST_READERS", "IngestError", "IngestResult", "ingest", "label_file_for"]
+__all__ = ["INGEST_READERS", "IngestError", "IngestResult", "check_keys", "ingest", "label_file_for"]
 
 log = logging.getLogger(__name__)
 
@@ -52,24 +53,8 @@ class IngestError(NcstError, ValueError):
     """An ingest was refused before anything was written; the message names the option or file and why."""
 
 
-def _readers() -> dict[str, Callable[[Path], Iterator[Utterance]]]:
-    from ncst.corpora.aishell3 import read_aishell3
-    from ncst.corpora.asvspoof2019 import read_asvspoof2019_la
-    from ncst.corpora.in_the_wild import read_in_the_wild
-    from ncst.corpora.ncssd import read_ncssd
-    from ncst.corpora.vctk import read_vctk
-
-    return {
-        "asvspoof2019": read_asvspoof2019_la,
-        "in_the_wild": read_in_the_wild,
-        "ncssd": read_ncssd,
-        "vctk": read_vctk,
-        "aishell3": read_aishell3,
-    }
-
-
-#: Corpus names `ncst ingest --corpus` accepts.
-INGEST_READERS = ("asvspoof2019", "in_the_wild", "ncssd", "vctk", "aishell3")
+#: Corpus names `ncst ingest --corpus` accepts (every corpus of `ncst.corpora.registry`).
+INGEST_READERS = tuple(corpus_names())
 
 
 @dataclass(slots=True)
@@ -99,12 +84,31 @@ def label_file_for(folder: str) -> str:
     return label_file_name(folder)
 
 
-def _sources(src: Path, corpus: str | None) -> list[Path]:
+def check_keys(corpus: str | None, keys: Sequence[str]) -> tuple[str, ...]:
+    """The label keys to read (`--keys`), checked against the corpus's own (`CorpusEntry.keys`).
+
+    Raises:
+        IngestError: Keys without `--corpus`, an unknown corpus, or a key the corpus does not have.
+    """
+    if corpus is None:
+        if keys:
+            raise IngestError(f"--keys {','.join(keys)}: keys select files of a corpus; give --corpus too")
+        return ()
+    if corpus not in INGEST_READERS:
+        raise IngestError(f"--corpus {corpus!r}: unknown corpus for ingest; choose one of {list(INGEST_READERS)}")
+    known = corpus_entry(corpus).keys
+    bad = [k for k in keys if k not in known]
+    if bad:
+        raise IngestError(f"--keys {','.join(bad)}: not a label key of {corpus}; choose from {list(known)}")
+    return tuple(dict.fromkeys(keys)) or known[:1]
+
+
+def _sources(src: Path, corpus: str | None, keys: tuple[str, ...]) -> list[Path]:
     if corpus is not None:
-        readers = _readers()
-        if corpus not in readers:
-            raise IngestError(f"--corpus {corpus!r}: unknown corpus for ingest; choose one of {list(INGEST_READERS)}")
-        return [u.path for u in readers[corpus](src)]
+        entry = corpus_entry(corpus)
+        # a corpus of bona fide audio only has one key and its reader takes no `keys`
+        utts = entry.read(src, keys=keys) if len(entry.keys) > 1 else entry.read(src)
+        return [u.path for u in utts]
     if not src.is_dir():
         raise CorpusLayoutError(f"ingest source folder not found: {src}")
     files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in _AUDIO)
@@ -214,9 +218,17 @@ def _label_owner(root: Path, meta: dict[str, Any] | None, label_file: str) -> st
     return recorded.get(label_file)
 
 
-def _plan(src: Path, root: Path, folder: str, class_id: int, corpus: str | None, force: bool) -> _Plan:
+def _plan(
+    src: Path, root: Path, folder: str, class_id: int, corpus: str | None, force: bool, keys: Sequence[str] = ()
+) -> _Plan:
     """Checks everything an ingest needs; returns what to copy and the label file to write. Writes nothing."""
     rel_folder = check_folder(folder)
+    wanted_keys = check_keys(corpus, keys)
+    if class_id == 0 and corpus is not None and "spoof" in wanted_keys:
+        raise IngestError(
+            f"--class-id 0 labels the files real, but --keys {','.join(wanted_keys)} reads spoofed audio; "
+            "the voc sets take an OOD class, e.g. --class-id 7"
+        )
     if os.path.lexists(root) and not root.is_dir():
         raise IngestError(f"--out {str(root)!r}: exists and is not a folder")
     if root.is_dir() and any(root.iterdir()) and not is_recipe_layout(root):
@@ -244,7 +256,7 @@ def _plan(src: Path, root: Path, folder: str, class_id: int, corpus: str | None,
             "one class per ingested folder"
         )
     names: dict[str, Path] = {}
-    for path in _sources(Path(src).expanduser(), corpus):
+    for path in _sources(Path(src).expanduser(), corpus, wanted_keys):
         problem = component_problem(path.name) or ("is a temp-file name" if parse_temp_name(path.name) else None)
         if problem:
             raise IngestError(f"{str(path)!r}: the file name {path.name!r} {problem}; label files cannot hold it")
@@ -307,6 +319,7 @@ def ingest(
     *,
     corpus: str | None = None,
     force: bool = False,
+    keys: Sequence[str] = (),
 ) -> IngestResult:
     """Copies the audio of `src` (a folder, or a corpus read with its reader) into `out_dir/folder`.
 
@@ -315,19 +328,24 @@ def ingest(
         out_dir: Dataset root (a recipe build, the official download, or a new folder).
         folder: Folder of the layout, e.g. `ALM/moshi`, `ID_unseen_real/19LA`.
         class_id: Class written to the label file (0 = real; moshi 1, speechgpt-gen 2, valle 4, mini-omni 6).
-        corpus: Read `src` with this corpus reader (`asvspoof2019`: eval bona fide, `in_the_wild`: bona-fide).
+        corpus: Read `src` with this corpus reader (`asvspoof2019`: LA eval, `in_the_wild`, ...).
         force: Allow a folder of the dataset's own sets (`eval_id`, `ID_diff_config/C3-1`, ...).
+        keys: Label keys of the corpus to read (`CorpusEntry.keys`); empty = its first (bona fide). The voc
+            sets are `keys=("spoof",)` into `OOD_voc/19LA_spoof` and `OOD_voc/ITW_spoof` with class 7.
 
     Returns:
         Counts; files an earlier ingest placed with the same sha256 are skipped, so a rerun is cheap.
 
     Raises:
-        IngestError: A bad or reserved folder, an unknown class, a source name a label file cannot hold, or
-            a target that holds a file ingest did not write; nothing was written.
+        IngestError: A bad or reserved folder, an unknown class, a key the corpus does not have (or spoofed
+            audio labelled real), a source name a label file cannot hold, or a target that holds a file
+            ingest did not write; nothing was written.
         CorpusLayoutError: The source is missing, empty or not audio, or two source files share a name.
     """
+    if corpus is not None:
+        corpus = corpus.replace("-", "_")  # `in-the-wild` as the corpus is usually written
     try:
-        plan = _plan(Path(src), Path(out_dir), folder, class_id, corpus, force)
+        plan = _plan(Path(src), Path(out_dir), folder, class_id, corpus, force, keys)
     except OSError as err:  # an unreadable source or root: named, not a traceback
         raise IngestError(f"{err.filename or out_dir}: {err.strerror or err}; nothing was written") from err
     try:

@@ -60,6 +60,8 @@ class RecipePlan:
     skipped_subsets: dict[str, str] = field(default_factory=dict)  # folder -> reason
     split_origin: str = "seeded"
     folders: list[str] = field(default_factory=list)  # every folder of the selected entries, built or not
+    pairing: str = "paired"  # the recipe's: how the classes of a drawn subset share utterances
+    fixed_by: dict[str, str] = field(default_factory=dict)  # pool (`main:eval`, `ncssd`) -> file that fixed it
 
     @property
     def jobs(self) -> list[Job]:
@@ -149,7 +151,8 @@ def plan_recipe(
         corpora: Utterances per corpus name (`vctk`, `aishell3`, `ncssd`); a source whose corpora are all
             absent is skipped and named in `skipped_subsets`.
         labels_dir: Folder of official label files; a subset whose label file is there is reproduced
-            exactly from it, and `eval_id.txt`'s real lines fix the eval utterances of every eval set.
+            exactly from it, `eval_id.txt`'s real lines (or `result_id.txt`'s) fix the eval utterances of
+            every eval set, and an NCSSD label or result file fixes the recordings of every NCSSD set.
         subsets: Keep only entries whose folder equals or lies under one of these (`train`, `ID_diff_config`).
         per_class_limit: Keep the first N files of every (folder, class): a miniature of the whole layout.
         seed: Overrides the recipe's seed.
@@ -163,7 +166,9 @@ def plan_recipe(
         raise RecipeError(f"seed {show(seed)}: expected an integer 0..{MAX_SEED}")
     if per_class_limit is not None and (isinstance(per_class_limit, bool) or per_class_limit < 0):
         raise NcstError(f"per-class limit {show(per_class_limit)}: expected a non-negative integer")
-    plan = RecipePlan(recipe, split_origin="seeded" if labels_dir is None else f"labels:{labels_dir}")
+    plan = RecipePlan(
+        recipe, split_origin="seeded" if labels_dir is None else f"labels:{labels_dir}", pairing=recipe.pairing
+    )
     wanted = [s.strip("/") for s in subsets]
     entries = [
         e for e in recipe.subsets if not wanted or any(e.folder == s or e.folder.startswith(s + "/") for s in wanted)
@@ -180,6 +185,11 @@ def plan_recipe(
     if eval_real and ("main", "eval") in pools:
         fixed = [_lookup(by_id, _utt_from_name(ln.file, "", by_id), "eval_id.txt") for ln in eval_real]
         pools["main", "eval"] = SourcePool({_FIXED_BY_LABELS: fixed}, fixed_by="eval_id.txt")
+    if labels_dir is not None:
+        _fix_grouped_pools(recipe, pools, Path(labels_dir), by_id)
+    plan.fixed_by = {
+        f"{name}:{split}" if split else name: pool.fixed_by for (name, split), pool in pools.items() if pool.fixed_by
+    }
 
     seen: dict[str, str] = {}
     for entry in entries:
@@ -199,7 +209,7 @@ def plan_recipe(
                 card.file_prefix if entry.prefix is None else entry.prefix,
                 f"codec {spec} (class {class_id} in {entry.folder}) file prefix",
             )
-            utts = _utterances_for(entry, class_id, prefix, pools, labels, by_id, seed)
+            utts = _utterances_for(entry, class_id, prefix, pools, labels, by_id, seed, recipe.pairing)
             if per_class_limit is not None:
                 utts = utts[:per_class_limit]
             for utt in utts:
@@ -238,6 +248,72 @@ def build_pools(recipe: Recipe, corpora: Mapping[str, Sequence[Utterance]], seed
             for split, by_corpus in split_pools(present, source.sizes, seed).items():
                 pools[name, split] = SourcePool(by_corpus)
     return pools
+
+
+#: Official result files (`<file> <pred> <score>`) of the sets made from the shared NCSSD recordings, each
+#: name being an NCSSD id after an optional codec or ALM prefix (`mimi_R-ZH_0_0_d2289.wav`). Looked for in
+#: `--labels` under these paths (the `alm` folder in either case) or directly in it.
+NCSSD_RESULT_FILES = (
+    "id_unseen_real/result_unseenreal_ncssd.txt",
+    "id_diff_source/result_ncssd_mimi.txt",
+    "id_diff_source/result_ncssd_snac.txt",
+    "alm/moshi.txt",
+    "alm/miniomni.txt",
+)
+
+
+def _fix_grouped_pools(
+    recipe: Recipe, pools: dict[PoolKey, SourcePool], labels_dir: Path, by_id: Mapping[str, Utterance]
+) -> None:
+    """Replaces the seeded pool of each source without splits (NCSSD) by the utterances a given file names.
+
+    Every set of such a source shares one pool, so the first file found fixes it for all of them: a label
+    file of one of its sets (recipe order), else, for NCSSD, an official result file (`NCSSD_RESULT_FILES`).
+    A set whose own label file is given still takes its lines from that file.
+
+    Raises:
+        CorpusLayoutError: The file is malformed or names an utterance the corpora do not have.
+    """
+    for name, split in list(pools):
+        if split is not None:
+            continue
+        found = _grouped_source_names(recipe, name, labels_dir)
+        if found is None:
+            continue
+        path, names = found
+        utts = [_lookup(by_id, _utt_from_name(n, "", by_id), str(path)) for n in names]
+        seen: set[str] = set()
+        for utt in utts:
+            if utt.utt_id in seen:
+                raise CorpusLayoutError(f"{path}: utterance {utt.utt_id!r} is listed twice; list each recording once")
+            seen.add(utt.utt_id)
+        pools[name, None] = SourcePool({_FIXED_BY_LABELS: utts}, fixed_by=str(path))
+        log.info("%s: the %d utterances of every %s set are taken from %s", name, len(utts), name, path)
+
+
+def _grouped_source_names(recipe: Recipe, source: str, labels_dir: Path) -> tuple[Path, list[str]] | None:
+    """(file, file names in file order) of the first label or result file that lists `source`'s utterances."""
+    for entry in recipe.subsets:
+        path = labels_dir / entry.label_file
+        if entry.source == source and path.is_file():
+            return path, [ln.file for ln in read_label_file(path, class_ids=entry.classes)]
+    if "ncssd" not in recipe.sources[source].readers:
+        return None
+    for rel in NCSSD_RESULT_FILES:
+        folder, file = rel.split("/")
+        for path in (labels_dir / rel, labels_dir / folder.upper() / file, labels_dir / file):
+            if path.is_file():
+                return path, _result_names(path)
+    return None
+
+
+def _result_names(results: Path) -> list[str]:
+    """The file names (first column) of an official result file, each checked as a plain file name."""
+    names = []
+    for lineno, text in enumerate(read_text(results, error=CorpusLayoutError).splitlines(), 1):
+        if text.strip():
+            names.append(check_file_name(text.split()[0], f"{results}:{lineno}", error=CorpusLayoutError))
+    return names
 
 
 def _index_utterances(corpora: Mapping[str, Sequence[Utterance]]) -> dict[str, Utterance]:
@@ -350,8 +426,13 @@ def _utterances_for(
     labels: Mapping[str, list[LabelLine]],
     by_id: Mapping[str, Utterance],
     seed: int,
+    pairing: str,
 ) -> list[Utterance]:
-    """The utterances class `class_id` of `entry` resynthesises: its label file's, else drawn from the pool."""
+    """The utterances class `class_id` of `entry` resynthesises: its label file's, else drawn from the pool.
+
+    A draw (train, dev, or any entry with `per_class`) is keyed by the seed and the split; with
+    `pairing = "independent"` the class id joins the keys, so each class draws its own utterances.
+    """
     if entry.label_file in labels:
         return [
             _lookup(by_id, _utt_from_name(ln.file, prefix, by_id), entry.label_file)
@@ -360,5 +441,7 @@ def _utterances_for(
         ]
     pool = pools[entry.source_name, entry.split]
     if entry.split in ("train", "dev") or entry.per_class is not None:
-        return pool.take(entry.per_class, seed, entry.split or entry.source, class_id)
+        if pairing == "independent":
+            return pool.take(entry.per_class, seed, entry.split or entry.source, class_id)
+        return pool.take(entry.per_class, seed, entry.split or entry.source)
     return pool.every()

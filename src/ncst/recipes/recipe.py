@@ -26,6 +26,7 @@ from ncst.paths import check_rel_path, resolve_inside, show
 from ncst.recipes.schema import (
     MAX_CLASS_ID,
     MAX_SEED,
+    PAIRINGS,
     SETS,
     SPLITS,
     TOP_KEYS,
@@ -50,6 +51,7 @@ __all__ = [
     "MAX_CLASS_ID",
     "MAX_EXTENDS_DEPTH",
     "MAX_SEED",
+    "PAIRINGS",
     "RECIPES",
     "Recipe",
     "RecipeError",
@@ -70,7 +72,11 @@ MAX_EXTENDS_DEPTH = 8
 
 @dataclass(frozen=True, slots=True)
 class Recipe:
-    """A whole dataset recipe."""
+    """A whole dataset recipe.
+
+    `pairing` says how the classes of a drawn subset (train, dev) share their source utterances
+    (`ncst.recipes.schema.PAIRINGS`): `paired` (default) gives every class the same draw as class 0.
+    """
 
     name: str
     title: str
@@ -80,6 +86,7 @@ class Recipe:
     subsets: tuple[SubsetEntry, ...]
     path: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    pairing: str = "paired"
 
     def codec_for(self, entry: SubsetEntry, class_id: int) -> str:
         """Codec spec that makes `class_id` in `entry`."""
@@ -96,6 +103,8 @@ class Recipe:
 def _validate(recipe: Recipe) -> Recipe:
     """Checks what only the whole (extended) recipe can show: references between classes, sources, subsets."""
     origin = recipe.path or recipe.name
+    if recipe.pairing not in PAIRINGS:  # a Recipe may be built in Python without the loader's checks
+        raise RecipeError(f"{origin}: pairing {show(recipe.pairing)}; expected one of {list(PAIRINGS)}")
     if not recipe.classes:
         raise RecipeError(f"{origin}: [classes] is empty; a recipe needs at least one class")
     if not recipe.subsets:
@@ -176,6 +185,7 @@ def _load(name: str, base_dir: Path | None, chain: tuple[str, ...]) -> Recipe:
     sources = parse_sources(data.get("corpora", {}), where)
     subsets = parse_subsets(data.get("subsets", []), where)
     seed = where.integer(data["seed"], "seed", 0, MAX_SEED) if "seed" in data else None
+    pairing = where.choice(data["pairing"], "pairing", PAIRINGS) if "pairing" in data else None
     own_name = where.text(data["name"], "name", limit=100) if "name" in data else None
     title = where.text(data["title"], "title") if "title" in data else None
     if "extends" in data:
@@ -193,6 +203,7 @@ def _load(name: str, base_dir: Path | None, chain: tuple[str, ...]) -> Recipe:
             sources={**base.sources, **sources},
             subsets=(*base.subsets, *subsets),
             path=origin,
+            pairing=base.pairing if pairing is None else pairing,
         )
     return Recipe(
         name=own_name or Path(name).stem,
@@ -202,6 +213,7 @@ def _load(name: str, base_dir: Path | None, chain: tuple[str, ...]) -> Recipe:
         sources=sources,
         subsets=tuple(subsets),
         path=origin,
+        pairing="paired" if pairing is None else pairing,
     )
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "MAX_CLASS_ID",
     "MAX_COUNT",
     "MAX_SEED",
+    "PAIRINGS",
     "RESERVED_NAMES",
     "SETS",
     "TOP_KEYS",
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 
 #: The two sets a class can belong to: seen in training (ID) or not (OOD).
 SETS = ("ID", "OOD")
+#: How the classes of a drawn subset (train, dev) share source utterances: `paired` (the default): every
+#: class resynthesises the same draw as class 0, so classes differ only by codec; `independent`: each class
+#: draws its own utterances (the plans of ncst before pairing existed).
+PAIRINGS = ("paired", "independent")
 
 
 class RecipeError(NcstError):
@@ -111,7 +116,7 @@ class SubsetEntry:
 
 
 #: Keys of a recipe file, of a class table and of a `[[subsets]]` table; any other key is an error.
-TOP_KEYS = ("name", "title", "seed", "extends", "classes", "corpora", "subsets")
+TOP_KEYS = ("name", "title", "seed", "pairing", "extends", "classes", "corpora", "subsets")
 _CLASS_KEYS = ("codec", "set", "family")
 _SUBSET_KEYS = ("folder", "source", "classes", "label_file", "codec", "prefix", "per_class")
 SPLITS = ("train", "dev", "eval")
@@ -150,6 +155,12 @@ class Fields:
             raise self.error(key, f"expected an integer, got {type(value).__name__} {show(value)}")
         if not low <= value <= high:
             raise self.error(key, f"{value} is out of range {low}..{high}")
+        return value
+
+    def choice(self, value: object, key: str, choices: Sequence[str]) -> str:
+        """One of `choices`, spelled exactly."""
+        if not isinstance(value, str) or value not in choices:
+            raise self.error(key, f"{show(value)}; expected one of {list(choices)}")
         return value
 
     def table(self, value: object, key: str, allowed: Sequence[str] | None = None) -> Mapping[str, Any]:

@@ -6,11 +6,14 @@ Without official label files the split is made as follows (documented in `docs/d
 2. The shuffled list is cut into eval, dev and train pools in the published sizes (Codecfake: VCTK
    4,451 / 4,358 / 35,433 and AISHELL-3 8,777 / 8,870 / 70,388); a corpus of another size is cut in the
    same proportions, with at least one utterance per pool.
-3. Per class, `per_class` utterances (10,000 train, 1,000 dev) are drawn from the pool without
-   replacement, split over the corpora in proportion to their pool sizes, with
-   `default_rng([seed, crc32(split), class id, crc32(corpus)])`. Classes draw independently.
+3. `per_class` utterances (10,000 train, 1,000 dev) are drawn from the pool without replacement, split
+   over the corpora in proportion to their pool sizes. With the recipe's `pairing = "paired"` (the default)
+   one draw, `default_rng([seed, crc32(split), crc32(corpus)])`, serves every class, so all classes of a
+   set resynthesise the same utterances; with `pairing = "independent"` each class draws its own, with
+   `default_rng([seed, crc32(split), class id, crc32(corpus)])`.
 4. The eval pool (13,228) is used whole by every class, so all eval sets share their utterances.
-5. NCSSD: per subset group (R-EN, R-ZH) `count` files are drawn with `default_rng([seed, crc32(group)])`.
+5. NCSSD: per subset group (R-EN, R-ZH) `count` files are drawn with `default_rng([seed, crc32(group)])`,
+   once, and every NCSSD set uses that draw whole.
 
 Every list is ordered round-robin over corpora (VCTK, AISHELL-3, VCTK, ...), so the first N of any list
 (`--per-class-limit N`) covers both languages.
