@@ -7,11 +7,12 @@ from typing import List, Optional
 
 import typer
 
-from ncst.cli._common import print_error, say
+from ncst.cli._common import reports_errors, say
 
 __all__ = ["ingest"]
 
 
+@reports_errors
 def ingest(
     src: Path = typer.Option(..., "--src", help="Folder of .wav/.flac files, or a corpus root with --corpus."),
     out: Path = typer.Option(..., "--out", "-o", help="Dataset root (a recipe build or the official download)."),
@@ -34,15 +35,10 @@ def ingest(
 
     Nothing is written unless every check passes: the folder stays inside --out, no file ingest did not
     write is replaced, the class is known and every file name fits a label file."""
-    from ncst.errors import NcstError
     from ncst.recipes.ingest import ingest as run
 
-    try:
-        wanted = tuple(k.strip() for value in keys or () for k in value.split(",") if k.strip())
-        result = run(src, out, folder, class_id, corpus=corpus, force=force, keys=wanted)
-    except NcstError as err:
-        print_error(err)
-        raise typer.Exit(2) from err
+    wanted = tuple(k.strip() for value in keys or () for k in value.split(",") if k.strip())
+    result = run(src, out, folder, class_id, corpus=corpus, force=force, keys=wanted)
     say(
         f"{result.copied} copied, {result.skipped} already present -> {out}/{result.folder} "
         f"(label/{result.label_file}, class {class_id})"
