@@ -24,7 +24,7 @@ BASE_CHANNELS = 32
 
 
 class Encoder(nn.Module):
-    """`[B, 1, T]` -> `[B, 512, T / hop]` for `T` a multiple of the hop."""
+    """`[B, 1, T]` -> `[B, 512, T // hop]` (T >= hop; the strided convolutions drop the last `T mod hop` samples)."""
 
     def __init__(self, config: HiFiCodecConfig) -> None:
         super().__init__()
