@@ -46,6 +46,13 @@ def rms(x: torch.Tensor) -> float:
     return float(x.double().pow(2).mean().sqrt())
 
 
+def scale_params(module: nn.Module) -> list[torch.Tensor]:
+    """What scales a linear module's output: its weight (`weight_g` where weight-normed) and its bias."""
+    weight = module.weight_g if hasattr(module, "weight_g") else module.weight
+    bias = getattr(module, "bias", None)
+    return [t for t in (weight, bias) if isinstance(t, torch.Tensor)]
+
+
 def scale_output_(
     params: Iterable[torch.Tensor], output_rms: Callable[[], float], *, target: float = 0.1, steps: int = 4
 ) -> float:
@@ -80,10 +87,8 @@ def normalise_activations_(modules: Iterable[nn.Module], run: Callable[[], objec
     def hook(module: nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
         factor = target / rms(output)
         with torch.no_grad():
-            for name in ("weight_g" if hasattr(module, "weight_g") else "weight", "bias"):
-                tensor = getattr(module, name, None)
-                if isinstance(tensor, torch.Tensor):
-                    tensor.mul_(factor)
+            for tensor in scale_params(module):
+                tensor.mul_(factor)
         return output * factor
 
     for module in modules:
