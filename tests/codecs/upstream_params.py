@@ -101,6 +101,27 @@ def normalise_activations_(modules: Iterable[nn.Module], run: Callable[[], objec
             handle.remove()
 
 
+def center_output_(conv: nn.Module, run: Callable[[], object]) -> None:
+    """Shifts a convolution's bias so its output `[B, C, T]` has zero mean per channel on `run()`'s input.
+
+    An encoder whose last layer adds a large constant makes every latent (and so every codebook row
+    drawn from latents) nearly the same vector, and the decoder's output nearly independent of the codes.
+    """
+    means: list[torch.Tensor] = []
+
+    def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+        means.append(output.mean(dim=(0, 2)))
+
+    handle = conv.register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            run()
+    finally:
+        handle.remove()
+    with torch.no_grad():
+        conv.bias.sub_(means[0])
+
+
 def relative_error(ours: torch.Tensor, reference: torch.Tensor) -> float:
     """Largest absolute difference, divided by the reference's RMS."""
     return float((ours.double() - reference.double()).abs().max()) / rms(reference)
