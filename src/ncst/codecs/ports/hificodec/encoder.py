@@ -1,4 +1,4 @@
-"""The HiFi-Codec encoder: waveform `[B, 1, T]` -> latents `[B, 512, T / 320]`.
+"""The HiFi-Codec encoder: waveform `[B, 1, T]` -> latents `[B, 512, T // 320]`.
 
 Yang et al., "HiFi-Codec: Group-residual Vector quantization for High Fidelity Audio Codec", arXiv
 2305.02765: the encoder mirrors the HiFi-GAN generator. A kernel-7 convolution to 32 channels, then per
