@@ -1,14 +1,19 @@
-"""Equivalence of our AudioDec port with upstream facebookresearch/AudioDec, on the same random weights.
+"""Equivalence of our AudioDec port and adapter with upstream facebookresearch/AudioDec.
 
 Runs only when NCST_UPSTREAM_AUDIODEC names a local clone of github.com/facebookresearch/AudioDec
 (verified at e451e62580a66fe74426db51d92a6d0d468b70b3; its imports need torch, numpy, pyyaml and
-torchaudio, all ncst core dependencies). Upstream is built from the clone's libritts_v1 configs with
-random weights, its state dicts are loaded into our modules, and both must give identical codes and
-waveforms within 1e-5:
+torchaudio, all ncst core dependencies). Upstream is built from the clone's libritts_v1 configs with every
+parameter randomised (`upstream_params.randomise_`: weight-norm magnitudes apart from their directions,
+biases, the vocoder's feature statistics; codebooks drawn from the randomised encoder's latents; both
+decoders' activations brought to unit RMS layer by layer and their outputs to RMS 0.1). Codes must be
+identical and audio within 1e-4 of upstream's RMS, on three clips whose outputs clearly differ, 11,017
+samples long (not a multiple of the 300-sample hop):
 
-* our batched forward padding vs upstream's non-streaming `forward` (`codecTest.py`);
-* our batched primed path vs upstream's official streaming API (`demoFile.py`: `AudioDec` warm-up on
-  8192 zeros for transmitter and receiver, then `encode`/`quantize`/`lookup`/`decode` per file).
+* the adapter, loaded through `get_codec("audiodec").load(folder)` from upstream's release layout
+  (`exp/{autoencoder,vocoder}/<name>/{config.yml,checkpoint-500000steps.pkl}`), vs upstream's official
+  streaming API (`demoFile.py`: `AudioDec` warm-up on 8192 zeros for transmitter and receiver, then
+  `encode`/`quantize`/`lookup`/`decode` per file);
+* our batched forward padding vs upstream's non-streaming `forward` (`codecTest.py`).
 """
 
 from __future__ import annotations
@@ -22,17 +27,30 @@ from typing import Any
 
 import pytest
 import torch
+from upstream_params import (
+    normalise_activations_,
+    randomise_,
+    relative_change,
+    relative_error,
+    rms,
+    scale_output_,
+    scale_params,
+    speech_like,
+)
 
-from ncst.codecs.audiodec import upstream_configs
+from ncst.codecs.audiodec import AUTOENCODER_DIR, CHECKPOINT_NAME, CONFIG_NAME, VOCODER_DIR, upstream_configs
+from ncst.codecs.base import Codec
 from ncst.codecs.ports.audiodec import AudioDec, HiFiGANVocoder, SymAudioDec, build_libritts_v1, flatten_codes
-from ncst.codecs.random_init import calibration_signal
+from ncst.codecs.registry import get_codec
 
 UPSTREAM = os.environ.get("NCST_UPSTREAM_AUDIODEC")
 pytestmark = pytest.mark.skipif(not UPSTREAM, reason="set NCST_UPSTREAM_AUDIODEC to a facebookresearch/AudioDec clone")
 
 AUTOENCODER_CONFIG = "config/autoencoder/symAD_libritts_24000_hop300.yaml"
 VOCODER_CONFIG = "config/vocoder/AudioDec_v1_symAD_libritts_24000_hop300_clean.yaml"
-TOLERANCE = 1e-5
+RELATIVE_TOLERANCE = 1e-4
+CONVS = (torch.nn.Conv1d, torch.nn.ConvTranspose1d)
+LENGTH = 11_017  # 37 frames of 300 samples, the last one partial
 #: Upstream's top-level package names; imported from the clone and removed again from sys.modules.
 _UPSTREAM_PACKAGES = ("models", "layers", "utils", "bin")
 
@@ -53,11 +71,9 @@ def _import_upstream(root: Path) -> SimpleNamespace:
         sys.modules.update(saved)
 
 
-def _clips(n: int = 3, length: int = 11_017) -> torch.Tensor:
-    """`[n, 1, length]` different speech-like clips (0.46 s at 24 kHz, not a multiple of the hop)."""
-    return torch.cat(
-        [calibration_signal(24000, length / 24000, generator=torch.Generator().manual_seed(s)) for s in range(n)]
-    )[..., :length]
+def _clips(n: int = 3, length: int = LENGTH, first_seed: int = 0) -> torch.Tensor:
+    """`[n, 1, length]` clearly different speech-like clips at 24 kHz."""
+    return torch.stack([speech_like(length, 24000, first_seed + s) for s in range(n)])
 
 
 @pytest.fixture(scope="module")
@@ -72,17 +88,29 @@ def upstream() -> SimpleNamespace:
     torch.manual_seed(0)
     autoencoder = api.AutoEncoder(**enc_params).eval()
     vocoder = api.Vocoder(**voc_params).eval()
+    g = torch.Generator().manual_seed(1)
+    randomise_(autoencoder, g)
+    randomise_(vocoder, g)
     with torch.no_grad():
-        z = autoencoder.projector(autoencoder.encoder(_clips(4, 24_000))).transpose(1, 2).reshape(-1, 64)
+        z = autoencoder.projector(autoencoder.encoder(_clips(4, 24_000, first_seed=10))).transpose(1, 2).reshape(-1, 64)
         residual = z
         for layer in autoencoder.quantizer.codebook.layers:  # non-degenerate codes for a real comparison
-            book = residual[torch.randint(0, residual.shape[0], (1024,))] + 0.01 * torch.randn(1024, 64)
+            book = residual[torch.randint(0, residual.shape[0], (1024,), generator=g)]
+            book = book + 0.05 * float(residual.std()) * torch.randn(1024, 64, generator=g)
             layer.embed.copy_(book.t())
             layer.embed_avg.copy_(book.t())
             idx = torch.cdist(residual, book).argmin(1)
             residual = residual - book[idx]
-        vocoder.mean.copy_(0.1 * torch.randn(64))
-        vocoder.scale.copy_(0.5 + torch.rand(64))
+        vocoder.mean.copy_(0.1 * torch.randn(64, generator=g))
+        vocoder.scale.copy_(0.5 + torch.rand(64, generator=g))
+        zq, _ = autoencoder.quantizer.inference(autoencoder.projector(autoencoder.encoder(_clips(1, 24_000, 20))))
+        for decoder, last in [
+            (vocoder, vocoder.output_conv.conv),
+            (autoencoder.decoder, _last_conv(autoencoder.decoder)),
+        ]:
+            convs = [m for m in decoder.modules() if isinstance(m, CONVS) and m is not last]
+            normalise_activations_(convs, lambda decoder=decoder: decoder(zq))
+            scale_output_(scale_params(last), lambda decoder=decoder: rms(decoder(zq)))
     return SimpleNamespace(
         api=api,
         enc_params=enc_params,
@@ -90,6 +118,10 @@ def upstream() -> SimpleNamespace:
         autoencoder_state=autoencoder.state_dict(),
         vocoder_state=vocoder.state_dict(),
     )
+
+
+def _last_conv(module: torch.nn.Module) -> torch.nn.Module:
+    return [m for m in module.modules() if isinstance(m, CONVS)][-1]
 
 
 def _ours(up: SimpleNamespace) -> AudioDec:
@@ -145,6 +177,43 @@ def upstream_streaming(up: SimpleNamespace, x: torch.Tensor) -> tuple[torch.Tens
     return idx, y
 
 
+@pytest.fixture(scope="module")
+def codec(upstream: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory) -> Codec:
+    """The adapter on the randomised weights, saved in upstream's release layout and loaded from the folder."""
+    folder = tmp_path_factory.mktemp("audiodec")
+    root = Path(str(UPSTREAM))
+    for sub, config, state in [
+        (AUTOENCODER_DIR, AUTOENCODER_CONFIG, upstream.autoencoder_state),
+        (VOCODER_DIR, VOCODER_CONFIG, upstream.vocoder_state),
+    ]:
+        (folder / "exp" / sub).mkdir(parents=True)
+        (folder / "exp" / sub / CONFIG_NAME).write_text((root / config).read_text())  # upstream's own config
+        torch.save({"model": {"generator": state}}, folder / "exp" / sub / CHECKPOINT_NAME)
+    return get_codec("audiodec").load(folder)
+
+
+def test_audiodec_randomised_outputs_differ_between_clips(upstream: SimpleNamespace) -> None:
+    x = _clips(2)
+    codes, y, y_sym = upstream_forward(upstream, x)
+    assert float((codes[0] != codes[1]).float().mean()) > 0.5
+    assert relative_change(y[0], y[1]) > 0.1
+    assert relative_change(y_sym[0], y_sym[1]) > 0.1
+    assert 0.01 < rms(y) < 1.0
+
+
+def test_audiodec_adapter_matches_upstream_streaming(upstream: SimpleNamespace, codec: Codec) -> None:
+    x = _clips()
+    codes = codec.encode(x[:, 0])
+    y = codec.resynthesize(x[:, 0])
+    assert codes.levels[0].shape == (3, 8, 37)
+    assert y.shape == (3, LENGTH)
+    for b in range(x.shape[0]):
+        idx_up, y_up = upstream_streaming(upstream, x[b : b + 1])
+        assert torch.equal(flatten_codes(codes.levels[0][b : b + 1], 1024)[0], idx_up)
+        assert y_up.shape == (1, 1, 37 * 300)
+        assert relative_error(y[b], y_up[0, 0, :LENGTH]) <= RELATIVE_TOLERANCE
+
+
 def test_audiodec_forward_padding_matches_upstream_forward(upstream: SimpleNamespace) -> None:
     x = _clips()
     codes_up, y_up, y_sym_up = upstream_forward(upstream, x)
@@ -153,35 +222,26 @@ def test_audiodec_forward_padding_matches_upstream_forward(upstream: SimpleNames
         codes = ours.encode(x)
         y = ours.decode(codes)
         y_sym = ours.autoencoder.decode(codes)
-    assert codes.shape == (3, 8, 37) and int(torch.unique(codes).numel()) > 20
+    assert codes.shape == (3, 8, 37)
+    assert int(torch.unique(codes).numel()) > 100
     assert torch.equal(codes, codes_up)
     assert y.shape == y_up.shape == (3, 1, 37 * 300)
-    assert (y - y_up).abs().max().item() < TOLERANCE
-    assert (y_sym - y_sym_up).abs().max().item() < TOLERANCE
-
-
-def test_audiodec_primed_batch_matches_upstream_streaming(upstream: SimpleNamespace) -> None:
-    x = _clips()
-    ours = _ours(upstream).prime()
-    assert ours.streaming_state
-    with torch.no_grad():
-        codes = ours.encode(x)  # the whole batch in one non-streaming pass
-        y = ours.decode(codes)
-    for b in range(x.shape[0]):
-        idx_up, y_up = upstream_streaming(upstream, x[b : b + 1])
-        assert torch.equal(flatten_codes(codes[b : b + 1], 1024)[0], idx_up)
-        assert y_up.shape == (1, 1, 37 * 300)
-        assert (y[b : b + 1] - y_up).abs().max().item() < TOLERANCE
+    assert relative_error(y, y_up) <= RELATIVE_TOLERANCE
+    assert relative_error(y_sym, y_sym_up) <= RELATIVE_TOLERANCE
 
 
 def test_audiodec_streaming_and_forward_differ_only_at_the_start(upstream: SimpleNamespace) -> None:
-    """The two upstream paths are not the same codec output: the warm-up changes the first frames."""
-    x = _clips(1)
+    """The two upstream paths are not the same codec output: the warm-up changes the first ~0.7 s.
+
+    The warm-up changes the first frames' codes, and the difference decays through the causal vocoder's
+    long memory (on these weights from ~0.3 in the first 1,500 samples to 1e-6 after 16,500).
+    """
+    x = _clips(1, length=30_000)
     _, y_stream = upstream_streaming(upstream, x)
     _, y_forward, _ = upstream_forward(upstream, x)
-    tail = slice(30 * 300, None)  # past the encoder's receptive field (7209 samples) and the vocoder's
-    assert (y_stream - y_forward).abs().max().item() > 1e-3
-    assert (y_stream[..., tail] - y_forward[..., tail]).abs().max().item() < 1e-3
+    tail = slice(18_000, None)
+    assert relative_error(y_stream[..., :3000], y_forward[..., :3000]) > 1e-2
+    assert relative_error(y_stream[..., tail], y_forward[..., tail]) <= RELATIVE_TOLERANCE
 
 
 def test_audiodec_port_classes_are_ours() -> None:

@@ -114,6 +114,42 @@ def test_hificodec_codes_shape(codec: Codec) -> None:
     assert codes.covered_samples == 31 * 320
 
 
+def test_hificodec_encodes_the_whole_clip_unpadded(codec: Codec) -> None:
+    """Upstream's codes on an off-hop length: the model runs on the clip as it is (T // 320 frames)."""
+    x = _clip(30_123 / 24000, seed=3)[:, :30_123]
+    with torch.no_grad():
+        upstream_way = _model(codec).encode(x / x.abs().max() * 0.95).transpose(1, 2)  # [1, 4, 94]
+    codes = codec.encode(x).levels[0]
+    assert upstream_way.shape == (1, 4, 94)
+    assert torch.equal(codes[..., :94], upstream_way)
+
+
+def test_hificodec_holds_the_last_frame_off_the_hop(codec: Codec) -> None:
+    codes = codec.encode(_clip(30_123 / 24000, seed=3)[:, :30_123])
+    assert codes.extra["held_frame"] is True
+    assert torch.equal(codes.levels[0][..., -1], codes.levels[0][..., -2])
+
+
+def test_hificodec_tail_is_codec_audio_not_zeros(codec: Codec) -> None:
+    """The last T mod 320 samples carry decoded audio at the clip's level, not a run of exact zeros."""
+    x = _clip(30_123 / 24000, seed=3)[:, :30_123]
+    y = codec.resynthesize(x)
+    tail = y[0, 30_080:]
+    assert int((tail == 0).sum()) == 0
+    assert float(tail.pow(2).mean().sqrt()) > 0.1 * float(y.pow(2).mean().sqrt())
+
+
+def test_hificodec_keeps_upstream_audio_before_the_last_frame(codec: Codec) -> None:
+    """Decoding the held frame changes nothing before upstream's last frame (it only fades into the tail)."""
+    x = _clip(30_123 / 24000, seed=3)[:, :30_123]
+    codes = codec.encode(x)
+    with torch.no_grad():
+        upstream_way = _model(codec).decode(codes.levels[0][..., :94].transpose(1, 2))[:, 0]
+    upstream_way = upstream_way * (x.abs().max() / 0.95)
+    y = codec.decode(codes, length=30_123)
+    torch.testing.assert_close(y[:, : 93 * 320], upstream_way[:, : 93 * 320], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("length", [1, 321, 9607])
 def test_hificodec_output_length_equals_input(codec: Codec, length: int) -> None:
     y = codec.resynthesize(0.1 * torch.randn(2, length))

@@ -47,6 +47,9 @@ CODEBOOK_SIZE = CONFIG.n_codes
 #: Peak level upstream normalises its input to.
 PEAK_LEVEL = 0.95
 CALIBRATION_S = 2.0
+#: Frames decoded before the held last frame to render the tail; the generator's receptive field is ~7
+#: frames (decoding 12 or more reproduces the full decode's last frames within 2e-8).
+TAIL_CONTEXT_FRAMES = 16
 _CLASS = class_by_key("hificodec")  # OOD class 8, file prefix "hificodec"
 
 VARIANTS: dict[str, CodecCard] = {
@@ -83,10 +86,11 @@ VARIANTS: dict[str, CodecCard] = {
             "the output keeps the input's level: every other ncst codec preserves level, and a fixed 0.95 peak "
             "would be a class cue unrelated to the codec's artefacts. (Upstream's copy-synthesis script "
             "vqvae_copy_syn.py does not normalise at all; its notebook normalises before tokenising.) "
-            "Input is zero-padded to a multiple of 320 samples and the base class crops the output (upstream "
-            "instead drops the last T mod 320 samples). The encoder's GroupNorm normalises over the whole "
-            "utterance, so codes depend on its length and on that padding (for lengths that are not a multiple "
-            "of 320 they can differ slightly from upstream's), and batches must not mix lengths. "
+            "Length: the whole utterance is encoded unpadded, as upstream does, giving upstream's T // 320 frames "
+            "on any length (its GroupNorms normalise over the whole utterance, so padding would change the "
+            "codes, and batches must not mix lengths); off the hop the last frame is decoded once more and "
+            "faded in over its last 320 samples to fill the T mod 320 tail: codec output, not zeros (a run of "
+            "exact zeros tracking T mod 320 would be a cue of its own), copied input or a splice. "
             f"Port verified against upstream commit {UPSTREAM_COMMIT[:7]} (docs/codecs.md)."
         ),
         extra={
@@ -101,7 +105,11 @@ DEFAULT_VARIANT = "24k_320d"
 
 
 class HiFiCodecCodec(Codec):
-    """HiFi-Codec 24 kHz; codes are one level `[B, 4, ceil(T / 320)]` (stage-major: s0g0, s0g1, s1g0, s1g1)."""
+    """HiFi-Codec 24 kHz; codes are one level `[B, 4, ceil(T / 320)]` (stage-major: s0g0, s0g1, s1g0, s1g1).
+
+    The first `T // 320` frames are upstream's codes for the whole utterance; off the hop, one more frame
+    repeats the last (`hold_last_frame`) so the output reaches the input length.
+    """
 
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
@@ -145,18 +153,56 @@ class HiFiCodecCodec(Codec):
         n_samples = int(x.shape[-1])
         peak = peak_of(x)
         x = x / peak[:, None] * PEAK_LEVEL  # librosa.util.normalize(x) * 0.95, in upstream's order
-        x = F.pad(x, (0, -n_samples % HOP_SAMPLES))
-        codes = self.model.encode(x).transpose(1, 2)  # [B, F, 4] -> [B, 4, F]
-        return self._frame_codes(codes, HOP_SAMPLES, n_samples, peak=peak.cpu())
+        if n_samples < HOP_SAMPLES:  # upstream's encoder gives no frame at all; one zero-padded frame instead
+            x = F.pad(x, (0, HOP_SAMPLES - n_samples))
+        codes = self.model.encode(x).transpose(1, 2)  # [B, F, 4] -> [B, 4, F], F = T // 320 (as upstream)
+        held = hold_last_frame(codes, n_samples)
+        extra = {"peak": peak.cpu(), "held_frame": held.shape[-1] > codes.shape[-1]}
+        return self._frame_codes(held, HOP_SAMPLES, n_samples, **extra)
 
     def _decode(self, codes: Codes) -> torch.Tensor:
         self._check_levels(codes, 1, N_CODEBOOKS)
         level = codes.levels[0].to(self.device)
-        y = self.model.decode(level.transpose(1, 2))  # [B, 1, 320 F] at peak level ~0.95
+        if codes.extra.get("held_frame"):
+            y = self._decode_held(level)
+        else:
+            y = self.model.decode(level.transpose(1, 2))  # [B, 1, 320 F] at peak level ~0.95
         peak = codes.extra.get("peak")
         if self.card.extra["restore_level"] and peak is not None:
             y = y * (peak.to(y.device)[:, None, None] / PEAK_LEVEL)
         return y
+
+    def _decode_held(self, level: torch.Tensor) -> torch.Tensor:
+        """Upstream's decoding of `[B, 4, F + 1]` codes whose last frame repeats frame F (`hold_last_frame`).
+
+        Samples `[0, 320 (F - 1))` are upstream's output for its F frames, unchanged. The last 320 of them
+        fade (raised cosine) into a decoding of the last `TAIL_CONTEXT_FRAMES + 1` frames, held frame
+        included, which supplies the tail: one extra short decode instead of a second full one, and no
+        step where the two renderings meet. (Decoding the held frame in the full pass instead would change
+        upstream's last ~7 frames, the generator's receptive field.)
+        """
+        frames = int(level.shape[-1]) - 1
+        y = self.model.decode(level[..., :frames].transpose(1, 2))  # [B, 1, 320 F]
+        context = min(frames, TAIL_CONTEXT_FRAMES) + 1
+        tail = self.model.decode(level[..., -context:].transpose(1, 2))[..., -2 * HOP_SAMPLES :]
+        ramp = 0.5 - 0.5 * torch.cos(torch.linspace(0.0, torch.pi, HOP_SAMPLES + 2, device=y.device)[1:-1])
+        faded = y[..., -HOP_SAMPLES:] * (1.0 - ramp) + tail[..., :HOP_SAMPLES] * ramp
+        return torch.cat([y[..., :-HOP_SAMPLES], faded, tail[..., HOP_SAMPLES:]], dim=-1)
+
+
+def hold_last_frame(codes: torch.Tensor, n_samples: int) -> torch.Tensor:
+    """Appends a copy of the last frame `[B, 4, F] -> [B, 4, F + 1]` when `n_samples` is not a multiple of 320.
+
+    Upstream's encoder runs on the whole utterance unpadded and emits `T // 320` frames (its strided
+    convolutions drop the last `T mod 320` samples; the GroupNorms still see them), so the decoder alone
+    would end up to 319 samples short. Decoding the last frame once more renders that tail with the codec's
+    own output for a frame it already emitted: no digital silence (zero padding would end every file in a
+    run of exact zeros whose length tracks `T mod 320`, a cue no other class carries), no copied input,
+    no splice. It adds no information, so the codes stay upstream's and the bitrate stays 3 kbps.
+    """
+    if n_samples % HOP_SAMPLES == 0 or codes.shape[-1] * HOP_SAMPLES >= n_samples:
+        return codes
+    return torch.cat([codes, codes[..., -1:]], dim=-1)
 
 
 def peak_of(x: torch.Tensor) -> torch.Tensor:

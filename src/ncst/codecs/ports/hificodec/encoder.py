@@ -1,4 +1,4 @@
-"""The HiFi-Codec encoder: waveform `[B, 1, T]` -> latents `[B, 512, T / 320]`.
+"""The HiFi-Codec encoder: waveform `[B, 1, T]` -> latents `[B, 512, T // 320]`.
 
 Yang et al., "HiFi-Codec: Group-residual Vector quantization for High Fidelity Audio Codec", arXiv
 2305.02765: the encoder mirrors the HiFi-GAN generator. A kernel-7 convolution to 32 channels, then per
@@ -24,7 +24,7 @@ BASE_CHANNELS = 32
 
 
 class Encoder(nn.Module):
-    """`[B, 1, T]` -> `[B, 512, T / hop]` for `T` a multiple of the hop."""
+    """`[B, 1, T]` -> `[B, 512, T // hop]` (T >= hop; the strided convolutions drop the last `T mod hop` samples)."""
 
     def __init__(self, config: HiFiCodecConfig) -> None:
         super().__init__()

@@ -30,7 +30,7 @@ CHECKPOINT_PARTS = ("encoder", "quantizer", "generator")
 
 
 class HiFiCodec(nn.Module):
-    """Waveform `[B, T]` (T a multiple of the hop) <-> codes `[B, T / hop, 4]`."""
+    """Waveform `[B, T]` (T >= hop) <-> codes `[B, T // hop, 4]`; decoding gives `hop * F` samples."""
 
     def __init__(self, config: HiFiCodecConfig | None = None) -> None:
         super().__init__()
@@ -40,7 +40,7 @@ class HiFiCodec(nn.Module):
         self.generator = Generator(self.config)
 
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
-        """`[B, T]` -> int64 codes `[B, T / hop, 4]`."""
+        """`[B, T]` -> int64 codes `[B, T // hop, 4]` (upstream drops the last `T mod hop` samples too)."""
         if wav.ndim != 2:
             raise ValueError(f"expected a waveform batch [B, T], got shape {tuple(wav.shape)}")
         return self.quantizer.encode(self.encoder(wav.unsqueeze(1)))
