@@ -18,14 +18,23 @@ __all__ = [
     "TRUST_CHECKPOINT",
     "VERBOSE",
     "WEIGHTS",
+    "WEIGHTS_DIR",
     "WORKERS",
 ]
 
 OUT = typer.Option(Path("ncst_build"), "--out", "-o", help="Output folder (created; reruns resume it).")
 WEIGHTS = typer.Option(
-    "pretrained",
-    help="'pretrained' (download on first use), 'random' (offline smoke runs; marked in provenance) "
-    "or a local checkpoint path.",
+    [],
+    "--weights",
+    help="'pretrained' (the default: download on first use), 'random' (offline smoke runs; marked in provenance) "
+    "or a local checkpoint path; repeatable with per-codec overrides SPEC_OR_NAME=VALUE, e.g. --weights pretrained "
+    "--weights facodec=/ckpt/fa/ --weights dac=random (docs/weights.md).",
+)
+WEIGHTS_DIR = typer.Option(
+    None,
+    "--weights-dir",
+    help="Folder of checkpoints, one DIR/<spec>/ or DIR/<name>/ per codec in its upstream layout "
+    "(what `ncst weights fetch --dir DIR` writes); for clusters without internet.",
 )
 DEVICE = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0.")
 WORKERS = typer.Option(

@@ -174,6 +174,37 @@ class Codec(ABC):
         log.info("loaded %s (%s weights) on %s", self.card.spec, spec.describe(), self.device)
         return self
 
+    @classmethod
+    def shared_model_key(cls, card: CodecCard) -> str:
+        """Variants with equal keys load the same checkpoint into the same model; default: no sharing.
+
+        An adapter whose variants differ only in settings `_prepare_model` applies (EnCodec's bandwidth,
+        FunCodec's bit width read at encode time) returns one key for them, so a build loads the model once
+        (`share_model`). Only for loaded checkpoints: random weights are never shared.
+        """
+        return card.spec
+
+    def share_model(self, owner: "Codec") -> "Codec":
+        """Uses `owner`'s loaded model for this variant (same `shared_model_key`); returns `self`.
+
+        The model object is shared, so `_prepare_model` runs again here: whoever switches between variants
+        of one model calls it before using the other variant (`ncst.build_dataset.jobs.JobRunner` does).
+        """
+        owner._check_loaded()
+        self.model = owner.model
+        self.weights = owner.weights
+        self.seed = owner.seed
+        self.trust_checkpoint = owner.trust_checkpoint
+        self.checkpoint_paths = list(owner.checkpoint_paths)
+        self._prepare_model(self.model)
+        self._loaded = True
+        return self
+
+    def release(self) -> None:
+        """Drops the model (a build holds one codec at a time); `load` again to use this codec."""
+        self.model = None
+        self._loaded = False
+
     @property
     def is_loaded(self) -> bool:
         return self._loaded

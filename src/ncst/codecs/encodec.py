@@ -159,6 +159,11 @@ class EncodecCodec(Codec):
         torch.save(self.model.state_dict(), file)
         return file
 
+    @classmethod
+    def shared_model_key(cls, card: CodecCard) -> str:
+        """Every variant is the same checkpoint at another target bandwidth (set by `_prepare_model`)."""
+        return CHECKPOINT_URL
+
     def _prepare_model(self, model: Any) -> None:
         model.set_target_bandwidth(float(self.card.extra["bandwidth_kbps"]))
 

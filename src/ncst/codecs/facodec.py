@@ -67,7 +67,9 @@ CODEBOOK_SIZE = 1024
 MIN_FRAMES = 4
 
 
-def _card(variant: str, timbre_norm: bool, n_q: int, notes: str, checkpoint: str) -> CodecCard:
+def _card(
+    variant: str, timbre_norm: bool, n_q: int, notes: str, checkpoint: str, deviation: str = ""
+) -> CodecCard:
     return CodecCard(
         name=_CLASS.key,
         variant=variant,
@@ -93,7 +95,8 @@ def _card(variant: str, timbre_norm: bool, n_q: int, notes: str, checkpoint: str
         quantizer="factorised RVQ (prosody/content/timbre/residual, L2-normalised factorised codes, dim 8)",
         decoder_type="time domain (causal DAC conv + LSTM, Snake)",
         notes=notes,
-        extra={"timbre_norm": timbre_norm, "arch": "24k", "hub_repo": HF_REPO, "config": CONFIG_NAME},
+        extra={"timbre_norm": timbre_norm, "arch": "24k", "hub_repo": HF_REPO, "config": CONFIG_NAME}
+        | ({"deviation": deviation} if deviation else {}),
     )
 
 
@@ -113,6 +116,9 @@ VARIANTS: dict[str, CodecCard] = {
         "The public Plachta/FAcodec weights (6 Q, 4800 bps + 1024-d timbre vector in Codes.extra['timbre']); "
         "the ST-Codecfake authors never name their checkpoint: see docs/codecs.md (FACodec).",
         f"hf://{HF_REPO}/{CHECKPOINT_NAME}",
+        deviation="class 5 uses the public Plachta/FAcodec weights: 6 codebooks, 4.8 kbps (+ a timbre vector), not "
+        "the 8 codebooks and 6.4 kbps of the paper's Table 2, because no public checkpoint has that configuration; "
+        "with an 8-codebook checkpoint, use a recipe whose class 5 is facodec@24k and --weights facodec@24k=PATH",
     ),
     "ns3": NS3_CARD,
 }

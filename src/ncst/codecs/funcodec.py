@@ -334,6 +334,11 @@ class FunCodecCodec(Codec):
         save_checkpoint(self.model, self.config, folder)
         return folder
 
+    @classmethod
+    def shared_model_key(cls, card: CodecCard) -> str:
+        """Variants of one repository are one checkpoint; the bit width is passed at encode time."""
+        return card.checkpoint
+
     def _prepare_model(self, model: Any) -> None:
         """Refuses a checkpoint whose hop, codebook or rate differs from the card (wrong bitrate)."""
         quantizer = model.quantizer
