@@ -38,6 +38,7 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import WeightFile, hf_weight_file
 from ncst.codecs.facodec_ns3 import NS3_CARD, NS3_FILES, NS3_HF_REPO, FacodecNs3Codec
 from ncst.codecs.ports.facodec import FAcodec, FAcodecConfig, detect_timbre_norm, split_checkpoint
 from ncst.errors import WeightsError
@@ -165,6 +166,12 @@ class FacodecCodec(Codec):
             )
         file = Path(hf_hub_download(HF_REPO, CHECKPOINT_NAME))
         return self._load_facodec(file, Path(hf_hub_download(HF_REPO, CONFIG_NAME)))
+
+    def weight_files(self) -> list[WeightFile]:
+        """The hub checkpoint and its config (timbre-norm only: the 8-codebook variant has no public weights)."""
+        if not self.timbre_norm:
+            return []
+        return [hf_weight_file(HF_REPO, name) for name in (CHECKPOINT_NAME, CONFIG_NAME)]
 
     def _load_local(self, path: Path) -> FAcodec:
         """A checkpoint file or folder in the upstream layout (see the module docstring)."""

@@ -45,7 +45,7 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
-from ncst.codecs.checkpoints import hub_file, resolve_config_and_weights
+from ncst.codecs.checkpoints import WeightFile, hf_weight_file, hub_file, resolve_config_and_weights
 from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
 from ncst.errors import UntrustedCheckpointError, WeightsError
 
@@ -308,6 +308,11 @@ class FunCodecCodec(Codec):
         """Fetches config.yaml and model.pth into the Hugging Face cache (or reuses it)."""
         repo_id = str(self.card.extra["hf_repo_id"])
         return self._load_files(hub_file(repo_id, CONFIG_FILE), hub_file(repo_id, WEIGHTS_FILE))
+
+    def weight_files(self) -> list[WeightFile]:
+        """`config.yaml` and `model.pth` of the variant's hub repository (HF cache)."""
+        repo_id = str(self.card.extra["hf_repo_id"])
+        return [hf_weight_file(repo_id, name) for name in (CONFIG_FILE, WEIGHTS_FILE)]
 
     def _load_local(self, path: Path) -> Any:
         return self._load_files(*resolve_checkpoint_dir(path))
