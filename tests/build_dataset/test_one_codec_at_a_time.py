@@ -13,7 +13,7 @@ import torch
 from ncst.build_dataset import BuildConfig, build
 from ncst.build_dataset.provenance import read_provenance
 from ncst.codecs import CodecCard, register_codec
-from ncst.codecs.weights import parse_weights_options
+from ncst.codecs.weight_plan import parse_weights_options
 from ncst.errors import NcstError, WeightsError
 from ncst.testing import FakeCodec
 

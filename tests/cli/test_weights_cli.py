@@ -150,7 +150,7 @@ def test_weights_fetch_fills_the_upstream_cache(
 def test_weights_fetch_dir_writes_what_weights_dir_reads(
     tmp_path: Path, empty_caches: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ncst.codecs.weights import parse_weights_options
+    from ncst.codecs.weight_plan import parse_weights_options
 
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)

@@ -43,7 +43,7 @@ from ncst.build_dataset.provenance import ncst_git_commit
 from ncst.build_dataset.records import JobFailure, ProvenanceRow
 from ncst.codecs import Codec, codec_class, get_card, get_codec
 from ncst.codecs.batching import BatchLimits, choose_batch_limits, encode_decode_many
-from ncst.codecs.weights import ResolvedWeights, WeightsPlan, as_weights_plan
+from ncst.codecs.weight_plan import ResolvedWeights, WeightsPlan, as_weights_plan
 from ncst.errors import AudioError, MissingDependencyError, NcstError, NotFittedError, UnknownCodecError, WeightsError
 from ncst.io import sha256_file
 

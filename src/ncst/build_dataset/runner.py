@@ -31,7 +31,7 @@ from ncst.build_dataset.plan import WAV_DIR, Job, Shard, plan_jobs
 from ncst.build_dataset.provenance import ProvenanceLog, read_provenance
 from ncst.build_dataset.records import JobFailure, ProvenanceRow
 from ncst.codecs import get_card
-from ncst.codecs.weights import WeightsPlan, as_weights_plan, weights_label
+from ncst.codecs.weight_plan import WeightsPlan, as_weights_plan, weights_label
 from ncst.corpora import load_corpus
 from ncst.errors import NcstError
 from ncst.io import atomic_write_bytes, atomic_write_text, parse_temp_name, read_json, sha256_file

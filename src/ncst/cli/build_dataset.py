@@ -65,7 +65,7 @@ def build_dataset(
     build resumes where it stopped.
     """
     from ncst.build_dataset import BuildConfig, build, parse_shard
-    from ncst.codecs.weights import parse_weights_options
+    from ncst.codecs.weight_plan import parse_weights_options
 
     setup_logging(verbose)
     set_threads(threads)

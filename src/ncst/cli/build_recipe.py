@@ -89,7 +89,7 @@ def build_recipe(
     """
     from ncst.build_dataset import parse_shard
     from ncst.build_dataset.executors import ExecutorSpec
-    from ncst.codecs.weights import parse_weights_options
+    from ncst.codecs.weight_plan import parse_weights_options
     from ncst.recipes import RecipeBuildConfig
     from ncst.recipes import build_recipe as run_build
 

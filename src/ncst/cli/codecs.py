@@ -74,7 +74,7 @@ def codecs_check(
 ) -> None:
     """Build each codec, run a short clip and report length, determinism and measured bitrate."""
     from ncst.codecs.conformance import check_codec
-    from ncst.codecs.weights import parse_weights_options
+    from ncst.codecs.weight_plan import parse_weights_options
 
     set_threads(threads)
     from ncst.errors import NcstError

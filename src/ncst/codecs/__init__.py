@@ -18,7 +18,7 @@ from ncst.codecs.registry import (
     parse_spec,
     register_codec,
 )
-from ncst.codecs.weights import WeightsPlan, as_weights_plan, parse_weights_options, weights_label
+from ncst.codecs.weight_plan import WeightsPlan, as_weights_plan, parse_weights_options, weights_label
 
 __all__ = [
     "Codec",
