@@ -144,6 +144,7 @@ class JobRunner:
         self._active: dict[tuple[str, ...], str] = {}  # share key -> spec whose settings the model has now
         self._resolved: dict[str, ResolvedWeights] = {}
         self._checkpoint_sha: dict[str, dict[str, str]] = {}
+        self._file_sha: dict[str, str] = {}
         self._auto_limits: dict[str, BatchLimits] = {}
         self._pending = list(dict.fromkeys(preload))
         #: Models loaded so far (a model reloaded after release counts again); for tests and logs.
@@ -196,10 +197,12 @@ class JobRunner:
                 codec = get_codec(spec, device=self.settings.device).share_model(owner)
                 self._active[key] = spec
             self._views[spec] = (key, codec)
-            if spec not in self._checkpoint_sha:
-                self._checkpoint_sha[spec] = {
-                    str(p): sha256_file(p) for p in codec.checkpoint_paths if Path(p).is_file()
-                }
+            if spec not in self._checkpoint_sha:  # variants of one checkpoint hash its files once
+                files = [str(p) for p in codec.checkpoint_paths if Path(p).is_file()]
+                for file in files:
+                    if file not in self._file_sha:
+                        self._file_sha[file] = sha256_file(Path(file))
+                self._checkpoint_sha[spec] = {file: self._file_sha[file] for file in files}
         codec = self._views[spec][1]
         self._models.move_to_end(key)
         if self._active.get(key) != spec:  # another variant of this model ran last: apply this one's settings
