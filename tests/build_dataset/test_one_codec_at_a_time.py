@@ -73,8 +73,8 @@ def _config(manifest: Path, out: Path, **kw: object) -> BuildConfig:
 
 
 def test_build_holds_one_codec_model_at_a_time(tiny_corpus: Path, tmp_path: Path) -> None:
-    build(_config(tiny_corpus, tmp_path / "out", codecs=("fakecodec@16k", "countcodec@16k"), weights="random"))
-    build(_config(tiny_corpus, tmp_path / "out2", codecs=("countcodec@24k", "fakecodec@24k"), weights="random"))
+    # random weights are never shared: two models, one after the other
+    build(_config(tiny_corpus, tmp_path / "out", codecs=("countcodec@16k", "countcodec@24k"), weights="random"))
     assert max(_MOST_ALIVE) == 1
 
 
