@@ -180,3 +180,18 @@ def test_weights_dir_folder_of_encodec_variants_is_the_family() -> None:
         "funcodec",
         "wavtokenizer@small40",
     ]
+
+
+def test_build_dataset_takes_repeated_weights_per_codec(tmp_path: Path) -> None:
+    from ncst.build_dataset.provenance import read_provenance
+    from ncst.testing import write_tiny_corpus
+
+    manifest = write_tiny_corpus(tmp_path / "corpus")
+    ckpt = tmp_path / "ckpt.pt"
+    ckpt.write_bytes(b"weights")
+    out = tmp_path / "out"
+    args = ["build-dataset", "--codec", "fakecodec", "--corpus", str(manifest), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--weights", "random", "--weights", f"fakecodec={ckpt}"])
+    assert result.exit_code == 0, result.output
+    rows = read_provenance([out / "provenance.jsonl"]).values()
+    assert {r.extra["weights_source"] for r in rows} == {f"--weights fakecodec={ckpt.resolve()}"}
