@@ -195,3 +195,8 @@ def test_build_dataset_takes_repeated_weights_per_codec(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = read_provenance([out / "provenance.jsonl"]).values()
     assert {r.extra["weights_source"] for r in rows} == {f"--weights fakecodec={ckpt.resolve()}"}
+
+
+def test_weights_list_shows_encodec_published_hash_prefix(empty_caches: Path) -> None:
+    result = runner.invoke(app, ["weights", "list", "encodec@3kbps", "--json"])
+    assert json.loads(result.stdout)[0]["files"][0]["sha256"] == "d7cc33bc"

@@ -21,7 +21,13 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
-from ncst.codecs.checkpoints import check_hash_in_name, resolve_in_folder, state_dict_of
+from ncst.codecs.checkpoints import (
+    WeightFile,
+    check_hash_in_name,
+    resolve_in_folder,
+    state_dict_of,
+    torch_hub_weight_file,
+)
 from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
 
 __all__ = ["CHECKPOINT_NAME", "CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "EncodecCodec"]
@@ -144,6 +150,10 @@ class EncodecCodec(Codec):
         else:
             log.warning("EnCodec weights loaded, but the torch hub cache file %s is missing", cached)
         return model
+
+    def weight_files(self) -> list[WeightFile]:
+        """The release file in the torch hub cache; its name carries the published sha256 prefix."""
+        return [torch_hub_weight_file(CHECKPOINT_URL, sha256=CHECKPOINT_NAME.split("-")[1].split(".")[0])]
 
     def _load_local(self, path: Path) -> Any:
         """A state-dict file, or a folder holding `encodec_24khz-d7cc33bc.th` (upstream's `repository`)."""
