@@ -444,7 +444,7 @@ _WORKER: JobRunner | None = None
 def init_worker(
     settings: JobSettings, threads: int, modules: tuple[str, ...] = (), specs: tuple[str, ...] = ()
 ) -> None:
-    """Process-pool initializer: one `JobRunner` (so one model per codec) per worker process."""
+    """Process-pool initializer: one `JobRunner` (one codec model at a time) per worker process."""
     global _WORKER
     _WORKER = start_worker(settings, threads, modules, specs)
 

@@ -45,7 +45,7 @@ class _RenderActor:
         self._runner = start_worker(settings, threads, modules, specs)
 
     def render(self, job: Job) -> Rendered | JobFailure:
-        return self._runner.render(job)  # loads every codec first: bad weights raise before anything renders
+        return self._runner.render(job)  # checks every codec first: bad weights raise before anything renders
 
 
 class RayExecutor:

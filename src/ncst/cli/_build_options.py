@@ -40,7 +40,8 @@ DEVICE = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0.")
 WORKERS = typer.Option(
     0,
     min=0,
-    help="Worker processes (0 = run in this process); each loads its own model. Ray: actors (0 = one per CPU/GPU).",
+    help="Worker processes (0 = run in this process); each holds one codec model at a time. Ray: actors "
+    "(0 = one per CPU/GPU).",
 )
 EXECUTOR = typer.Option("local", help="'local' (this machine) or 'ray' (pip install ncst\\[ray], see docs/scaling.md).")
 ADDRESS = typer.Option(
