@@ -94,8 +94,9 @@ def test_dac_seed_controls_weights(codec: Codec, clip: torch.Tensor, reference_o
     assert not torch.equal(other.resynthesize(clip), reference_output)
 
 
-def test_dac_loads_saved_file(codec: Codec, saved_file: Path, clip: torch.Tensor,
-                              reference_output: torch.Tensor) -> None:
+def test_dac_loads_saved_file(
+    codec: Codec, saved_file: Path, clip: torch.Tensor, reference_output: torch.Tensor
+) -> None:
     loaded = get_codec("dac").load(saved_file, seed=0)
     assert loaded.checkpoint_paths == [saved_file]
     for (name, a), (_, b) in zip(_model_of(codec).state_dict().items(), _model_of(loaded).state_dict().items()):
@@ -103,8 +104,9 @@ def test_dac_loads_saved_file(codec: Codec, saved_file: Path, clip: torch.Tensor
     assert torch.equal(loaded.resynthesize(clip), reference_output)  # same weights -> same audio
 
 
-def test_dac_pretrained_uses_dac_download(saved_file: Path, clip: torch.Tensor, reference_output: torch.Tensor,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dac_pretrained_uses_dac_download(
+    saved_file: Path, clip: torch.Tensor, reference_output: torch.Tensor, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import dac.utils
 
     calls: list[dict[str, object]] = []
@@ -123,8 +125,10 @@ def test_dac_pretrained_uses_dac_download(saved_file: Path, clip: torch.Tensor, 
 
 def test_dac_loads_file_with_unsafe_metadata(codec: Codec, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     file = tmp_path / "weights.pth"
-    package = {"state_dict": _model_of(codec).state_dict(),
-               "metadata": {"kwargs": {"sample_rate": 44100}, "origin": pathlib.PurePosixPath("/train")}}
+    package = {
+        "state_dict": _model_of(codec).state_dict(),
+        "metadata": {"kwargs": {"sample_rate": 44100}, "origin": pathlib.PurePosixPath("/train")},
+    }
     torch.save(package, file)
     with pytest.raises(UntrustedCheckpointError, match="--trust-checkpoint") as refused:
         get_codec("dac").load(file)  # never unpickled without the opt-in (issue 7 item 1)
@@ -140,8 +144,15 @@ def test_dac_rejects_bad_files(tmp_path: Path) -> None:
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(WeightsError):
         get_codec("dac").load(junk)
-    with pytest.raises(WeightsError, match="file written by DAC.save"):
-        get_codec("dac").load(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(WeightsError, match="a folder holding weights.pth"):
+        get_codec("dac").load(tmp_path / "empty")
+
+
+def test_dac_loads_the_folder_save_local_writes(tmp_path: Path) -> None:
+    codec = get_codec("dac").load("random", seed=2)
+    codec.save_local(tmp_path / "w")
+    assert get_codec("dac").load(tmp_path / "w").checkpoint_paths == [tmp_path / "w" / "weights.pth"]
 
 
 def test_dac_missing_package_names_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,8 +37,12 @@ def test_encodec_conformance_random(codec: Codec) -> None:
 
 @pytest.mark.parametrize(
     ("variant", "prefix", "n_q", "bitrate_bps"),
-    [("6kbps", "encodec", 8, 6000.0), ("3kbps", "C4-1", 4, 3000.0), ("12kbps", "C4-2", 16, 12000.0),
-     ("24kbps", "C4-3", 32, 24000.0)],
+    [
+        ("6kbps", "encodec", 8, 6000.0),
+        ("3kbps", "C4-1", 4, 3000.0),
+        ("12kbps", "C4-2", 16, 12000.0),
+        ("24kbps", "C4-3", 32, 24000.0),
+    ],
 )
 def test_encodec_variant_cards(variant: str, prefix: str, n_q: int, bitrate_bps: float) -> None:
     card = get_card(f"encodec@{variant}")
@@ -51,8 +55,9 @@ def test_encodec_variant_cards(variant: str, prefix: str, n_q: int, bitrate_bps:
     assert (card.upstream_package, card.pip_extra, card.checkpoint) == ("encodec", "encodec", CHECKPOINT_URL)
 
 
-@pytest.mark.parametrize(("variant", "n_q", "bitrate_bps"), [("3kbps", 4, 3000.0), ("12kbps", 16, 12000.0),
-                                                            ("24kbps", 32, 24000.0)])
+@pytest.mark.parametrize(
+    ("variant", "n_q", "bitrate_bps"), [("3kbps", 4, 3000.0), ("12kbps", 16, 12000.0), ("24kbps", 32, 24000.0)]
+)
 def test_encodec_variant_conformance(variant: str, n_q: int, bitrate_bps: float) -> None:
     report = check_codec(f"encodec@{variant}", weights="random")
     assert report.ok, report.to_dict()
@@ -115,6 +120,13 @@ def test_encodec_loads_local_state_dict(codec: Codec, tmp_path: Path) -> None:
     x = _varying_clip(0.2)
     assert torch.equal(loaded.resynthesize(x), reference.resynthesize(x))
     assert loaded.checkpoint_paths == [file.resolve()]
+
+
+def test_encodec_loads_the_folder_save_local_writes(codec: Codec, tmp_path: Path) -> None:
+    codec.save_local(tmp_path / "w")
+    assert get_codec("encodec").load(tmp_path / "w").checkpoint_paths == [
+        (tmp_path / "w" / "encodec_24khz.th").resolve()
+    ]
 
 
 def test_encodec_checks_hash_in_file_name(codec: Codec, tmp_path: Path) -> None:

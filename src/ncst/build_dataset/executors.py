@@ -21,7 +21,15 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol, Sequence, Union
 
-from ncst.build_dataset.jobs import JobRunner, JobSettings, Rendered, codec_modules, init_worker, render_in_worker
+from ncst.build_dataset.jobs import (
+    JobRunner,
+    JobSettings,
+    Rendered,
+    codec_modules,
+    group_by_codec,
+    init_worker,
+    render_in_worker,
+)
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.records import JobFailure
 from ncst.errors import NcstError
@@ -86,26 +94,26 @@ class Executor(Protocol):
 
 
 class InProcessExecutor:
-    """Runs jobs in this process, each codec loaded once: one file per codec call, or batches of them."""
+    """Runs jobs in this process, one codec model at a time: one file per codec call, or batches of them."""
 
     def __init__(self, batch_size: int = 1) -> None:
         self.batch_size = batch_size
 
     def run(self, jobs: Sequence[Job], settings: JobSettings) -> Iterator[Outcome]:
-        runner = JobRunner(settings, preload=(job.card.spec for job in jobs))
+        ordered = group_by_codec(jobs)  # one model at a time: each loaded once; windows of one codec batch best
+        runner = JobRunner(settings, preload=(job.card.spec for job in ordered))
         runner.preload()  # bad weights stop the build here, before the first file and the progress bar
         if self.batch_size == 1:
-            return (runner.render(job) for job in jobs)
-        return self._batched(runner, jobs)
+            return (runner.render(job) for job in ordered)
+        return self._batched(runner, ordered)
 
-    def _batched(self, runner: JobRunner, jobs: Sequence[Job]) -> Iterator[Outcome]:
-        ordered = sorted(jobs, key=lambda job: job.card.spec)  # windows of one codec batch best
+    def _batched(self, runner: JobRunner, ordered: Sequence[Job]) -> Iterator[Outcome]:
         for start in range(0, len(ordered), _BATCH_WINDOW):
             yield from runner.render_batch(ordered[start : start + _BATCH_WINDOW], max_items=self.batch_size)
 
 
 class ProcessPoolExecutor:
-    """Runs jobs in `workers` processes, one model per codec per worker.
+    """Runs jobs in `workers` processes, each holding one codec model at a time.
 
     Torch threads are split evenly over the workers. On Linux with a CPU device the workers are forked
     from this process, so they start with its imports done (a spawned worker re-imports torch and the
@@ -120,10 +128,11 @@ class ProcessPoolExecutor:
 
     def run(self, jobs: Sequence[Job], settings: JobSettings) -> Iterator[Outcome]:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
-        specs = tuple(dict.fromkeys(job.card.spec for job in jobs))
+        ordered = group_by_codec(jobs)  # workers move through the codecs together, one model each
+        specs = tuple(dict.fromkeys(job.card.spec for job in ordered))
         ctx = mp.get_context(pool_start_method(settings.device))
         pool = ctx.Pool(self.workers, initializer=init_worker, initargs=(settings, threads, codec_modules(jobs), specs))
-        return _drain(pool, jobs)
+        return _drain(pool, ordered)
 
 
 def _drain(pool: Any, jobs: Sequence[Job]) -> Iterator[Outcome]:

@@ -1,20 +1,23 @@
 """Rendering jobs: read the source, resample, resynthesise, encode the file in memory, describe it.
 
-`JobRunner` holds the loaded codecs (one model per codec variant per process) and renders jobs into
+`JobRunner` holds one loaded codec model at a time (variants sharing a checkpoint share it) and renders jobs into
 `Rendered` results (the file's bytes and its provenance row) or per-file `JobFailure`s. It never writes:
 the build runner (`ncst.build_dataset.runner`) writes every file and records every row, whichever executor
 rendered it (this process, a pool worker, a Ray actor). `start_worker` is the one way a worker process or
-actor sets itself up, and `JobRunner.preload` the one way every path loads its codecs before the first file.
+actor sets itself up, and `JobRunner.preload` the one way every path checks its codecs' weights before the first
+file; `group_by_codec` the order every executor hands jobs over in, so that each model is loaded once.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import importlib
 import logging
 import pickle
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,8 +41,9 @@ from ncst.audio import (
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.provenance import ncst_git_commit
 from ncst.build_dataset.records import JobFailure, ProvenanceRow
-from ncst.codecs import Codec, codec_class, get_codec
+from ncst.codecs import Codec, codec_class, get_card, get_codec
 from ncst.codecs.batching import BatchLimits, choose_batch_limits, encode_decode_many
+from ncst.codecs.weight_plan import ResolvedWeights, WeightsPlan, as_weights_plan
 from ncst.errors import AudioError, MissingDependencyError, NcstError, NotFittedError, UnknownCodecError, WeightsError
 from ncst.io import sha256_file
 
@@ -51,6 +55,7 @@ __all__ = [
     "JobFailure",
     "Rendered",
     "codec_modules",
+    "group_by_codec",
     "start_worker",
 ]
 
@@ -86,7 +91,8 @@ class JobSettings:
     """What every job of a build shares."""
 
     out_dir: Path
-    weights: str = "pretrained"
+    #: One value for every codec (`pretrained`, `random`, a path) or per-codec weights (`WeightsPlan`).
+    weights: str | WeightsPlan = "pretrained"
     device: str = "cpu"
     seed: int = 0
     trust_checkpoint: bool = False
@@ -116,55 +122,124 @@ _T = TypeVar("_T")
 
 
 class JobRunner:
-    """Renders jobs with codecs loaded once per variant.
+    """Renders jobs holding at most `max_loaded` codec models at a time (one by default).
+
+    A model is loaded on first use and released when another is needed, so memory is bounded by the
+    largest codec, not the sum of the plan's codecs. Variants that share a checkpoint (EnCodec's bandwidths,
+    FunCodec's bit widths: `Codec.shared_model_key`) share one loaded model. Executors hand jobs over
+    grouped by codec (`group_by_codec`), so each model is loaded once per process.
 
     Args:
         settings: What every job of the build shares.
-        preload: Codec specs to load before the first job is rendered (`preload()`), so that bad weights
-            of any codec stop the build before a file is written, whichever job comes first.
+        preload: Codec specs whose weights are checked before the first job is rendered (`preload()`), so
+            that bad weights of any codec stop the build before a file is written, whichever job comes first.
+        max_loaded: Models kept loaded at once (least recently used ones are released).
     """
 
-    def __init__(self, settings: JobSettings, preload: Iterable[str] = ()) -> None:
+    def __init__(self, settings: JobSettings, preload: Iterable[str] = (), *, max_loaded: int = 1) -> None:
         self.settings = settings
-        self._codecs: dict[str, Codec] = {}
+        self.max_loaded = max(1, max_loaded)
+        self._models: OrderedDict[tuple[str, ...], Codec] = OrderedDict()  # share key -> the model's owner
+        self._views: dict[str, tuple[tuple[str, ...], Codec]] = {}  # spec -> (share key, codec using it)
+        self._active: dict[tuple[str, ...], str] = {}  # share key -> spec whose settings the model has now
+        self._resolved: dict[str, ResolvedWeights] = {}
         self._checkpoint_sha: dict[str, dict[str, str]] = {}
+        self._file_sha: dict[str, str] = {}
         self._auto_limits: dict[str, BatchLimits] = {}
         self._pending = list(dict.fromkeys(preload))
+        #: Models loaded so far (a model reloaded after release counts again); for tests and logs.
+        self.loads = 0
 
     def preload(self) -> None:
-        """Loads the codecs named at construction that are not loaded yet (idempotent).
+        """Checks the weights of the codecs named at construction (idempotent): loads each, keeps none but one.
 
-        `render` and `render_batch` call it first, so a pool worker or Ray actor, which must not raise
-        while it starts, raises the `WeightsError` with its first job instead, before writing anything;
-        in-process builds call it before their first job.
+        Each codec is loaded and released in turn, last to first, so that only the first one stays loaded
+        for the first jobs. `render` and `render_batch` call it first, so a pool worker or Ray actor, which
+        must not raise while it starts, raises the `WeightsError` with its first job instead, before writing
+        anything; in-process builds call it before their first job.
         """
-        while self._pending:
-            self.codec(self._pending[0])
-            self._pending.pop(0)
+        pending, self._pending = self._pending, []
+        for spec in reversed(pending):
+            self.codec(spec)
+
+    def weights_for(self, spec: str) -> ResolvedWeights:
+        """The weights codec `spec` loads in this build (and the option that chose them)."""
+        if spec not in self._resolved:
+            self._resolved[spec] = as_weights_plan(self.settings.weights).resolve(spec)
+        return self._resolved[spec]
+
+    def _share_key(self, spec: str) -> tuple[str, ...]:
+        resolved = self.weights_for(spec).spec
+        if resolved.is_random:
+            return (spec, "random")
+        card = get_card(spec)
+        cls = codec_class(card.name)
+        return (f"{cls.__module__}.{cls.__qualname__}", cls.shared_model_key(card), resolved.describe())
 
     def codec(self, spec: str) -> Codec:
-        """The loaded codec of `spec` (loaded on first use).
+        """The loaded codec of `spec`: loaded on first use, releasing the least recently used model first.
 
         Raises:
             WeightsError: The weights cannot be loaded (wrong keys or shapes, a corrupt file); this stops
                 the build, since every file would fail the same way.
         """
-        if spec not in self._codecs:
-            try:
-                codec = get_codec(spec, device=self.settings.device).load(
-                    self.settings.weights, seed=self.settings.seed, trust_checkpoint=self.settings.trust_checkpoint
-                )
-            except NcstError:
-                raise
-            except _LOAD_ERRORS as err:
-                lines = [line.strip().rstrip(":") for line in str(err).splitlines() if line.strip()][:4]
-                detail = "; ".join(line if len(line) <= 200 else f"{line[:200]}..." for line in lines)
-                raise WeightsError(
-                    f"cannot load {spec} with weights {self.settings.weights!r}: {type(err).__name__}: {detail}"
-                ) from err
-            self._codecs[spec] = codec
-            self._checkpoint_sha[spec] = {str(p): sha256_file(p) for p in codec.checkpoint_paths if Path(p).is_file()}
-        return self._codecs[spec]
+        key = self._share_key(spec)
+        view = self._views.get(spec)
+        if view is None or view[0] not in self._models:
+            owner = self._models.get(key)
+            if owner is None:
+                self._make_room()
+                owner = self._load(spec)
+                self._models[key] = owner
+                self._active[key] = spec
+                codec = owner
+            else:
+                codec = get_codec(spec, device=self.settings.device).share_model(owner)
+                self._active[key] = spec
+            self._views[spec] = (key, codec)
+            if spec not in self._checkpoint_sha:  # variants of one checkpoint hash its files once
+                files = [str(p) for p in codec.checkpoint_paths if Path(p).is_file()]
+                for file in files:
+                    if file not in self._file_sha:
+                        self._file_sha[file] = sha256_file(Path(file))
+                self._checkpoint_sha[spec] = {file: self._file_sha[file] for file in files}
+        codec = self._views[spec][1]
+        self._models.move_to_end(key)
+        if self._active.get(key) != spec:  # another variant of this model ran last: apply this one's settings
+            codec._prepare_model(codec.model)
+            self._active[key] = spec
+        return codec
+
+    def _make_room(self) -> None:
+        """Releases least recently used models until one more fits under `max_loaded`."""
+        while len(self._models) >= self.max_loaded:
+            key, owner = self._models.popitem(last=False)
+            for spec in [s for s, (k, _) in self._views.items() if k == key]:
+                self._views.pop(spec)[1].release()
+            self._active.pop(key, None)
+            owner.release()
+            log.debug("released %s", owner.card.spec)
+        gc.collect()
+        if self.settings.device.startswith("cuda") and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _load(self, spec: str) -> Codec:
+        resolved = self.weights_for(spec)
+        try:
+            codec = get_codec(spec, device=self.settings.device).load(
+                resolved.spec, seed=self.settings.seed, trust_checkpoint=self.settings.trust_checkpoint
+            )
+        except NcstError:
+            raise
+        except _LOAD_ERRORS as err:
+            lines = [line.strip().rstrip(":") for line in str(err).splitlines() if line.strip()][:4]
+            detail = "; ".join(line if len(line) <= 200 else f"{line[:200]}..." for line in lines)
+            raise WeightsError(
+                f"cannot load {spec} with weights {resolved.spec.describe()!r}: {type(err).__name__}: {detail} "
+                f"(from {resolved.source})"
+            ) from err
+        self.loads += 1
+        return codec
 
     def render(self, job: Job) -> Rendered | JobFailure:
         """Makes `job`'s file in memory (its bytes and provenance row), or a `JobFailure` for a bad input.
@@ -291,7 +366,7 @@ class JobRunner:
             source_samples=source.source_samples,
             codec_spec=card.spec,
             class_id=job.class_id,
-            weights=codec.weights.describe() if codec.weights else self.settings.weights,
+            weights=codec.weights.describe() if codec.weights else self.weights_for(card.spec).spec.describe(),
             checkpoint=card.checkpoint,
             checkpoint_sha256=self._checkpoint_sha.get(card.spec, {}),
             upstream_versions=codec.upstream_versions(),
@@ -306,7 +381,7 @@ class JobRunner:
             git_commit=ncst_git_commit(),
             created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             seconds=round(seconds, 4),
-            extra={"measured_bitrate_bps": round(bitrate_bps, 3)},
+            extra={"measured_bitrate_bps": round(bitrate_bps, 3), "weights_source": self.weights_for(card.spec).source},
         )
         return Rendered(row=row, wav_bytes=wav_bytes)
 
@@ -328,6 +403,20 @@ class JobRunner:
 
 
 # -- worker processes and actors ----------------------------------------------------------------------
+def group_by_codec(jobs: Sequence[Job]) -> list[Job]:
+    """`jobs` reordered so that each codec's jobs are contiguous, variants of one family next to each other.
+
+    Families and specs keep the order of their first job, and jobs keep theirs within a spec. A runner
+    holding one model at a time (`JobRunner`) then loads each model once.
+    """
+    family_rank: dict[str, int] = {}
+    spec_rank: dict[str, int] = {}
+    for job in jobs:
+        family_rank.setdefault(job.card.name, len(family_rank))
+        spec_rank.setdefault(job.card.spec, len(spec_rank))
+    return sorted(jobs, key=lambda job: (family_rank[job.card.name], spec_rank[job.card.spec]))
+
+
 def codec_modules(jobs: Sequence[Job]) -> tuple[str, ...]:
     """The modules defining the codecs of `jobs`, for a worker to import before it builds them.
 
@@ -355,7 +444,7 @@ _WORKER: JobRunner | None = None
 def init_worker(
     settings: JobSettings, threads: int, modules: tuple[str, ...] = (), specs: tuple[str, ...] = ()
 ) -> None:
-    """Process-pool initializer: one `JobRunner` (so one model per codec) per worker process."""
+    """Process-pool initializer: one `JobRunner` (one codec model at a time) per worker process."""
     global _WORKER
     _WORKER = start_worker(settings, threads, modules, specs)
 

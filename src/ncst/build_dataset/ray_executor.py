@@ -1,4 +1,4 @@
-"""Runs build jobs on a Ray cluster: one actor per core (or per GPU), one model per actor.
+"""Runs build jobs on a Ray cluster: one actor per core (or per GPU), one codec model at a time per actor.
 
 The driver (the `build-dataset` process) keeps everything that makes a build resumable: it plans the
 jobs, skips finished ones, appends provenance rows and writes the label files, exactly as a local run
@@ -18,7 +18,7 @@ import importlib
 import logging
 from typing import Any, Iterator, Sequence
 
-from ncst.build_dataset.jobs import JobSettings, Rendered, codec_modules, start_worker
+from ncst.build_dataset.jobs import JobSettings, Rendered, codec_modules, group_by_codec, start_worker
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.records import JobFailure
 from ncst.errors import MissingDependencyError, NcstError
@@ -45,7 +45,7 @@ class _RenderActor:
         self._runner = start_worker(settings, threads, modules, specs)
 
     def render(self, job: Job) -> Rendered | JobFailure:
-        return self._runner.render(job)  # loads every codec first: bad weights raise before anything renders
+        return self._runner.render(job)  # checks every codec first: bad weights raise before anything renders
 
 
 class RayExecutor:
@@ -84,6 +84,7 @@ class RayExecutor:
             n_actors = max(1, min(n_actors, len(jobs)))
             modules = codec_modules(jobs)
             actor_cls = ray.remote(**resources)(_RenderActor)
+            jobs = group_by_codec(jobs)  # actors move through the codecs together, one model each
             specs = tuple(dict.fromkeys(job.card.spec for job in jobs))
             actors = [actor_cls.remote(settings, self.threads, modules, specs) for _ in range(n_actors)]
             log.info("Ray: %d actors (%s each) for %d jobs", n_actors, resources, len(jobs))

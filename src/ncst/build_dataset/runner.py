@@ -30,7 +30,8 @@ from ncst.build_dataset.lock import BuildLock
 from ncst.build_dataset.plan import WAV_DIR, Job, Shard, plan_jobs
 from ncst.build_dataset.provenance import ProvenanceLog, read_provenance
 from ncst.build_dataset.records import JobFailure, ProvenanceRow
-from ncst.codecs import get_card, parse_weights
+from ncst.codecs import get_card
+from ncst.codecs.weight_plan import WeightsPlan, as_weights_plan, weights_label
 from ncst.corpora import load_corpus
 from ncst.errors import NcstError
 from ncst.io import atomic_write_bytes, atomic_write_text, parse_temp_name, read_json, sha256_file
@@ -51,7 +52,8 @@ class BuildConfig:
         codecs: Codec spec strings (`encodec`, `encodec@3kbps`, ...).
         corpus: `"demo"` or a manifest CSV path.
         out_dir: Build folder (created).
-        weights: `pretrained`, `random` or a local checkpoint path.
+        weights: `pretrained`, `random` or a local checkpoint path for every codec, or a `WeightsPlan`
+            (per-codec `--weights SPEC=VALUE` and `--weights-dir`).
         device: Torch device.
         workers: 0 or 1 = in this process; N > 1 = a pool of N processes, one model each (Ray: actors).
         shard: Part of the jobs this run does.
@@ -66,7 +68,7 @@ class BuildConfig:
     codecs: tuple[str, ...]
     corpus: str = "demo"
     out_dir: Path = Path("ncst_build")
-    weights: str = "pretrained"
+    weights: str | WeightsPlan = "pretrained"
     device: str = "cpu"
     workers: int = 0
     shard: Shard = field(default_factory=Shard)
@@ -106,13 +108,13 @@ def build(config: BuildConfig, *, progress: ProgressCallback | None = None) -> B
     if not config.codecs:
         raise NcstError("no codec given; pass at least one --codec, e.g. --codec encodec")
     config.executor_spec  # noqa: B018 - checks the executor options before any work
-    weights_label = parse_weights(config.weights).describe()
+    label = weights_label(config.weights)
     cards = [get_card(spec) for spec in config.codecs]
     utterances = load_corpus(config.corpus)
     out = Path(config.out_dir)
     _make_out_dir(out)
     (out / WAV_DIR).mkdir(parents=True, exist_ok=True)
-    _check_settings(out, weights_label, config.seed)
+    _check_settings(out, label, config.seed)
 
     jobs = plan_jobs(utterances, cards, shard=config.shard, limit=config.limit)
     settings = JobSettings(
@@ -175,14 +177,15 @@ def _run_jobs_locked(
     finish: Callable[[list[ProvenanceRow]], object] | None,
 ) -> BuildResult:
     out = settings.out_dir
-    weights_label = parse_weights(settings.weights).describe()
-    _check_settings(out, weights_label, settings.seed)
+    label = weights_label(settings.weights)
+    _check_settings(out, label, settings.seed)
+    per_spec = _weights_per_spec(jobs, settings)
     for folder in sorted({j.folder for j in jobs}):
         if (out / folder).is_dir():
             _remove_stale_temp_files(out / folder, shard)
     prov_path = out / f"provenance{shard.suffix}.jsonl"
     existing = read_provenance(sorted(out.glob("provenance*.jsonl")))
-    todo = [j for j in jobs if not _is_done(out, j, existing.get(j.rel_path), weights_label, settings.seed)]
+    todo = [j for j in jobs if not _is_done(out, j, existing.get(j.rel_path), per_spec[j.card.spec], settings.seed)]
     result = BuildResult(out_dir=out, planned=len(jobs), skipped=len(jobs) - len(todo))
     stale = sum(1 for j in todo if j.rel_path in existing)
     log.info(
@@ -192,7 +195,7 @@ def _run_jobs_locked(
         result.skipped,
         len(todo),
         f" ({stale} of them regenerate stale outputs)" if stale else "",
-        weights_label,
+        label,
     )
     failures_path = out / f"failures{shard.suffix}.csv"
     total = len(todo)
@@ -220,8 +223,17 @@ def _run_jobs_locked(
     return result
 
 
-def _is_done(out: Path, job: Job, row: ProvenanceRow | None, weights_label: str, seed: int) -> bool:
-    if row is None or row.codec_spec != job.card.spec or row.weights != weights_label or row.seed != seed:
+def _weights_per_spec(jobs: Sequence[Job], settings: JobSettings) -> dict[str, str]:
+    """What each codec's provenance rows record as `weights` in this run (resume compares it per file).
+
+    Resolving also checks, before any work, that every codec has weights (`--weights-dir` holds its folder).
+    """
+    plan = as_weights_plan(settings.weights)
+    return {spec: plan.resolve(spec).spec.describe() for spec in dict.fromkeys(j.card.spec for j in jobs)}
+
+
+def _is_done(out: Path, job: Job, row: ProvenanceRow | None, weights: str, seed: int) -> bool:
+    if row is None or row.codec_spec != job.card.spec or row.weights != weights or row.seed != seed:
         return False
     path = out / job.rel_path
     if not path.is_file():

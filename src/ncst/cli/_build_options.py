@@ -18,20 +18,30 @@ __all__ = [
     "TRUST_CHECKPOINT",
     "VERBOSE",
     "WEIGHTS",
+    "WEIGHTS_DIR",
     "WORKERS",
 ]
 
 OUT = typer.Option(Path("ncst_build"), "--out", "-o", help="Output folder (created; reruns resume it).")
 WEIGHTS = typer.Option(
-    "pretrained",
-    help="'pretrained' (download on first use), 'random' (offline smoke runs; marked in provenance) "
-    "or a local checkpoint path.",
+    [],
+    "--weights",
+    help="'pretrained' (the default: download on first use), 'random' (offline smoke runs; marked in provenance) "
+    "or a local checkpoint path; repeatable with per-codec overrides SPEC_OR_NAME=VALUE, e.g. --weights pretrained "
+    "--weights facodec=/ckpt/fa/ --weights dac=random (docs/weights.md).",
+)
+WEIGHTS_DIR = typer.Option(
+    None,
+    "--weights-dir",
+    help="Folder of checkpoints, one DIR/<spec>/ or DIR/<name>/ per codec in its upstream layout "
+    "(what `ncst weights fetch --dir DIR` writes); for clusters without internet.",
 )
 DEVICE = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0.")
 WORKERS = typer.Option(
     0,
     min=0,
-    help="Worker processes (0 = run in this process); each loads its own model. Ray: actors (0 = one per CPU/GPU).",
+    help="Worker processes (0 = run in this process); each holds one codec model at a time. Ray: actors "
+    "(0 = one per CPU/GPU).",
 )
 EXECUTOR = typer.Option("local", help="'local' (this machine) or 'ray' (pip install ncst\\[ray], see docs/scaling.md).")
 ADDRESS = typer.Option(

@@ -45,7 +45,8 @@ def build_dataset(
     corpus: str = typer.Option("demo", help="'demo' (bundled real speech) or a manifest CSV with columns utt_id,path."),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N utterances of the corpus."),
     out: Path = opt.OUT,
-    weights: str = opt.WEIGHTS,
+    weights: List[str] = opt.WEIGHTS,
+    weights_dir: Optional[Path] = opt.WEIGHTS_DIR,
     device: str = opt.DEVICE,
     workers: int = opt.WORKERS,
     executor: str = opt.EXECUTOR,
@@ -64,6 +65,7 @@ def build_dataset(
     build resumes where it stopped.
     """
     from ncst.build_dataset import BuildConfig, build, parse_shard
+    from ncst.codecs.weight_plan import parse_weights_options
 
     setup_logging(verbose)
     set_threads(threads)
@@ -71,7 +73,7 @@ def build_dataset(
         codecs=tuple(codec),
         corpus=corpus,
         out_dir=out,
-        weights=weights,
+        weights=parse_weights_options(weights, weights_dir),
         device=device,
         workers=workers,
         shard=parse_shard(shard),

@@ -70,7 +70,8 @@ def build_recipe(
         [], "--add-codec", help="Add a registered codec as a new class, SPEC=ID or SPEC=OOD (repeatable)."
     ),
     out: Path = opt.OUT,
-    weights: str = opt.WEIGHTS,
+    weights: List[str] = opt.WEIGHTS,
+    weights_dir: Optional[Path] = opt.WEIGHTS_DIR,
     device: str = opt.DEVICE,
     workers: int = opt.WORKERS,
     executor: str = opt.EXECUTOR,
@@ -88,6 +89,7 @@ def build_recipe(
     """
     from ncst.build_dataset import parse_shard
     from ncst.build_dataset.executors import ExecutorSpec
+    from ncst.codecs.weight_plan import parse_weights_options
     from ncst.recipes import RecipeBuildConfig
     from ncst.recipes import build_recipe as run_build
 
@@ -101,7 +103,7 @@ def build_recipe(
         subsets=tuple(s for item in subsets for s in item.split(",") if s.strip()),
         per_class_limit=per_class_limit,
         add_codecs=tuple(parse_add_codec(a) for a in add_codec),
-        weights=weights,
+        weights=parse_weights_options(weights, weights_dir),
         device=device,
         workers=workers,
         shard=parse_shard(shard),

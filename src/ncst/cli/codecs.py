@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import List
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 from rich.table import Table
@@ -53,7 +54,15 @@ def codecs_list(
 @group.command("check")
 def codecs_check(
     specs: List[str] = typer.Argument(..., help="Codec specs, e.g. encodec encodec@3kbps snac."),
-    weights: str = typer.Option("random", help="'random' (offline), 'pretrained' or a local checkpoint path."),
+    weights: List[str] = typer.Option(
+        [],
+        "--weights",
+        help="'random' (the default; offline), 'pretrained' or a local checkpoint path; repeatable with "
+        "per-codec overrides SPEC_OR_NAME=VALUE (docs/weights.md).",
+    ),
+    weights_dir: Optional[Path] = typer.Option(
+        None, "--weights-dir", help="Folder with one DIR/<spec>/ or DIR/<name>/ checkpoint folder per codec."
+    ),
     duration_s: float = typer.Option(0.5, "--duration", help="Test clip length in seconds."),
     seed: int = typer.Option(0, help="Seed of random weights and decoder sampling."),
     device: str = typer.Option("cpu", help="Torch device, e.g. cpu or cuda:0."),
@@ -65,14 +74,21 @@ def codecs_check(
 ) -> None:
     """Build each codec, run a short clip and report length, determinism and measured bitrate."""
     from ncst.codecs.conformance import check_codec
+    from ncst.codecs.weight_plan import parse_weights_options
 
     set_threads(threads)
     from ncst.errors import NcstError
 
     try:
+        plan = parse_weights_options(weights, weights_dir, default="random")
         reports = [
             check_codec(
-                s, weights=weights, duration_s=duration_s, seed=seed, device=device, trust_checkpoint=trust_checkpoint
+                s,
+                weights=plan.resolve(s).spec,
+                duration_s=duration_s,
+                seed=seed,
+                device=device,
+                trust_checkpoint=trust_checkpoint,
             )
             for s in specs
         ]
@@ -83,7 +99,7 @@ def codecs_check(
         payload = [r.to_dict() for r in reports]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
     else:
-        table = Table(title=f"codec conformance ({weights} weights)")
+        table = Table(title=f"codec conformance ({escape(plan.label())} weights)")
         table.add_column("spec", no_wrap=True)
         for col in ("SR", "len", "finite", "determ.", "codes", "measured bps", "card bps", "ok"):
             table.add_column(col)

@@ -21,6 +21,7 @@ __all__ = ["COMMANDS", "app", "main"]
 #: `ncst` subcommands: (name, "module:attribute", aliases), in the order `ncst --help` lists them.
 COMMANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("codecs", "ncst.cli.codecs:group", ()),
+    ("weights", "ncst.cli.weights:group", ()),
     ("build-dataset", "ncst.cli.build_dataset:build_dataset", ("build",)),
     ("build-recipe", "ncst.cli.build_recipe:build_recipe", ()),
     ("verify", "ncst.cli.verify:verify", ()),

@@ -18,6 +18,7 @@ from ncst.codecs.registry import (
     parse_spec,
     register_codec,
 )
+from ncst.codecs.weight_plan import WeightsPlan, as_weights_plan, parse_weights_options, weights_label
 
 __all__ = [
     "Codec",
@@ -26,6 +27,10 @@ __all__ = [
     "WeightsSpec",
     "fit_length",
     "parse_weights",
+    "WeightsPlan",
+    "as_weights_plan",
+    "parse_weights_options",
+    "weights_label",
     "ENTRY_POINT_GROUP",
     "CodecSpec",
     "available_codecs",

@@ -29,6 +29,7 @@ import yaml
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import WeightFile
 from ncst.codecs.ports.audiodec import AudioDec, AutoencoderConfig, VocoderConfig, build_libritts_v1
 from ncst.codecs.random_init import seed_codebooks_from
 from ncst.errors import WeightsError
@@ -132,6 +133,17 @@ class AudioDecCodec(Codec):
     def _load_pretrained(self) -> AudioDec:
         """Upstream's release archive, downloaded once into the torch hub cache."""
         return self._load_local(_download_release())
+
+    def weight_files(self) -> list[WeightFile]:
+        """The four libritts_v1 files `_download_release` keeps from `exp.zip` in the torch hub folder."""
+        root = Path(torch.hub.get_dir()) / "audiodec" / "pretrain_models_v02"
+        complete = (root / ".completed").is_file()
+        files = [
+            root / "exp" / sub / name
+            for sub in (AUTOENCODER_DIR, VOCODER_DIR)
+            for name in (CONFIG_NAME, CHECKPOINT_NAME)
+        ]
+        return [WeightFile(RELEASE_URL, file, complete and file.is_file()) for file in files]
 
     def _load_local(self, path: Path) -> AudioDec:
         """A folder in upstream's layout (see `find_checkpoints`)."""

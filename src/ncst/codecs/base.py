@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Sequence
 import torch
 
 from ncst.codecs.card import ARCHITECTURE_SOURCES, CodecCard
+from ncst.codecs.checkpoints import WeightFile, hf_weight_file, is_offline, torch_hub_weight_file
 from ncst.codecs.codes import Codes
 from ncst.codecs.weights import WeightsSpec, parse_weights
 from ncst.errors import MissingDependencyError, NotFittedError, WeightsError
@@ -114,6 +115,46 @@ class Codec(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement save_local")
 
+    def weight_files(self) -> list[WeightFile]:
+        """The files `_load_pretrained` reads and where upstream's cache keeps them (`ncst weights list`).
+
+        The default reads the card's checkpoint (`hf://<org>/<repo>/<file>` or a release URL kept by torch
+        hub); adapters that read more files, or another cache, override it. Empty: no public checkpoint.
+        """
+        checkpoint = self.card.checkpoint
+        if checkpoint.startswith("hf://"):
+            parts = checkpoint[len("hf://") :].split("/")
+            if len(parts) > 2:
+                return [hf_weight_file("/".join(parts[:2]), "/".join(parts[2:]), self.card.checkpoint_sha256)]
+        elif checkpoint.startswith(("https://", "http://")):
+            return [torch_hub_weight_file(checkpoint, self.card.checkpoint_sha256)]
+        return []
+
+    def _missing_weights_message(self, missing: WeightFile, reason: str) -> str:
+        spec = self.card.spec
+        return (
+            f"{spec}: checkpoint file {missing.name} ({missing.source}) is not in the cache (looked for "
+            f"{missing.path}; {reason}); fetch it where there is network with `ncst weights fetch {spec}`, or "
+            f"`ncst weights fetch {spec} --dir DIR` and build with --weights-dir DIR"
+        )
+
+    def _load_pretrained_checked(self) -> Any:
+        """`_load_pretrained`, failing fast and naming the missing file when offline or a download fails."""
+        if is_offline():
+            missing = [f for f in self.weight_files() if not f.present]
+            if missing:
+                raise WeightsError(self._missing_weights_message(missing[0], "offline: HF_HUB_OFFLINE is set"))
+        try:
+            return self._load_pretrained()
+        except OSError as err:  # URLError, requests' and huggingface_hub's connection and not-cached errors
+            missing = [f for f in self.weight_files() if not f.present]
+            if not missing:
+                raise
+            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+            raise WeightsError(
+                self._missing_weights_message(missing[0], f"download failed: {type(err).__name__}: {first}")
+            ) from err
+
     def _prepare_model(self, model: Any) -> None:
         """Configures or checks the built model, whatever its weights (bandwidth, rate checks); optional."""
         return None  # nothing to do by default
@@ -134,7 +175,7 @@ class Codec(ABC):
         if weights.mode == "random":
             model = self._build_random(seed)
         elif weights.mode == "pretrained":
-            model = self._load_pretrained()
+            model = self._load_pretrained_checked()
         elif weights.mode == "path" and weights.path is not None:
             model = self._load_local(weights.path)
         else:
@@ -173,6 +214,37 @@ class Codec(ABC):
         self._loaded = True
         log.info("loaded %s (%s weights) on %s", self.card.spec, spec.describe(), self.device)
         return self
+
+    @classmethod
+    def shared_model_key(cls, card: CodecCard) -> str:
+        """Variants with equal keys load the same checkpoint into the same model; default: no sharing.
+
+        An adapter whose variants differ only in settings `_prepare_model` applies (EnCodec's bandwidth,
+        FunCodec's bit width read at encode time) returns one key for them, so a build loads the model once
+        (`share_model`). Only for loaded checkpoints: random weights are never shared.
+        """
+        return card.spec
+
+    def share_model(self, owner: "Codec") -> "Codec":
+        """Uses `owner`'s loaded model for this variant (same `shared_model_key`); returns `self`.
+
+        The model object is shared, so `_prepare_model` runs again here: whoever switches between variants
+        of one model calls it before using the other variant (`ncst.build_dataset.jobs.JobRunner` does).
+        """
+        owner._check_loaded()
+        self.model = owner.model
+        self.weights = owner.weights
+        self.seed = owner.seed
+        self.trust_checkpoint = owner.trust_checkpoint
+        self.checkpoint_paths = list(owner.checkpoint_paths)
+        self._prepare_model(self.model)
+        self._loaded = True
+        return self
+
+    def release(self) -> None:
+        """Drops the model (a build holds one codec at a time); `load` again to use this codec."""
+        self.model = None
+        self._loaded = False
 
     @property
     def is_loaded(self) -> bool:

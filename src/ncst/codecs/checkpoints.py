@@ -9,7 +9,9 @@ the user passed `--trust-checkpoint`).
 from __future__ import annotations
 
 import logging
+import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -17,9 +19,14 @@ from ncst.errors import ChecksumError, WeightsError
 from ncst.io import sha256_file
 
 __all__ = [
+    "WeightFile",
+    "hf_weight_file",
+    "torch_hub_weight_file",
+    "is_offline",
     "hub_file",
     "url_file",
     "resolve_file",
+    "resolve_in_folder",
     "resolve_config_and_weights",
     "state_dict_of",
     "check_hash_in_name",
@@ -28,6 +35,73 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _HASHED_NAME = re.compile(r"-([0-9a-f]{8,64})$")
+
+
+@dataclass(frozen=True, slots=True)
+class WeightFile:
+    """One file a codec's `pretrained` weights need, and where upstream's cache keeps it (`ncst weights`).
+
+    Attributes:
+        source: Where it is downloaded from (`hf://<repo>/<file>` or a URL).
+        path: Where the upstream cache holds it (for a Hugging Face file not yet cached, the snapshot
+            path with `*` for the revision).
+        present: Whether that cache holds it now.
+        sha256: The published sha256 (or its published prefix), when upstream publishes one.
+    """
+
+    source: str
+    path: Path
+    present: bool
+    sha256: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def size_bytes(self) -> int | None:
+        return self.path.stat().st_size if self.present else None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "path": str(self.path),
+            "present": self.present,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+        }
+
+
+def hf_weight_file(repo_id: str, filename: str, sha256: str | None = None) -> WeightFile:
+    """A Hugging Face hub file and its place in the HF cache (`models--<org>--<name>/snapshots/<rev>/<file>`)."""
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    cached = huggingface_hub.try_to_load_from_cache(repo_id, filename)
+    if isinstance(cached, str):
+        return WeightFile(f"hf://{repo_id}/{filename}", Path(cached), True, sha256)
+    folder = Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / "snapshots" / "*"
+    return WeightFile(f"hf://{repo_id}/{filename}", folder / filename, False, sha256)
+
+
+def torch_hub_weight_file(url: str, sha256: str | None = None) -> WeightFile:
+    """A release file in the torch hub cache (`$TORCH_HOME/hub/checkpoints/<name>`), as `url_file` keeps it."""
+    import torch
+
+    file = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+    return WeightFile(url, file, file.is_file(), sha256)
+
+
+def is_offline() -> bool:
+    """Whether downloads are switched off (`HF_HUB_OFFLINE` or `NCST_OFFLINE`): then nothing is fetched or retried."""
+    for var in ("HF_HUB_OFFLINE", "NCST_OFFLINE"):
+        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
+            return True
+    try:
+        from huggingface_hub import constants
+    except ImportError:  # pragma: no cover - a core dependency
+        return False
+    return bool(constants.HF_HUB_OFFLINE)
 
 
 def hub_file(repo_id: str, filename: str) -> Path:
@@ -66,6 +140,28 @@ def resolve_file(path: Path, name: str, what: str) -> Path:
     if not file.is_file():
         raise WeightsError(f"{what} weights {str(path)!r}: expected a checkpoint file or a folder holding {name}")
     return file
+
+
+def resolve_in_folder(path: Path, names: tuple[str, ...], what: str) -> Path:
+    """`path` if it is a file; in a folder, the first of `names` present, else its only file with their suffix.
+
+    A `--weights-dir` folder holds what `save_local` writes, which may be named differently from upstream's
+    cache file (EnCodec's hash-named file, DAC's versioned one); both are accepted.
+    """
+    if path.is_file():
+        return path
+    if path.is_dir():
+        for name in names:
+            if (path / name).is_file():
+                return path / name
+        suffix = Path(names[0]).suffix
+        candidates = sorted(p for p in path.glob(f"*{suffix}") if p.is_file())
+        if len(candidates) == 1:
+            return candidates[0]
+    raise WeightsError(
+        f"{what} weights {str(path)!r}: expected a checkpoint file or a folder holding {' or '.join(names)} "
+        f"(or exactly one *{Path(names[0]).suffix} file)"
+    )
 
 
 def resolve_config_and_weights(path: Path, config_name: str, weights_name: str, layout: str) -> tuple[Path, Path]:

@@ -21,6 +21,7 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import WeightFile, resolve_in_folder
 from ncst.errors import WeightsError
 
 __all__ = ["CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "DacCodec"]
@@ -87,13 +88,19 @@ class DacCodec(Codec):
         file = utils.download(model_type=extra["model_type"], model_bitrate=extra["model_bitrate"], tag=extra["tag"])
         return self._load_file(dac, Path(file))
 
+    def weight_files(self) -> list[WeightFile]:
+        """Where `dac.utils.download` keeps the release: `~/.cache/descript/dac/weights_<type>_<rate>_<tag>.pth`."""
+        extra = self.card.extra
+        file = (
+            Path.home() / ".cache" / "descript" / "dac"
+            / f"weights_{extra['model_type']}_{extra['model_bitrate']}_{extra['tag']}.pth"
+        )  # fmt: skip
+        return [WeightFile(CHECKPOINT_URL, file, file.is_file(), self.card.checkpoint_sha256)]
+
     def _load_local(self, path: Path) -> Any:
+        """A file written by `DAC.save` (`{'state_dict', 'metadata'}`), or a folder holding one (`save_local`)."""
         dac = self._import_upstream("dac")
-        if not path.is_file():
-            raise WeightsError(
-                f"DAC weights {str(path)!r}: expected a file written by DAC.save ({{'state_dict', 'metadata'}})"
-            )
-        return self._load_file(dac, path)
+        return self._load_file(dac, resolve_in_folder(path, ("weights.pth",), "DAC"))
 
     def _load_file(self, dac: Any, file: Path) -> Any:
         """What `DAC.load` does for a `DAC.save` file, but read with `Codec._load_checkpoint`.

@@ -21,7 +21,13 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
-from ncst.codecs.checkpoints import check_hash_in_name, resolve_file, state_dict_of
+from ncst.codecs.checkpoints import (
+    WeightFile,
+    check_hash_in_name,
+    resolve_in_folder,
+    state_dict_of,
+    torch_hub_weight_file,
+)
 from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
 
 __all__ = ["CHECKPOINT_NAME", "CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "EncodecCodec"]
@@ -30,6 +36,8 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "encodec_24khz-d7cc33bc.th"
 CHECKPOINT_URL = "https://dl.fbaipublicfiles.com/encodec/v0/" + CHECKPOINT_NAME
+#: What `save_local` writes (no hash in the name: its weights are not the release's).
+LOCAL_NAME = "encodec_24khz.th"
 SAMPLE_RATE_HZ = 24_000
 HOP_SAMPLES = 320  # prod of the SEANet ratios [8, 5, 4, 2]
 FRAME_RATE_HZ = SAMPLE_RATE_HZ / HOP_SAMPLES  # 75.0
@@ -143,9 +151,13 @@ class EncodecCodec(Codec):
             log.warning("EnCodec weights loaded, but the torch hub cache file %s is missing", cached)
         return model
 
+    def weight_files(self) -> list[WeightFile]:
+        """The release file in the torch hub cache; its name carries the published sha256 prefix."""
+        return [torch_hub_weight_file(CHECKPOINT_URL, sha256=CHECKPOINT_NAME.split("-")[1].split(".")[0])]
+
     def _load_local(self, path: Path) -> Any:
         """A state-dict file, or a folder holding `encodec_24khz-d7cc33bc.th` (upstream's `repository`)."""
-        file = resolve_file(path, CHECKPOINT_NAME, "EnCodec")
+        file = resolve_in_folder(path, (CHECKPOINT_NAME, LOCAL_NAME), "EnCodec")
         check_hash_in_name(file)  # torch hub naming <name>-<sha256 prefix>.<ext>, checked as upstream does
         model = self._new_model()
         model.load_state_dict(state_dict_of(self._load_checkpoint(file), file))
@@ -155,9 +167,14 @@ class EncodecCodec(Codec):
     def save_local(self, folder: Path) -> Path:
         """A plain state-dict file (no hash in its name), as `torch.save(model.state_dict())` writes it."""
         folder.mkdir(parents=True, exist_ok=True)
-        file = folder / "encodec_24khz.th"
+        file = folder / LOCAL_NAME
         torch.save(self.model.state_dict(), file)
         return file
+
+    @classmethod
+    def shared_model_key(cls, card: CodecCard) -> str:
+        """Every variant is the same checkpoint at another target bandwidth (set by `_prepare_model`)."""
+        return CHECKPOINT_URL
 
     def _prepare_model(self, model: Any) -> None:
         model.set_target_bandwidth(float(self.card.extra["bandwidth_kbps"]))

@@ -38,6 +38,7 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import WeightFile, hf_weight_file
 from ncst.codecs.facodec_ns3 import NS3_CARD, NS3_FILES, NS3_HF_REPO, FacodecNs3Codec
 from ncst.codecs.ports.facodec import FAcodec, FAcodecConfig, detect_timbre_norm, split_checkpoint
 from ncst.errors import WeightsError
@@ -67,7 +68,9 @@ CODEBOOK_SIZE = 1024
 MIN_FRAMES = 4
 
 
-def _card(variant: str, timbre_norm: bool, n_q: int, notes: str, checkpoint: str) -> CodecCard:
+def _card(
+    variant: str, timbre_norm: bool, n_q: int, notes: str, checkpoint: str, deviation: str = ""
+) -> CodecCard:
     return CodecCard(
         name=_CLASS.key,
         variant=variant,
@@ -93,7 +96,8 @@ def _card(variant: str, timbre_norm: bool, n_q: int, notes: str, checkpoint: str
         quantizer="factorised RVQ (prosody/content/timbre/residual, L2-normalised factorised codes, dim 8)",
         decoder_type="time domain (causal DAC conv + LSTM, Snake)",
         notes=notes,
-        extra={"timbre_norm": timbre_norm, "arch": "24k", "hub_repo": HF_REPO, "config": CONFIG_NAME},
+        extra={"timbre_norm": timbre_norm, "arch": "24k", "hub_repo": HF_REPO, "config": CONFIG_NAME}
+        | ({"deviation": deviation} if deviation else {}),
     )
 
 
@@ -113,6 +117,9 @@ VARIANTS: dict[str, CodecCard] = {
         "The public Plachta/FAcodec weights (6 Q, 4800 bps + 1024-d timbre vector in Codes.extra['timbre']); "
         "the ST-Codecfake authors never name their checkpoint: see docs/codecs.md (FACodec).",
         f"hf://{HF_REPO}/{CHECKPOINT_NAME}",
+        deviation="class 5 uses the public Plachta/FAcodec weights: 6 codebooks, 4.8 kbps (+ a timbre vector), not "
+        "the 8 codebooks and 6.4 kbps of the paper's Table 2, because no public checkpoint has that configuration; "
+        "with an 8-codebook checkpoint, use a recipe whose class 5 is facodec@24k and --weights facodec@24k=PATH",
     ),
     "ns3": NS3_CARD,
 }
@@ -159,6 +166,12 @@ class FacodecCodec(Codec):
             )
         file = Path(hf_hub_download(HF_REPO, CHECKPOINT_NAME))
         return self._load_facodec(file, Path(hf_hub_download(HF_REPO, CONFIG_NAME)))
+
+    def weight_files(self) -> list[WeightFile]:
+        """The hub checkpoint and its config (timbre-norm only: the 8-codebook variant has no public weights)."""
+        if not self.timbre_norm:
+            return []
+        return [hf_weight_file(HF_REPO, name) for name in (CHECKPOINT_NAME, CONFIG_NAME)]
 
     def _load_local(self, path: Path) -> FAcodec:
         """A checkpoint file or folder in the upstream layout (see the module docstring)."""

@@ -23,6 +23,7 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
+from ncst.codecs.checkpoints import WeightFile, hf_weight_file
 from ncst.codecs.ports.facodec import NS3FACodec
 from ncst.errors import WeightsError
 
@@ -90,6 +91,10 @@ class FacodecNs3Codec(Codec):
         from huggingface_hub import hf_hub_download
 
         return self._load_files([Path(hf_hub_download(NS3_HF_REPO, name)) for name in NS3_FILES])
+
+    def weight_files(self) -> list[WeightFile]:
+        """The encoder and decoder files of the hub repository (HF cache)."""
+        return [hf_weight_file(NS3_HF_REPO, name) for name in NS3_FILES]
 
     def _load_local(self, path: Path) -> NS3FACodec:
         """A folder holding both files, or either file (its folder is used)."""

@@ -45,7 +45,7 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
-from ncst.codecs.checkpoints import hub_file, resolve_config_and_weights
+from ncst.codecs.checkpoints import WeightFile, hf_weight_file, hub_file, resolve_config_and_weights
 from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
 from ncst.errors import UntrustedCheckpointError, WeightsError
 
@@ -309,6 +309,11 @@ class FunCodecCodec(Codec):
         repo_id = str(self.card.extra["hf_repo_id"])
         return self._load_files(hub_file(repo_id, CONFIG_FILE), hub_file(repo_id, WEIGHTS_FILE))
 
+    def weight_files(self) -> list[WeightFile]:
+        """`config.yaml` and `model.pth` of the variant's hub repository (HF cache)."""
+        repo_id = str(self.card.extra["hf_repo_id"])
+        return [hf_weight_file(repo_id, name) for name in (CONFIG_FILE, WEIGHTS_FILE)]
+
     def _load_local(self, path: Path) -> Any:
         return self._load_files(*resolve_checkpoint_dir(path))
 
@@ -333,6 +338,11 @@ class FunCodecCodec(Codec):
         """The layout of the alibaba-damo/audio_codec-* repositories (`config.yaml` + `model.pth`)."""
         save_checkpoint(self.model, self.config, folder)
         return folder
+
+    @classmethod
+    def shared_model_key(cls, card: CodecCard) -> str:
+        """Variants of one repository are one checkpoint; the bit width is passed at encode time."""
+        return card.checkpoint
 
     def _prepare_model(self, model: Any) -> None:
         """Refuses a checkpoint whose hop, codebook or rate differs from the card (wrong bitrate)."""

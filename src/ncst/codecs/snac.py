@@ -24,7 +24,7 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
-from ncst.codecs.checkpoints import hub_file
+from ncst.codecs.checkpoints import WeightFile, hf_weight_file, hub_file
 from ncst.errors import UntrustedCheckpointError, WeightsError
 
 __all__ = ["DEFAULT_VARIANT", "HF_REPO", "SNAC_24KHZ_CONFIG", "VARIANTS", "SnacCodec"]
@@ -106,6 +106,10 @@ class SnacCodec(Codec):
         # What SNAC.from_pretrained(HF_REPO) does, keeping the cached file paths for provenance.
         snac_cls = self._import_upstream("snac").SNAC
         return self._load_files(snac_cls, hub_file(HF_REPO, CONFIG_NAME), hub_file(HF_REPO, WEIGHTS_NAME))
+
+    def weight_files(self) -> list[WeightFile]:
+        """`config.json` and `pytorch_model.bin` of the hub repository (HF cache)."""
+        return [hf_weight_file(HF_REPO, name) for name in (CONFIG_NAME, WEIGHTS_NAME)]
 
     def _load_local(self, path: Path) -> Any:
         snac_cls = self._import_upstream("snac").SNAC

@@ -27,7 +27,7 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
-from ncst.codecs.checkpoints import hub_file, resolve_config_and_weights
+from ncst.codecs.checkpoints import WeightFile, hf_weight_file, hub_file, resolve_config_and_weights
 from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
 from ncst.errors import UntrustedCheckpointError, WeightsError
 
@@ -158,6 +158,14 @@ class SpeechTokenizerCodec(Codec):
             for name in (extra["config_file"], extra["weights_file"])
         )
         return self._load_files(config_path, weights_path)
+
+    def weight_files(self) -> list[WeightFile]:
+        """The config and weights in the hub repository's sub-folder (HF cache)."""
+        extra = self.card.extra
+        return [
+            hf_weight_file(str(extra["hf_repo_id"]), f"{extra['hf_subfolder']}/{name}")
+            for name in (extra["config_file"], extra["weights_file"])
+        ]
 
     def _load_local(self, path: Path) -> Any:
         return self._load_files(*resolve_checkpoint_dir(path))

@@ -1,4 +1,7 @@
-"""`--weights`: which weights an adapter loads (`pretrained`, `random` or a local checkpoint path)."""
+"""Which weights one codec loads: `pretrained` (upstream hub/URL/cache), `random` or a local checkpoint path.
+
+A build chooses them per codec with `ncst.codecs.weight_plan.WeightsPlan` (docs/weights.md).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from pathlib import Path
 
 from ncst.errors import WeightsError
 
-__all__ = ["WeightsSpec", "parse_weights"]
+__all__ = ["WeightsSpec", "parse_weights", "needs_weights"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +43,8 @@ def _path_weights(path: Path) -> WeightsSpec:
     if not path.exists():
         raise WeightsError(f"weights {str(path)!r} is neither 'pretrained', 'random' nor an existing file or folder")
     return WeightsSpec("path", path.resolve())
+
+
+def needs_weights(checkpoint: str) -> bool:
+    """Whether a card's `checkpoint` names weights (the real class has `none (no weights)`)."""
+    return not checkpoint.startswith("none")

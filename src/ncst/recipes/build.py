@@ -35,7 +35,7 @@ from ncst.build_dataset.lock import BuildLock, lock_path
 from ncst.build_dataset.plan import Shard
 from ncst.build_dataset.records import ProvenanceRow
 from ncst.build_dataset.runner import BuildResult, ProgressCallback, run_jobs
-from ncst.codecs import get_card, parse_weights
+from ncst.codecs import WeightsPlan, get_card, weights_label
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
 from ncst.io import atomic_write_text, read_json
 from ncst.layout import LABEL_DIR, RECIPE_FILE, format_label_line, read_recipe_meta
@@ -75,7 +75,7 @@ class RecipeBuildConfig:
     subsets: tuple[str, ...] = ()
     per_class_limit: int | None = None
     add_codecs: tuple[tuple[str, str], ...] = ()
-    weights: str = "pretrained"
+    weights: str | WeightsPlan = "pretrained"
     device: str = "cpu"
     workers: int = 0
     shard: Shard = field(default_factory=Shard)
@@ -124,7 +124,7 @@ def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None
         isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed <= MAX_SEED
     ):
         raise RecipeError(f"--seed {show(config.seed)}: expected an integer 0..{MAX_SEED}")
-    weights_label = parse_weights(config.weights).describe()
+    weights_text = weights_label(config.weights)
     recipe = resolve_recipe(config.recipe, config.add_codecs)
     corpora = read_corpora(config.corpora)
     seed = recipe.seed if config.seed is None else config.seed
@@ -138,7 +138,7 @@ def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None
     )
     out = Path(config.out_dir)
     targets = _check_targets(out, plan, config.shard)
-    _check_recorded(out, plan, seed, weights_label)
+    _check_recorded(out, plan, seed, weights_text)
     for spec, folders in sorted(plan.missing_codecs.items()):
         log.warning("codec %s is not in the registry: skipping %s", spec, ", ".join(folders))
     for folder, reason in sorted(plan.skipped_subsets.items()):
@@ -148,7 +148,7 @@ def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None
     except OSError as err:
         raise NcstError(f"cannot create the build folder {out}: {err}") from err
     with BuildLock(out, config.shard.suffix, str(config.shard)):
-        _check_recorded(out, plan, seed, weights_label)  # again, now that no other run of this shard can write
+        _check_recorded(out, plan, seed, weights_text)  # again, now that no other run of this shard can write
         for target in targets:  # the whole layout, also folders whose codec is not registered yet
             target.mkdir(parents=True, exist_ok=True)
         _write_recipe_json(out, plan, config, seed)
@@ -290,7 +290,7 @@ def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, s
         "recipe": recipe.name,
         "recipe_source": recipe.path,
         "seed": seed,
-        "weights": parse_weights(config.weights).describe(),
+        "weights": weights_label(config.weights),
         "split": plan.split_origin,
         "pairing": plan.pairing,
         "fixed_by": plan.fixed_by,

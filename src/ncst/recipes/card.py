@@ -89,6 +89,11 @@ def write_dataset_card(
             f"| {spec} | {class_id} | {card.sample_rate_hz} | {card.n_quantizers} | {card.effective_bitrate_bps:g} | "
             f"{measured} | {used} | {card.licence} |"
         )
+    deviations = [
+        (spec, str(card.extra["deviation"])) for spec, (card, _) in cards.items() if card.extra.get("deviation")
+    ]
+    if deviations:
+        lines += ["", "## Deviations from the paper", ""] + [f"- `{spec}`: {text}" for spec, text in deviations]
     if plan.missing_codecs or plan.skipped_subsets:
         lines += ["", "## Not built", ""]
         for spec, folders in sorted(plan.missing_codecs.items()):
