@@ -87,7 +87,7 @@ VARIANTS: dict[str, CodecCard] = {
         6.0,
         8,
         "ST-Codecfake class 4 (file prefix encodec_): 6 kbps, 8 Q (Codecfake Table I F04; checkpoint inferred "
-        "from the bitrate arithmetic, specs/dataset.md).",
+        "from the bitrate arithmetic, docs/reference_system.md §6).",
     ),
     "3kbps": _card(
         "3kbps",

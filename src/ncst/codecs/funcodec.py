@@ -9,7 +9,7 @@ Upstream: PyPI `ms-funcodec` 0.2.0 (the installable repackage of github.com/alib
 `alibaba-damo/audio_codec-encodec-en-libritts-16k-nq32ds640-pytorch` (`config.yaml`, `model.pth`, MIT),
 loaded with upstream's `GANSpeechCodecTask.build_model_from_file`, the loader behind `Speech2Token`.
 
-Which checkpoint and settings (specs/dataset.md 1b, 2b): the main set is most likely a `nq32ds640`
+Which checkpoint and settings (docs/reference_system.md §6): the main set is most likely a `nq32ds640`
 model (hop 640 -> 25 frames/s, 250 bps per quantizer) run with the README's `--bit_width 16000`, which
 asks for 64 quantizers and is capped at the 32 the model has: 8 kbps effective. The C3-1..C3-4 variants
 are the same model at bit_width 3000/6000/12000/24000 -> 12/24/32/32 quantizers (3/6/8/8 kbps); a

@@ -107,7 +107,7 @@ VARIANTS: dict[str, CodecCard] = {
         "wavtokenizer_smalldata_frame75_3s_nq1_code4096_dim512_kmeans200_attn.yaml",
         "ST-Codecfake OOD class 7 (eval_ood7, file prefix wavtokenizer_) and OOD_diff_source/NCSSD_wavtokenizer "
         "(same codec on NCSSD sources): 75 tokens/s, 0.9 kbps (Table 2). The 'small' LibriTTS checkpoint "
-        "is inferred (README model list; medium/large 75-token checkpoints also exist, specs/dataset.md 2b).",
+        "is inferred (README model list; medium/large 75-token checkpoints also exist; docs/reference_system.md §6).",
     ),
     "small40": _card(
         "small40",
