@@ -149,3 +149,37 @@ def test_build_dataset_script_routes_recipe_to_build_recipe(tmp_path: Path) -> N
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "none.toml" in result.stderr
+
+
+def test_build_dataset_writes_the_dataset_card(tmp_path: Path) -> None:
+    import ncst.testing as testing
+
+    manifest = testing.write_tiny_corpus(tmp_path / "c")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(
+        build_app, ["--codec", "fakecodec", "--corpus", str(manifest), "--weights", "random", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "DATASET.html").is_file()
+    assert (out / "quality.csv").is_file()
+
+
+def test_build_dataset_no_card_writes_none(tmp_path: Path) -> None:
+    import ncst.testing as testing
+
+    manifest = testing.write_tiny_corpus(tmp_path / "c")
+    out = tmp_path / "o"
+    args = ["--codec", "fakecodec", "--corpus", str(manifest), "--weights", "random", "--out", str(out), "--no-card"]
+    assert CliRunner().invoke(build_app, args).exit_code == 0
+    assert not (out / "DATASET.html").exists()
+
+
+def test_sharded_build_writes_no_card(tmp_path: Path) -> None:
+    import ncst.testing as testing
+
+    manifest = testing.write_tiny_corpus(tmp_path / "c")
+    out = tmp_path / "o"
+    args = ["--codec", "fakecodec", "--corpus", str(manifest), "--weights", "random", "--out", str(out)]
+    args += ["--shard", "0/2"]
+    CliRunner().invoke(build_app, args)
+    assert not (out / "DATASET.html").exists()

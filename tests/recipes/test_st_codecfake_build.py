@@ -264,3 +264,12 @@ def test_verify_reports_missing_extra_and_mislabelled(built: dict, tmp_path: Pat
     assert "made as class 4" in report.mislabelled[0]
     assert len(report.labels) == 1
     assert not report.ok
+
+
+def test_recipe_build_writes_the_html_card_and_quality(built: dict) -> None:
+    assert (built["out"] / "DATASET.html").is_file()
+    assert (built["out"] / "quality.csv").is_file()
+
+
+def test_recipe_build_card_md_holds_the_quality_table(built: dict) -> None:
+    assert "## Quality per class" in (built["out"] / "DATASET.md").read_text()

@@ -9,6 +9,7 @@ import typer
 __all__ = [
     "ADDRESS",
     "BATCH_SIZE",
+    "CARD",
     "DEVICE",
     "EXECUTOR",
     "OUT",
@@ -64,3 +65,9 @@ TRUST_CHECKPOINT = typer.Option(
 )
 THREADS = typer.Option(0, min=0, help="Torch CPU threads in this process (0 = torch default).")
 VERBOSE = typer.Option(False, "--verbose", "-v", help="Show debug logs.")
+CARD = typer.Option(
+    True,
+    "--card/--no-card",
+    help="At the end of an unsharded run, write DATASET.html (players, spectrograms) and quality.csv (STOI, "
+    "PESQ, SI-SDR, LSD on a seeded sample of 50 files per class); `ncst card DIR` writes them later.",
+)

@@ -36,6 +36,7 @@ __all__ = [
     "reports_errors",
     "print_table",
     "say",
+    "write_card",
     "setup_logging",
     "set_threads",
 ]
@@ -74,6 +75,20 @@ def reports_errors(command: _F) -> _F:
             raise typer.Exit(NCST_ERROR_EXIT) from err
 
     return cast(_F, wrapper)
+
+
+def write_card(out_dir: Path, shard_suffix: str, enabled: bool) -> None:
+    """Writes the dataset card at the end of a build: unsharded runs only (a shard sees part of the data).
+
+    A card that cannot be drawn is a warning (the build's files are there; `ncst card DIR` retries).
+    """
+    if not enabled or shard_suffix:
+        return
+    from ncst.cards import card_after_build
+
+    card = card_after_build(out_dir)
+    if card is not None:
+        say(f"dataset card: {card.html} ({card.seconds:.1f} s)")
 
 
 def say(text: str) -> None:

@@ -13,7 +13,15 @@ from typing import List, Optional, Sequence
 import typer
 
 from ncst.cli import _build_options as opt
-from ncst.cli._common import build_progress, exit_on_failures, reports_errors, say, set_threads, setup_logging
+from ncst.cli._common import (
+    build_progress,
+    exit_on_failures,
+    reports_errors,
+    say,
+    set_threads,
+    setup_logging,
+    write_card,
+)
 
 __all__ = ["build_dataset", "main", "routes_to_recipe"]
 
@@ -55,6 +63,7 @@ def build_dataset(
     shard: str = opt.SHARD,
     seed: Optional[int] = opt.SEED,
     trust_checkpoint: bool = opt.TRUST_CHECKPOINT,
+    card: bool = opt.CARD,
     threads: int = opt.THREADS,
     verbose: bool = opt.VERBOSE,
 ) -> None:
@@ -90,6 +99,7 @@ def build_dataset(
     finally:
         bar.stop()
     say(f"{result.done} written, {result.skipped} already present, {len(result.failures)} failed -> {result.out_dir}")
+    write_card(result.out_dir, config.shard.suffix, card)
     exit_on_failures(result.out_dir, config.shard.suffix, len(result.failures))
 
 

@@ -21,6 +21,7 @@ from ncst.cli._common import (
     say,
     set_threads,
     setup_logging,
+    write_card,
 )
 
 __all__ = ["build_recipe", "main", "parse_add_codec"]
@@ -80,6 +81,7 @@ def build_recipe(
     shard: str = opt.SHARD,
     seed: Optional[int] = opt.SEED,
     trust_checkpoint: bool = opt.TRUST_CHECKPOINT,
+    card: bool = opt.CARD,
     threads: int = opt.THREADS,
     verbose: bool = opt.VERBOSE,
 ) -> None:
@@ -126,6 +128,7 @@ def build_recipe(
         f"{run.done} written, {run.skipped} already present, {len(run.failures)} failed of {run.planned} planned "
         f"-> {run.out_dir} (see DATASET.md)"
     )
+    write_card(run.out_dir, config.shard.suffix, card)
     exit_on_failures(run.out_dir, config.shard.suffix, len(run.failures))
 
 
