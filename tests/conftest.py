@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from ncst.testing import make_sine
+from ncst.testing import make_sine, register_fake_codec
 
 torch.set_num_threads(1)
+register_fake_codec()  # the fake codec every build test uses, registered once, explicitly
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Importable test helpers: sine clips, a fake codec, a tiny corpus, crafted checkpoints, common adapter checks.
 
-For ncst's own tests and for third-party codec packages (as lhotse's `testing/`). Importing this
-module registers `FakeCodec` as `fakecodec` (so process-pool workers, which import the module of every
-codec they run, have it too). Nothing here touches the network.
+For ncst's own tests and for third-party codec packages (as lhotse's `testing/`). `register_fake_codec()`
+registers `FakeCodec` as `fakecodec`: an explicit call, not an import side effect (pool workers and Ray
+actors register it themselves from the parent's registry, `ncst.build_dataset.jobs.codec_sources`).
+Nothing here touches the network.
 
 The `check_*` functions are the common adapter checks that `tests/codecs/test_adapter_contract.py` runs
 on every registered codec; a plug-in package can run them on its own codec the same way.
@@ -25,6 +26,7 @@ from ncst.codecs import Codec, CodecCard, Codes, get_codec, register_codec
 from ncst.errors import MissingDependencyError, UntrustedCheckpointError
 
 __all__ = [
+    "register_fake_codec",
     "CodeOnLoad",
     "FakeCodec",
     "add_utterance",
@@ -163,7 +165,9 @@ class FakeCodec(Codec):
         return self.model.gain * x
 
 
-register_codec("fakecodec")(FakeCodec)
+def register_fake_codec() -> None:
+    """Registers `FakeCodec` as `fakecodec` (idempotent)."""
+    register_codec("fakecodec")(FakeCodec)
 
 
 # -- crafted checkpoints -----------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-import ncst.testing  # noqa: F401  (registers "fakecodec")
 from ncst.testing import write_tiny_corpus
 
 

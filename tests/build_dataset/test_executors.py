@@ -11,7 +11,6 @@ import pytest
 import soundfile as sf
 import torch
 
-import ncst.testing  # noqa: F401 - registers fakecodec
 from ncst.build_dataset import BuildConfig, build
 from ncst.build_dataset.executors import ExecutorSpec, pool_start_method
 from ncst.errors import NcstError, WeightsError

@@ -18,8 +18,9 @@ from ncst.testing import add_utterance
 SCRIPT = """
 import sys
 
-import ncst.testing  # registers fakecodec
+import ncst.testing
 from ncst.cli.build_dataset import main
+ncst.testing.register_fake_codec()
 sys.argv = ["build-dataset", "--codec", "fakecodec", "--corpus", {manifest!r}, "--out", {out!r}, "--weights", "random"]
 main()
 """

@@ -81,8 +81,9 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path: Path, caplog: pytest.L
 BUILD = """
 import sys
 
-import ncst.testing  # registers fakecodec
+import ncst.testing
 from ncst.cli.build_dataset import main
+ncst.testing.register_fake_codec()
 sys.argv = ["build-dataset", "--codec", "fakecodec", "--corpus", {manifest!r}, "--out", {out!r}, "--weights", "random"]
 main()
 """

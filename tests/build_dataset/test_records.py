@@ -96,3 +96,25 @@ def test_runner_preload_raises_before_rendering(tiny_corpus: Path, tmp_path: Pat
     runner = JobRunner(JobSettings(out_dir=tmp_path, weights=str(tmp_path / "missing.pt")), preload=["fakecodec"])
     with pytest.raises(WeightsError):
         runner.render(job)
+
+
+def test_importing_the_test_helpers_registers_no_codec() -> None:
+    code = "import ncst.testing; from ncst.codecs import available_codecs; assert 'fakecodec' not in available_codecs()"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_worker_registers_the_parents_runtime_codecs(tmp_path: Path) -> None:
+    code = (
+        "from pathlib import Path; from ncst.build_dataset.jobs import JobSettings, start_worker; "
+        "from ncst.codecs import available_codecs; "
+        f"settings = JobSettings(out_dir=Path({str(tmp_path)!r})); "
+        "start_worker(settings, 1, [('fakecodec', 'ncst.testing', 'FakeCodec')], ()); "
+        "assert 'fakecodec' in available_codecs()"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_codec_sources_name_module_and_class(tiny_corpus: Path) -> None:
+    from ncst.build_dataset.jobs import codec_sources
+
+    assert codec_sources([_one_job(tiny_corpus)]) == (("fakecodec", "ncst.testing", "FakeCodec"),)

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import ncst.testing  # noqa: F401 - registers fakecodec
 from ncst.build_dataset import BuildConfig, build
 from ncst.build_dataset.provenance import ProvenanceLog
 from ncst.build_dataset.records import ProvenanceRow

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import ncst.testing  # noqa: F401  (registers "fakecodec")
 from ncst.codecs import get_card
 from ncst.codecs.weight_plan import WeightsPlan, parse_weights_options, weights_label
 from ncst.codecs.weights import WeightsSpec, needs_weights

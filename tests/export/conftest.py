@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import ncst.testing  # noqa: F401  (registers "fakecodec")
 from ncst.build_dataset import BuildConfig, build
 from ncst.testing import make_sine, write_tiny_corpus
 

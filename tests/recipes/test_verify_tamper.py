@@ -19,7 +19,6 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-import ncst.testing  # noqa: F401  (registers "fakecodec")
 from ncst.cli.main import app
 from ncst.corpora.fakes import write_vctk_092
 from ncst.errors import NcstError

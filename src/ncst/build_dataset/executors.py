@@ -25,7 +25,7 @@ from ncst.build_dataset.jobs import (
     JobRunner,
     JobSettings,
     Rendered,
-    codec_modules,
+    codec_sources,
     group_by_codec,
     init_worker,
     render_in_worker,
@@ -131,7 +131,7 @@ class ProcessPoolExecutor:
         ordered = group_by_codec(jobs)  # workers move through the codecs together, one model each
         specs = tuple(dict.fromkeys(job.card.spec for job in ordered))
         ctx = mp.get_context(pool_start_method(settings.device))
-        pool = ctx.Pool(self.workers, initializer=init_worker, initargs=(settings, threads, codec_modules(jobs), specs))
+        pool = ctx.Pool(self.workers, initializer=init_worker, initargs=(settings, threads, codec_sources(jobs), specs))
         return _drain(pool, ordered)
 
 

@@ -41,7 +41,7 @@ from ncst.audio import (
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.provenance import ncst_git_commit
 from ncst.build_dataset.records import JobFailure, ProvenanceRow
-from ncst.codecs import Codec, codec_class, get_card, get_codec
+from ncst.codecs import Codec, codec_class, get_card, get_codec, register_codec
 from ncst.codecs.batching import BatchLimits, choose_batch_limits, encode_decode_many
 from ncst.codecs.weight_plan import ResolvedWeights, WeightsPlan, as_weights_plan
 from ncst.errors import AudioError, MissingDependencyError, NcstError, NotFittedError, UnknownCodecError, WeightsError
@@ -54,7 +54,8 @@ __all__ = [
     "JobRunner",
     "JobFailure",
     "Rendered",
-    "codec_modules",
+    "CodecSource",
+    "codec_sources",
     "group_by_codec",
     "start_worker",
 ]
@@ -417,23 +418,37 @@ def group_by_codec(jobs: Sequence[Job]) -> list[Job]:
     return sorted(jobs, key=lambda job: (family_rank[job.card.name], spec_rank[job.card.spec]))
 
 
-def codec_modules(jobs: Sequence[Job]) -> tuple[str, ...]:
-    """The modules defining the codecs of `jobs`, for a worker to import before it builds them.
+#: Where a codec class comes from: (registry name, module, class name), enough to register it in another process.
+CodecSource = tuple[str, str, str]
 
-    Codecs registered at run time with `register_codec` (in a user's script or a test) then exist in a
-    spawned worker or a Ray actor too.
+
+def codec_sources(jobs: Sequence[Job]) -> tuple[CodecSource, ...]:
+    """The registry name, module and class of every codec of `jobs`, for a worker to register.
+
+    A codec registered at run time with `register_codec` (a user's script, a test) is not in a spawned
+    worker's or a Ray actor's registry; `start_worker` imports its class from its module and registers it
+    there under the same name, so registration stays an explicit call in the parent, never an import side effect.
     """
-    return tuple(sorted({codec_class(job.card.name).__module__ for job in jobs}))
+    names = sorted({job.card.name for job in jobs})
+    return tuple((name, codec_class(name).__module__, codec_class(name).__qualname__) for name in names)
 
 
-def start_worker(settings: JobSettings, threads: int, modules: Sequence[str], specs: Sequence[str]) -> JobRunner:
-    """Sets up a worker process or actor: imports `modules`, sets torch threads, returns its runner.
+def start_worker(
+    settings: JobSettings, threads: int, sources: Sequence[CodecSource], specs: Sequence[str]
+) -> JobRunner:
+    """Sets up a worker process or actor: registers the codecs of `sources`, sets torch threads, returns its runner.
 
     The runner loads `specs` with its first job (`JobRunner.preload`), not here: a pool initializer that
     raises is respawned by the pool, so the error must come from a job.
     """
-    for module in modules:
-        importlib.import_module(module)
+    for name, module, qualname in sources:
+        cls = getattr(importlib.import_module(module), qualname)
+        try:
+            known = codec_class(name)
+        except UnknownCodecError:
+            known = None
+        if known is not cls:
+            register_codec(name)(cls)
     torch.set_num_threads(max(1, threads))
     return JobRunner(settings, preload=specs)
 
@@ -442,11 +457,11 @@ _WORKER: JobRunner | None = None
 
 
 def init_worker(
-    settings: JobSettings, threads: int, modules: tuple[str, ...] = (), specs: tuple[str, ...] = ()
+    settings: JobSettings, threads: int, sources: tuple[CodecSource, ...] = (), specs: tuple[str, ...] = ()
 ) -> None:
     """Process-pool initializer: one `JobRunner` (one codec model at a time) per worker process."""
     global _WORKER
-    _WORKER = start_worker(settings, threads, modules, specs)
+    _WORKER = start_worker(settings, threads, sources, specs)
 
 
 def render_in_worker(job: Job) -> Rendered | JobFailure:

@@ -18,7 +18,7 @@ import importlib
 import logging
 from typing import Any, Iterator, Sequence
 
-from ncst.build_dataset.jobs import JobSettings, Rendered, codec_modules, group_by_codec, start_worker
+from ncst.build_dataset.jobs import CodecSource, JobSettings, Rendered, codec_sources, group_by_codec, start_worker
 from ncst.build_dataset.plan import Job
 from ncst.build_dataset.records import JobFailure
 from ncst.errors import MissingDependencyError, NcstError
@@ -40,9 +40,9 @@ class _RenderActor:
     """Holds one `JobRunner` (so one loaded model per codec) for the actor's lifetime."""
 
     def __init__(
-        self, settings: JobSettings, threads: int, modules: tuple[str, ...], specs: tuple[str, ...] = ()
+        self, settings: JobSettings, threads: int, sources: tuple[CodecSource, ...], specs: tuple[str, ...] = ()
     ) -> None:
-        self._runner = start_worker(settings, threads, modules, specs)
+        self._runner = start_worker(settings, threads, sources, specs)
 
     def render(self, job: Job) -> Rendered | JobFailure:
         return self._runner.render(job)  # checks every codec first: bad weights raise before anything renders
@@ -82,11 +82,11 @@ class RayExecutor:
             available = ray.cluster_resources().get("GPU" if cuda else "CPU", 1)
             n_actors = self.actors or max(1, int(available // (1 if cuda else self.threads)))
             n_actors = max(1, min(n_actors, len(jobs)))
-            modules = codec_modules(jobs)
+            sources = codec_sources(jobs)
             actor_cls = ray.remote(**resources)(_RenderActor)
             jobs = group_by_codec(jobs)  # actors move through the codecs together, one model each
             specs = tuple(dict.fromkeys(job.card.spec for job in jobs))
-            actors = [actor_cls.remote(settings, self.threads, modules, specs) for _ in range(n_actors)]
+            actors = [actor_cls.remote(settings, self.threads, sources, specs) for _ in range(n_actors)]
             log.info("Ray: %d actors (%s each) for %d jobs", n_actors, resources, len(jobs))
         except BaseException:
             if started_here:
