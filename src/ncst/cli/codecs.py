@@ -9,12 +9,13 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from ncst.cli._common import escape, print_error, print_table, set_threads
+from ncst.cli._common import escape, print_table, reports_errors, set_threads
 
 group = typer.Typer(add_completion=False, no_args_is_help=True, help="Inspect and check codec adapters.")
 
 
 @group.command("list")
+@reports_errors
 def codecs_list(
     as_json: bool = typer.Option(False, "--json", help="Print the cards as JSON instead of a table."),
     as_markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown table the docs use."),
@@ -52,6 +53,7 @@ def codecs_list(
 
 
 @group.command("check")
+@reports_errors
 def codecs_check(
     specs: List[str] = typer.Argument(..., help="Codec specs, e.g. encodec encodec@3kbps snac."),
     weights: List[str] = typer.Option(
@@ -77,24 +79,18 @@ def codecs_check(
     from ncst.codecs.weight_plan import parse_weights_options
 
     set_threads(threads)
-    from ncst.errors import NcstError
-
-    try:
-        plan = parse_weights_options(weights, weights_dir, default="random")
-        reports = [
-            check_codec(
-                s,
-                weights=plan.resolve(s).spec,
-                duration_s=duration_s,
-                seed=seed,
-                device=device,
-                trust_checkpoint=trust_checkpoint,
-            )
-            for s in specs
-        ]
-    except NcstError as err:
-        print_error(err)
-        raise typer.Exit(2) from err
+    plan = parse_weights_options(weights, weights_dir, default="random")
+    reports = [
+        check_codec(
+            s,
+            weights=plan.resolve(s).spec,
+            duration_s=duration_s,
+            seed=seed,
+            device=device,
+            trust_checkpoint=trust_checkpoint,
+        )
+        for s in specs
+    ]
     if as_json:
         payload = [r.to_dict() for r in reports]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
