@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -37,7 +36,14 @@ from ncst.corpora.registry import corpus_entry, corpus_names
 from ncst.errors import CorpusLayoutError, NcstError
 from ncst.io import atomic_open, atomic_write_text, parse_temp_name, sha256_file
 from ncst.layout import LABEL_DIR, RECIPE_FILE, format_label_line, label_file_name, read_label_file, read_recipe_meta
-from ncst.paths import MAX_NAME_BYTES, component_problem
+from ncst.paths import component_problem
+from ncst.recipes.ingest_checks import (
+    IngestError,
+    check_folder,
+    check_place,
+    known_classes,
+    label_owner,
+)
 from ncst.recipes.recipe import load_recipe
 from ncst.recipes.verify import is_recipe_layout
 
@@ -46,11 +52,6 @@ __all__ = ["INGEST_READERS", "IngestError", "IngestResult", "check_keys", "inges
 log = logging.getLogger(__name__)
 
 _AUDIO = (".wav", ".flac")
-_ROOT_FILES = (RECIPE_FILE, "provenance.jsonl")
-
-
-class IngestError(NcstError, ValueError):
-    """An ingest was refused before anything was written; the message names the option or file and why."""
 
 
 #: Corpus names `ncst ingest --corpus` accepts (every corpus of `ncst.corpora.registry`).
@@ -117,107 +118,6 @@ def _sources(src: Path, corpus: str | None, keys: tuple[str, ...]) -> list[Path]
     return files
 
 
-def check_folder(folder: str) -> str:
-    """The layout folder `--folder` names, as `a/b`; refuses anything that is not plain relative names.
-
-    Raises:
-        IngestError: Empty, absolute, `.`/`..`/empty components, backslashes, or a component a label file
-            cannot hold (whitespace, control characters, over 200 bytes, bytes that are not UTF-8).
-    """
-    rel = folder[:-1] if folder.endswith("/") else folder  # tab completion leaves one trailing slash
-
-    def refuse(why: str) -> IngestError:
-        return IngestError(f"--folder {folder!r}: {why}; give a relative folder inside the dataset, e.g. ALM/moshi")
-
-    if not rel:
-        raise refuse("empty")
-    if rel.startswith("/") or "\\" in rel:
-        raise refuse("absolute, or has a backslash")
-    for part in rel.split("/"):
-        if part in ("", ".", ".."):
-            raise refuse(f"component {part!r} is not a folder name")
-        problem = component_problem(part)
-        if problem:
-            raise refuse(f"component {part!r} {problem}")
-    if len(label_file_for(rel).encode("utf-8")) > MAX_NAME_BYTES:
-        raise refuse(f"too long for a label file name (over {MAX_NAME_BYTES} bytes)")
-    return rel
-
-
-def _reserved(meta: dict[str, Any] | None) -> tuple[set[str], set[str]]:
-    """(folders, groups) that belong to the dataset's own sets, from the built-in recipe and `recipe.json`.
-
-    Folders: every set's folder. Groups: the top folder of every set the recipe fills with codec output
-    (`train`, `ID_diff_config`, `OOD_diff_source`, ...), since ingest is for audio no codec regenerates; a
-    group of real-speech sets only (`ID_unseen_real`) takes ingested real corpora beside its own.
-    """
-    subsets = load_recipe("st-codecfake").subsets
-    folders = {e.folder for e in subsets}
-    groups = {e.folder.split("/")[0] for e in subsets if set(e.classes) != {0}}
-    if meta is not None:
-        folders |= {str(f) for f in (meta.get("label_files") or {}).values()}
-    return folders, groups
-
-
-def _check_reserved(folder: str, meta: dict[str, Any] | None, force: bool, given: str) -> None:
-    if folder.split("/")[0] == LABEL_DIR or folder in ("", "."):
-        raise IngestError(f"--folder {given!r}: {LABEL_DIR}/ and the root itself hold no audio; pick another folder")
-    folders, groups = _reserved(meta)
-    for official in sorted(folders | groups):
-        related = folder == official or official.startswith(folder + "/") or folder.startswith(official + "/")
-        if related and not force:
-            raise IngestError(
-                f"--folder {given!r}: the dataset's own sets live in {official!r}; "
-                "ingest into a folder of its own (e.g. ALM/moshi), or pass --force to add files there"
-            )
-
-
-def _check_place(root: Path, folder: str, meta: dict[str, Any] | None, force: bool) -> None:
-    """Refuses reserved folders and any path (folder, label dir, root files) that leads out of the root.
-
-    A link inside the root is checked by where it leads as well: `x -> label` makes `x/y` a label folder.
-    """
-    _check_reserved(folder, meta, force, folder)
-    try:
-        real_root = root.resolve()
-        path = root
-        for part in folder.split("/"):
-            path = path / part
-            if not os.path.lexists(path):
-                break
-            if not path.resolve().is_relative_to(real_root):
-                raise IngestError(f"--folder {folder!r}: {path} is a link that leads outside {root}")
-            if not path.is_dir():
-                raise IngestError(f"--folder {folder!r}: {path} exists and is not a folder")
-        resolved = (root / folder).resolve().relative_to(real_root).as_posix()
-    except (OSError, RuntimeError) as err:  # a link loop
-        raise IngestError(f"--folder {folder!r}: cannot resolve it inside {root} ({err})") from err
-    if resolved != folder:
-        _check_reserved(resolved, meta, force, folder)
-    for name in (LABEL_DIR, *_ROOT_FILES):
-        if (root / name).is_symlink():
-            raise IngestError(f"{root / name}: a symbolic link; ingest writes there and follows no links")
-    if os.path.lexists(root / LABEL_DIR) and not (root / LABEL_DIR).is_dir():
-        raise IngestError(f"{root / LABEL_DIR}: exists and is not a folder")
-
-
-def _known_classes(meta: dict[str, Any] | None) -> set[int]:
-    known = {c.class_id for c in CLASSES}
-    for key in (meta or {}).get("classes") or {}:
-        if isinstance(key, str) and re.fullmatch(r"[0-9]{1,9}", key):
-            known.add(int(key))
-    return known
-
-
-def _label_owner(root: Path, meta: dict[str, Any] | None, label_file: str) -> str | None:
-    """The folder a label file belongs to (recipe.json, then the built-in recipe), or None if unrecorded."""
-    recorded: dict[str, str] = {e.label_file: e.folder for e in load_recipe("st-codecfake").subsets}
-    if meta is not None:
-        recorded.update({k: str(v) for k, v in (meta.get("label_files") or {}).items()})
-        recorded.update({k: str(e["folder"]) for k, e in (meta.get("ingested") or {}).items()})
-    return recorded.get(label_file)
-
-
 def _plan(
     src: Path, root: Path, folder: str, class_id: int, corpus: str | None, force: bool, keys: Sequence[str] = ()
 ) -> _Plan:
@@ -237,13 +137,13 @@ def _plan(
             "empty; ingest into a recipe build, the official download, or a new folder"
         )
     meta = read_recipe_meta(root / RECIPE_FILE) if (root / RECIPE_FILE).is_file() else None
-    _check_place(root, rel_folder, meta, force)
-    if class_id not in _known_classes(meta):
+    check_place(root, rel_folder, meta, force)
+    if class_id not in known_classes(meta):
         raise IngestError(
             f"--class-id {class_id}: not a class of ncst.classes (0-{len(CLASSES) - 1}) nor of {root / RECIPE_FILE}"
         )
     label_file = label_file_for(rel_folder)
-    owner = _label_owner(root, meta, label_file)
+    owner = label_owner(root, meta, label_file)
     label_path = root / LABEL_DIR / label_file
     if owner is not None and owner != rel_folder:
         raise IngestError(f"--folder {folder!r}: its label file {LABEL_DIR}/{label_file} is that of folder {owner!r}")
