@@ -34,6 +34,7 @@ from ncst.io import PathLike, read_json
 from ncst.paths import MAX_NAME_BYTES, check_file_name, component_problem, show
 
 __all__ = [
+    "CARD_ASSET_DIR",
     "FAKE_KINDS",
     "LABEL_DIR",
     "MAX_NAME_BYTES",
@@ -56,6 +57,8 @@ log = logging.getLogger(__name__)
 LABEL_DIR = "label"
 #: What an ncst-built root records about itself (recipe, label files, classes, seed).
 RECIPE_FILE = "recipe.json"
+#: What `ncst card` writes beside the data (figures, and source copies the page plays); verify skips it.
+CARD_ASSET_DIR = "DATASET_files"
 #: One provenance row per generated or ingested file.
 PROVENANCE_FILE = "provenance.jsonl"
 #: Column-2 values meaning real speech, and fake speech (the official files write `real`/`fake`).

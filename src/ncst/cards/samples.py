@@ -22,13 +22,14 @@ from ncst.audio import read_audio, write_audio_atomic
 from ncst.cards.dataset import CardFile, ClassGroup, DatasetView
 from ncst.cards.order import natural_key
 from ncst.errors import AudioError
+from ncst.layout import CARD_ASSET_DIR
 
 __all__ = ["ASSET_DIR", "MAX_AUDIO_BYTES", "PairResolver", "pick_files", "rank_utterances", "seeded_sample"]
 
 log = logging.getLogger(__name__)
 
 #: Folder beside DATASET.html holding what the card made (source copies, figures).
-ASSET_DIR = "DATASET_files"
+ASSET_DIR = CARD_ASSET_DIR
 #: Audio files larger than this are not read (an utterance is a few seconds; 64 MiB is 30 min of 16 kHz).
 MAX_AUDIO_BYTES = 64 << 20
 

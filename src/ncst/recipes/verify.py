@@ -38,7 +38,15 @@ from ncst.build_dataset.verify import provenance_problems
 from ncst.classes import prefix_labels
 from ncst.errors import CorpusLayoutError
 from ncst.io import parse_temp_name
-from ncst.layout import LABEL_DIR, RECIPE_FILE, LabelLine, VerifyReport, iter_label_lines, read_recipe_meta
+from ncst.layout import (
+    CARD_ASSET_DIR,
+    LABEL_DIR,
+    RECIPE_FILE,
+    LabelLine,
+    VerifyReport,
+    iter_label_lines,
+    read_recipe_meta,
+)
 from ncst.recipes.recipe import load_recipe
 
 __all__ = ["verify_recipe_build", "is_recipe_layout"]
@@ -271,6 +279,8 @@ def _scan_uncovered(root: Path, folders: set[str], report: VerifyReport) -> None
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         rel_dir = Path(dirpath).relative_to(root).as_posix()
+        if rel_dir == "." and CARD_ASSET_DIR in dirnames:
+            dirnames.remove(CARD_ASSET_DIR)  # the dataset card's own figures and source copies
         if rel_dir in folders:
             continue  # `_scan_folders` checked it
         for name in sorted(filenames):
