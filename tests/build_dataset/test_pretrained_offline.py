@@ -86,6 +86,9 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _seed(recipe_specs("st-codecfake"), base / "weights")
     yield {"base": base, "src": src, "weights": base / "weights"}
     mp.undo()
+    # every codec's full-size random checkpoint, twice (caches and --weights-dir): about 6 GB that pytest's
+    # retention keeps for module fixtures even after a green run, so the test removes it itself
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def _build(paths: dict[str, Path], out: Path, *extra: str) -> list:
