@@ -119,13 +119,23 @@ def resolve_inside(root: Path, rel: str, where: str, *, error: type[NcstError] =
     """
     path = root / rel
     try:
-        real_root = root.resolve()
-        real = path.resolve()
+        real = _outside(root, path)
     except (OSError, RuntimeError) as err:  # a symlink loop
         raise error(f"{where}: {path} cannot be resolved ({err}); remove the symlink loop") from err
-    if real != real_root and real_root not in real.parents:
+    if real is not None:
         raise error(f"{where}: {path} leads to {real}, outside {root} (a symlink); remove the link or use another root")
     return path
+
+
+def _outside(root: Path, path: Path) -> Path | None:
+    """Where `path` really leads (every symlink on disk followed) if that is outside `root`, else None.
+
+    Raises:
+        OSError, RuntimeError: A symlink loop (the callers name the path in their own error).
+    """
+    real_root = Path(root).resolve()
+    real = Path(path).resolve()
+    return None if real == real_root or real_root in real.parents else real
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -189,8 +199,11 @@ def inside(root: Path, name: str | PurePosixPath, *, what: str) -> Path:
     relative = name if isinstance(name, PurePosixPath) else check_name(name, what=what)
     base = Path(root).resolve()
     target = base.joinpath(*relative.parts)
-    resolved = target.resolve()
-    if resolved != base and base not in resolved.parents:
+    try:
+        resolved = _outside(base, target)
+    except (OSError, RuntimeError) as err:  # a symlink loop
+        raise UnsafeNameError(f"{what} {str(relative)!r} cannot be resolved ({err}); refusing to write it") from err
+    if resolved is not None:
         raise UnsafeNameError(
             f"{what} {str(relative)!r} leads outside {base} (through a symlink to {resolved}); refusing to write it"
         )
