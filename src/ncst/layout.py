@@ -43,6 +43,7 @@ __all__ = [
     "RECIPE_FILE",
     "LabelLine",
     "VerifyReport",
+    "flat_set_name",
     "format_label_line",
     "iter_label_lines",
     "label_file_name",
@@ -86,7 +87,12 @@ class LabelLine:
 
 def label_file_name(folder: str) -> str:
     """The label file of a folder set: `ID_diff_config/C3-1` -> `ID_diff_config-C3-1.txt` (`/` becomes `-`)."""
-    return folder.strip("/").replace("/", "-") + ".txt"
+    return flat_set_name(folder) + ".txt"
+
+
+def flat_set_name(folder: str) -> str:
+    """A set's folder as one path component: `ID_diff_config/C3-1` -> `ID_diff_config-C3-1` (`/` becomes `-`)."""
+    return folder.strip("/").replace("/", "-")
 
 
 def format_label_line(file: str, class_id: int) -> str:

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from ncst.errors import NcstError
+from ncst.layout import flat_set_name
 
 __all__ = ["ExportError", "check_out_dir", "check_set_names", "safe_target", "set_file_name", "hf_split_name"]
 
@@ -90,8 +91,8 @@ def check_set_names(splits: list[str]) -> None:
 
 
 def set_file_name(split: str) -> str:
-    """A set name as one path component: `ID_diff_config/C3-1` -> `ID_diff_config-C3-1`."""
-    return split.replace("/", "-")
+    """A set name as one path component: `ID_diff_config/C3-1` -> `ID_diff_config-C3-1` (the label-file rule)."""
+    return flat_set_name(split)
 
 
 def hf_split_name(split: str) -> str:

@@ -47,7 +47,7 @@ from ncst.recipes.ingest_checks import (
 from ncst.recipes.recipe import load_recipe
 from ncst.recipes.verify import is_recipe_layout
 
-__all__ = ["INGEST_READERS", "IngestError", "IngestResult", "check_keys", "ingest", "label_file_for"]
+__all__ = ["INGEST_READERS", "IngestError", "IngestResult", "check_keys", "ingest"]
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,6 @@ class _Plan:
     copies: list[tuple[str, Path, str]] = field(default_factory=list)  # (name, source, source sha256)
     skipped: int = 0
     label_text: str = ""
-
-
-def label_file_for(folder: str) -> str:
-    """`ID_unseen_real/19LA` -> `ID_unseen_real-19LA.txt` (`ncst.layout.label_file_name`)."""
-    return label_file_name(folder)
 
 
 def check_keys(corpus: str | None, keys: Sequence[str]) -> tuple[str, ...]:
@@ -142,7 +137,7 @@ def _plan(
         raise IngestError(
             f"--class-id {class_id}: not a class of ncst.classes (0-{len(CLASSES) - 1}) nor of {root / RECIPE_FILE}"
         )
-    label_file = label_file_for(rel_folder)
+    label_file = label_file_name(rel_folder)
     owner = label_owner(root, meta, label_file)
     label_path = root / LABEL_DIR / label_file
     if owner is not None and owner != rel_folder:
