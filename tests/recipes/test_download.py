@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,66 +15,20 @@ from typer.testing import CliRunner
 
 from ncst.cli.main import app
 from ncst.corpora.download import DownloadError, download_file
+from ncst.corpora.fakes import FakeZenodo
 from ncst.errors import ChecksumError
 from ncst.recipes.download import ZENODO_RECORDS, download_st_codecfake
 
 
-class _Server:
-    """Serves `/api/records/<id>` and `/files/<key>` with HTTP Range support; records the Range headers."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.md5_override: dict[str, str] = {}
-        self.ranges: list[str | None] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path.startswith("/api/records/"):
-                    base = f"http://127.0.0.1:{outer.port}"
-                    body = json.dumps({"files": [
-                        {"key": k, "size": len(v),
-                         "checksum": "md5:" + outer.md5_override.get(k, hashlib.md5(v).hexdigest()),
-                         "links": {"self": f"{base}/files/{k}"}}
-                        for k, v in outer.files.items()
-                    ]}).encode()  # fmt: skip
-                    self._send(200, body)
-                    return
-                key = self.path.rsplit("/", 1)[-1]
-                data = outer.files.get(key)
-                if data is None:
-                    self._send(404, b"")
-                    return
-                header = self.headers.get("Range")
-                outer.ranges.append(header)
-                if header:
-                    start = int(header.split("=")[1].split("-")[0])
-                    self._send(206, data[start:], {"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"})
-                else:
-                    self._send(200, data)
-
-            def _send(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(body)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+def _file_ranges(server: FakeZenodo) -> list[str | None]:
+    """The Range header of every file request so far (record requests left out)."""
+    return [header for path, header in server.requests if path.startswith("/files/")]
 
 
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    srv = _Server()
-    yield srv
-    srv.httpd.shutdown()
+def server() -> Iterator[FakeZenodo]:
+    with FakeZenodo() as srv:
+        yield srv
 
 
 def _fake_main_part(n: int = 3) -> dict[str, bytes]:
@@ -91,7 +43,7 @@ def _fake_main_part(n: int = 3) -> dict[str, bytes]:
     return {"st-codecfake.zip.001": data[:half], "st-codecfake.zip.002": data[half:]}
 
 
-def test_download_checks_md5_joins_parts_and_lays_out_the_root(server: _Server, tmp_path: Path) -> None:
+def test_download_checks_md5_joins_parts_and_lays_out_the_root(server: FakeZenodo, tmp_path: Path) -> None:
     server.files = _fake_main_part()
     out = tmp_path / "st"
     result = download_st_codecfake(out, part="main", api_url=server.url)
@@ -100,12 +52,12 @@ def test_download_checks_md5_joins_parts_and_lays_out_the_root(server: _Server, 
     assert sorted(p.name for p in (out / "train").iterdir()) == ["p225_000.wav", "p225_001.wav", "p225_002.wav"]
     assert (out / "label" / "train.txt").is_file()
     assert not list(out.glob(".staging*"))
-    server.ranges.clear()
+    server.requests.clear()
     download_st_codecfake(out, part="main", api_url=server.url)  # rerun: md5 matches, nothing fetched again
-    assert server.ranges == []
+    assert _file_ranges(server) == []
 
 
-def test_split_zip_record_is_read_in_place(server: _Server, tmp_path: Path) -> None:
+def test_split_zip_record_is_read_in_place(server: FakeZenodo, tmp_path: Path) -> None:
     """A record shipped as `x.z01 ... x.zip` (how the authors' earlier dataset was split) extracts fully."""
     from ncst.corpora.fakes import write_split_zip
 
@@ -122,25 +74,29 @@ def test_split_zip_record_is_read_in_place(server: _Server, tmp_path: Path) -> N
     assert not list((out / "downloads").glob("*joined*"))  # read in place: no second copy on disk
 
 
-def test_interrupted_file_resumes_with_a_range_request(server: _Server, tmp_path: Path) -> None:
+def test_interrupted_file_resumes_with_a_range_request(server: FakeZenodo, tmp_path: Path) -> None:
     data = bytes(range(256)) * 40
     server.files = {"big.bin": data}
     dest = tmp_path / "big.bin"
     (tmp_path / "big.bin.part").write_bytes(data[:3000])
     download_file(f"{server.url}/files/big.bin", dest, md5=hashlib.md5(data).hexdigest(), size=len(data))
     assert dest.read_bytes() == data
-    assert server.ranges == ["bytes=3000-"]
+    assert _file_ranges(server) == ["bytes=3000-"]
 
 
-def test_md5_mismatch_is_refused_and_the_part_deleted(server: _Server, tmp_path: Path) -> None:
+def test_md5_mismatch_is_refused_and_the_part_deleted(server: FakeZenodo, tmp_path: Path) -> None:
     server.files = _fake_main_part()
-    server.md5_override["st-codecfake.zip.002"] = "0" * 32
+    entries = server.entries()
+    for entry in entries:
+        if entry["key"] == "st-codecfake.zip.002":
+            entry["checksum"] = "md5:" + "0" * 32
+    server.record = json.dumps({"id": 1, "files": entries}).encode()
     with pytest.raises(ChecksumError, match="md5"):
         download_st_codecfake(tmp_path / "st", api_url=server.url)
     assert not (tmp_path / "st" / "downloads" / "st-codecfake.zip.002.part").exists()
 
 
-def test_partial_extraction_against_label_files_fails(server: _Server, tmp_path: Path) -> None:
+def test_partial_extraction_against_label_files_fails(server: FakeZenodo, tmp_path: Path) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:  # the label file lists 3 files, the archive holds 1
         zf.writestr("label/train.txt", "a.wav real 0\nb.wav real 0\nc.wav real 0\n")
@@ -150,7 +106,7 @@ def test_partial_extraction_against_label_files_fails(server: _Server, tmp_path:
         download_st_codecfake(tmp_path / "st", api_url=server.url)
 
 
-def test_corrupt_zip_member_fails(server: _Server, tmp_path: Path) -> None:
+def test_corrupt_zip_member_fails(server: FakeZenodo, tmp_path: Path) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("train/a.wav", b"A" * 1000)
@@ -161,7 +117,7 @@ def test_corrupt_zip_member_fails(server: _Server, tmp_path: Path) -> None:
         download_st_codecfake(tmp_path / "st", api_url=server.url)
 
 
-def test_cli_download_draws_a_bar_per_file_and_per_archive(server: _Server, tmp_path: Path) -> None:
+def test_cli_download_draws_a_bar_per_file_and_per_archive(server: FakeZenodo, tmp_path: Path) -> None:
     server.files = _fake_main_part()
     result = CliRunner().invoke(app, ["download", "st-codecfake", "--out", str(tmp_path / "st"), "--api-url",
                                       server.url])  # fmt: skip
@@ -186,7 +142,7 @@ def test_offline_message_and_exit_code(tmp_path: Path) -> None:
     assert set(ZENODO_RECORDS.values()) == {"14631091", "14631085"}
 
 
-def test_corpus_download_extracts_and_finds_the_root(server: _Server, tmp_path: Path) -> None:
+def test_corpus_download_extracts_and_finds_the_root(server: FakeZenodo, tmp_path: Path) -> None:
     from ncst.corpora.fakes import write_vctk_092
     from ncst.corpora.vctk import download_vctk
 
@@ -200,7 +156,7 @@ def test_corpus_download_extracts_and_finds_the_root(server: _Server, tmp_path: 
     root = download_vctk(tmp_path / "vctk", url=f"{server.url}/files/VCTK-Corpus-0.92.zip")
     assert root.name == "VCTK-Corpus-0.92"
     assert (root / "speaker-info.txt").is_file()
-    server.ranges.clear()
+    server.requests.clear()
     assert download_vctk(tmp_path / "vctk", url="http://127.0.0.1:9/none.zip") == root  # .completed: no request
 
 
@@ -228,7 +184,6 @@ def test_tar_archive_extracts_and_refuses_escaping_members(tmp_path: Path) -> No
 
 
 # --- Hardening II: crafted records, roots and label files ------------------------------------------------
-from ncst.corpora.fakes import FakeZenodo  # noqa: E402
 from ncst.errors import CorpusLayoutError, NcstError  # noqa: E402
 from ncst.paths import UnsafeNameError  # noqa: E402
 from ncst.recipes.download import RecordError, parse_record  # noqa: E402
