@@ -183,10 +183,15 @@ class DacCodec(Codec):
 
     def _prepare_model(self, model: Any) -> None:
         card = self.card
-        if model.sample_rate != card.sample_rate_hz or model.n_codebooks != card.n_quantizers or model.hop_length != self._hop:
+        if (
+            model.sample_rate != card.sample_rate_hz
+            or model.n_codebooks != card.n_quantizers
+            or model.hop_length != self._hop
+        ):
             raise WeightsError(
                 f"{card.spec}: checkpoint is a {model.sample_rate} Hz / {model.n_codebooks}-codebook DAC with hop "
-                f"{model.hop_length}; expected {card.sample_rate_hz} Hz / {card.n_quantizers} codebooks, hop {self._hop}"
+                f"{model.hop_length}; expected {card.sample_rate_hz} Hz / {card.n_quantizers} codebooks, "
+                f"hop {self._hop}"
             )
 
     # -- encode / decode -------------------------------------------------------------------------------

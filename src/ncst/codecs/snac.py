@@ -33,7 +33,15 @@ from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.checkpoints import WeightFile, hf_weight_file, hub_file
 from ncst.errors import UntrustedCheckpointError, WeightsError
 
-__all__ = ["DEFAULT_VARIANT", "HF_REPO", "HF_REPO_32KHZ", "SNAC_24KHZ_CONFIG", "SNAC_32KHZ_CONFIG", "VARIANTS", "SnacCodec"]
+__all__ = [
+    "DEFAULT_VARIANT",
+    "HF_REPO",
+    "HF_REPO_32KHZ",
+    "SNAC_24KHZ_CONFIG",
+    "SNAC_32KHZ_CONFIG",
+    "VARIANTS",
+    "SnacCodec",
+]
 
 log = logging.getLogger(__name__)
 
@@ -205,9 +213,8 @@ class SnacCodec(Codec):
         keys = ("sampling_rate", "encoder_rates", "vq_strides", "attn_window_size")
         if not isinstance(cfg, dict) or any(cfg.get(k) != want[k] for k in keys):
             got = {k: cfg.get(k) for k in keys} if isinstance(cfg, dict) else cfg
-            raise WeightsError(
-                f"{config}: not a {self._repo} config ({got}); expected {({k: want[k] for k in keys})}"
-            )
+            expected = {k: want[k] for k in keys}
+            raise WeightsError(f"{config}: not a {self._repo} config ({got}); expected {expected}")
         model = snac_cls.from_config(str(config))
         try:
             model.load_state_dict(self._load_checkpoint(state_file))

@@ -184,7 +184,9 @@ class VocosCodec(Codec):
     def _load_pretrained(self) -> Any:
         self._import_upstream("vocos")
         encodec_model, encodec_files = self._encodec("pretrained", self.seed)
-        return self._load_files(encodec_model, encodec_files, hub_file(HF_REPO, CONFIG_NAME), hub_file(HF_REPO, WEIGHTS_NAME))
+        return self._load_files(
+            encodec_model, encodec_files, hub_file(HF_REPO, CONFIG_NAME), hub_file(HF_REPO, WEIGHTS_NAME)
+        )
 
     def weight_files(self) -> list[WeightFile]:
         """The hub repository's `config.yaml` and `pytorch_model.bin` (HF cache) and EnCodec's release file."""

@@ -64,8 +64,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Built-in recipes: name -> TOML resource in ncst.recipes.
-RECIPES = {"st-codecfake": "st_codecfake.toml"}
+#: Built-in recipes: name -> TOML resource in ncst.recipes. `st-codecfake-plus` extends `st-codecfake` with
+#: four single-axis OOD classes (docs/st_codecfake_plus.md); any recipe may name either in `extends`.
+RECIPES = {"st-codecfake": "st_codecfake.toml", "st-codecfake-plus": "st_codecfake_plus.toml"}
 #: How many recipes an `extends` chain may hold (the file itself included).
 MAX_EXTENDS_DEPTH = 8
 
