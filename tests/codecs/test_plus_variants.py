@@ -101,3 +101,13 @@ def test_snac_24khz_config_is_refused_for_32khz(tmp_path: Path) -> None:
     folder = get_codec("snac").load("random").save_local(tmp_path / "snac24")
     with pytest.raises(WeightsError, match="snac_32khz"):
         get_codec("snac@32khz").load(folder)
+
+
+def test_dac_44khz_folder_is_refused_for_16khz(tmp_path: Path) -> None:
+    _require("dac@16khz")
+    from ncst.errors import WeightsError
+
+    folder = tmp_path / "dac"
+    get_codec("dac").load("random").save_local(folder)
+    with pytest.raises(WeightsError, match="44100 Hz"):
+        get_codec("dac@16khz").load(folder)
