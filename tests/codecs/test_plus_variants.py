@@ -111,3 +111,19 @@ def test_dac_44khz_folder_is_refused_for_16khz(tmp_path: Path) -> None:
     get_codec("dac").load("random").save_local(folder)
     with pytest.raises(WeightsError, match="44100 Hz"):
         get_codec("dac@16khz").load(folder)
+
+
+def test_mimi_variants_share_one_checkpoint_folder() -> None:
+    from ncst.cli.weights import weights_dir_folder
+
+    assert weights_dir_folder("mimi@32q") == "mimi"
+
+
+def test_mimi_shared_model_switches_codebook_count() -> None:
+    _require("mimi@32q")
+    x = _clip(24000, 0.25)
+    owner = get_codec("mimi@8q").load("random", seed=2)
+    wide = get_codec("mimi@32q").share_model(owner)
+    assert wide.encode(x).levels[0].shape[1] == 32
+    owner._prepare_model(owner.model)  # what the job runner does before using the other variant again
+    assert owner.encode(x).levels[0].shape[1] == 8

@@ -156,6 +156,14 @@ class MimiCodec(Codec):
         save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(folder / loaders.MIMI_NAME))
         return folder
 
+    @classmethod
+    def shared_model_key(cls, card: CodecCard) -> str:
+        """Every variant is the same checkpoint with another number of active codebooks (`_prepare_model`)."""
+        return f"hf://{HF_REPO}/{CHECKPOINT_NAME}"
+
+    def _prepare_model(self, model: Any) -> None:
+        model.set_num_codebooks(self._n_q)  # a shared model may come from the other variant
+
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
         codes = self.model.encode(wav)  # [B, n_q, ceil(T / 1920)]
