@@ -120,3 +120,28 @@ def test_plus_build_lists_two_files_per_extension_class(built: dict, class_id: i
 def test_plus_build_records_the_extension_classes_in_recipe_json(built: dict) -> None:
     meta = json.loads((built["out"] / "recipe.json").read_text())
     assert {int(c): meta["classes"][str(c)]["codec"] for c in EXTENSION} == EXTENSION
+
+
+def test_plus_whole_layout_plans_the_paper_files_unchanged(tmp_path: Path) -> None:
+    from ncst.corpora.fakes import write_ncssd
+    from ncst.recipes import plan_recipe, read_corpora
+
+    write_vctk_092(tmp_path / "vctk")
+    write_aishell3(tmp_path / "aishell3")
+    write_ncssd(tmp_path / "ncssd")
+    corpora = read_corpora({n: tmp_path / n for n in ("vctk", "aishell3", "ncssd")})
+    base = plan_recipe(load_recipe("st-codecfake"), corpora, per_class_limit=2)
+    plus = plan_recipe(load_recipe("st-codecfake-plus"), corpora, per_class_limit=2)
+    paper = [f.job.rel_path for f in plus.files if f.class_id < 12]
+    assert paper == [f.job.rel_path for f in base.files]
+
+
+def test_plus_whole_layout_adds_two_eval_ood_files_per_extension_class(tmp_path: Path) -> None:
+    from ncst.recipes import plan_recipe, read_corpora
+
+    write_vctk_092(tmp_path / "vctk")
+    write_aishell3(tmp_path / "aishell3")
+    corpora = read_corpora({"vctk": tmp_path / "vctk", "aishell3": tmp_path / "aishell3"})
+    plus = plan_recipe(load_recipe("st-codecfake-plus"), corpora, per_class_limit=2)
+    extension = sorted((f.class_id, f.folder, f.label_file) for f in plus.files if f.class_id >= 12)
+    assert extension == sorted([(c, "eval_ood", f"eval_ood{c}.txt") for c in EXTENSION] * 2)
