@@ -54,7 +54,10 @@ def parse_add_codec(text: str) -> tuple[str, str]:
 @app.command(epilog=EPILOG)
 @reports_errors
 def build_recipe(
-    recipe: str = typer.Option("st-codecfake", help="'st-codecfake' or a recipe .toml (see docs/dataset.md)."),
+    recipe: str = typer.Option(
+        "st-codecfake",
+        help="'st-codecfake', 'st-codecfake-plus' (4 extension OOD classes) or a recipe .toml (see docs/dataset.md).",
+    ),
     vctk: Optional[Path] = typer.Option(None, help="VCTK 0.92 (or 0.80) folder."),
     aishell3: Optional[Path] = typer.Option(None, help="AISHELL-3 folder."),
     ncssd: Optional[Path] = typer.Option(None, help="NCSSD folder (R-EN, R-ZH); its subsets are skipped without it."),

@@ -91,7 +91,9 @@ def describe_weights(spec: str) -> dict[str, Any]:
 @reports_errors
 def weights_list(
     specs: List[str] = typer.Argument(None, help="Codec specs, e.g. encodec wavtokenizer@small40."),
-    recipe: Optional[str] = typer.Option(None, help="Every codec of a recipe ('st-codecfake' or a .toml)."),
+    recipe: Optional[str] = typer.Option(
+        None, help="Every codec of a recipe ('st-codecfake', 'st-codecfake-plus' or a .toml)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Each codec's checkpoint: files, where the upstream cache keeps them, present or missing, size, sha256."""
@@ -124,7 +126,9 @@ def weights_list(
 @reports_errors
 def weights_fetch(
     specs: List[str] = typer.Argument(None, help="Codec specs, e.g. encodec wavtokenizer@small40."),
-    recipe: Optional[str] = typer.Option(None, help="Every codec of a recipe ('st-codecfake' or a .toml)."),
+    recipe: Optional[str] = typer.Option(
+        None, help="Every codec of a recipe ('st-codecfake', 'st-codecfake-plus' or a .toml)."
+    ),
     into: Optional[Path] = typer.Option(
         None, "--dir", help="Write each codec to DIR/<spec>/ or DIR/<name>/ (the --weights-dir layout)."
     ),

@@ -1,4 +1,4 @@
-"""Descript Audio Codec 44.1 kHz 8 kbps (ST-Codecfake OOD class 9, Codecfake C7/F07).
+"""Descript Audio Codec 44.1 kHz 8 kbps (ST-Codecfake OOD class 9, Codecfake C7/F07), and DAC 16 kHz.
 
 Codec: DAC, Kumar et al., "High-Fidelity Audio Compression with Improved RVQGAN", arXiv 2306.06546
 (NeurIPS 2023). Upstream: the `descript-audio-codec` package 1.0.0 (import name `dac`,
@@ -7,6 +7,11 @@ github.com/descriptinc/descript-audio-codec), MIT licence for code and weights. 
 and read by `dac.DAC.load` (`{'state_dict': ..., 'metadata': {'kwargs': ...}}`).
 
 9 RVQ codebooks of 1024 entries at 44100 / 512 = 86.1328125 frames/s: 7751.95 bps (the paper's "8 kbps").
+
+`dac@16khz` (an extension class of the `st-codecfake-plus` recipe) is the 16 kHz release (tag 0.0.5,
+`weights_16khz.pth`): the architecture of upstream's `conf/final/16khz.yml` (encoder rates 2/4/5/8, so a
+320-sample hop, 50 frames/s, 12 codebooks of 1024): 6000 bps, although `dac.utils.download` files it under
+"8kbps" (its only bitrate name besides the 44 kHz "16kbps").
 """
 
 from __future__ import annotations
@@ -24,40 +29,58 @@ from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.checkpoints import WeightFile, resolve_in_folder
 from ncst.errors import WeightsError
 
-__all__ = ["CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "DacCodec"]
+__all__ = ["CHECKPOINT_URL", "CHECKPOINT_URL_16KHZ", "DAC_16KHZ_KWARGS", "DEFAULT_VARIANT", "VARIANTS", "DacCodec"]
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_URL = "https://github.com/descriptinc/descript-audio-codec/releases/download/0.0.1/weights.pth"
+_RELEASES = "https://github.com/descriptinc/descript-audio-codec/releases/download/"
+CHECKPOINT_URL = _RELEASES + "0.0.1/weights.pth"
+CHECKPOINT_URL_16KHZ = _RELEASES + "0.0.5/weights_16khz.pth"
 SAMPLE_RATE_HZ = 44_100
 HOP_SAMPLES = 512  # prod(encoder_rates) = 2 * 4 * 8 * 8
 FRAME_RATE_HZ = SAMPLE_RATE_HZ / HOP_SAMPLES  # 86.1328125
 N_CODEBOOKS = 9
 CODEBOOK_SIZE = 1024
+#: `DAC(...)` arguments of the 16 kHz release (upstream `conf/final/16khz.yml`; the `DAC` class defaults
+#: are the 44 kHz model). The checkpoint's own `metadata.kwargs` are checked against these at load time.
+DAC_16KHZ_KWARGS: dict[str, Any] = {
+    "encoder_dim": 64,
+    "encoder_rates": [2, 4, 5, 8],
+    "decoder_dim": 1536,
+    "decoder_rates": [8, 5, 4, 2],
+    "n_codebooks": 12,
+    "codebook_size": 1024,
+    "codebook_dim": 8,
+    "sample_rate": 16_000,
+}
+_HOP_16KHZ = 2 * 4 * 5 * 8  # 320
+
+_COMMON: dict[str, Any] = dict(
+    name="dac",
+    family="DAC",
+    class_id=class_by_key("dac").class_id,
+    codebook_size=CODEBOOK_SIZE,
+    checkpoint_sha256=None,
+    upstream_package="descript-audio-codec",
+    upstream_version="1.0.0",
+    upstream_repo="https://github.com/descriptinc/descript-audio-codec",
+    pip_extra="dac",
+    licence="MIT (code and weights)",
+    quantizer="RVQ (factorized L2-normalised codes, dim 8, quantizer dropout in training)",
+    decoder_type="time domain (conv with Snake activations)",
+)
 
 VARIANTS: dict[str, CodecCard] = {
     "44khz_8kbps": CodecCard(
-        name="dac",
         variant="44khz_8kbps",
-        family="DAC",
-        class_id=class_by_key("dac").class_id,
         file_prefix="dac",
         sample_rate_hz=SAMPLE_RATE_HZ,
         n_quantizers=N_CODEBOOKS,
         frame_rate_hz=FRAME_RATE_HZ,
-        codebook_size=CODEBOOK_SIZE,
         nominal_bitrate_bps=8000.0,
         effective_bitrate_bps=FRAME_RATE_HZ * N_CODEBOOKS * math.log2(CODEBOOK_SIZE),  # 7751.953125
         checkpoint=CHECKPOINT_URL,
-        checkpoint_sha256=None,
-        upstream_package="descript-audio-codec",
-        upstream_version="1.0.0",
-        upstream_repo="https://github.com/descriptinc/descript-audio-codec",
-        pip_extra="dac",
         pad_multiple=HOP_SAMPLES,
-        licence="MIT (code and weights)",
-        quantizer="RVQ (factorized L2-normalised codes, dim 8, quantizer dropout in training)",
-        decoder_type="time domain (conv with Snake activations)",
         notes=(
             "OOD codec (eval_ood). Class id 9 is inferred: the repo never names ids 8-11, so the project uses "
             "the paper's Table 2 order (8 AcademiCodec, 9 DAC, 10 AudioDec, 11 SoundStream). The same audio "
@@ -65,21 +88,43 @@ VARIANTS: dict[str, CodecCard] = {
             "7751.95 bps. The base class crops the output (padded to 512 samples) back. "
             "Slow on CPU (several seconds per second of audio)."
         ),
-        extra={"model_type": "44khz", "model_bitrate": "8kbps", "tag": "0.0.1"},
+        extra={"model_type": "44khz", "model_bitrate": "8kbps", "tag": "0.0.1", "kwargs": {}},
+        **_COMMON,
+    ),
+    "16khz": CodecCard(
+        variant="16khz",
+        file_prefix="dac16k",
+        sample_rate_hz=16_000,
+        n_quantizers=12,
+        frame_rate_hz=16_000 / _HOP_16KHZ,  # 50.0
+        nominal_bitrate_bps=6000.0,
+        effective_bitrate_bps=16_000 / _HOP_16KHZ * 12 * math.log2(CODEBOOK_SIZE),  # 6000.0
+        checkpoint=CHECKPOINT_URL_16KHZ,
+        pad_multiple=_HOP_16KHZ,
+        notes=(
+            "Extension class of the st-codecfake-plus recipe (not in the paper): the DAC family of OOD class 9 "
+            "at 16 kHz instead of 44.1 kHz. Release 0.0.5 weights_16khz.pth, architecture of upstream "
+            "conf/final/16khz.yml (hop 320, 12 Q): 50 frames/s x 12 x 10 bit = 6000 bps; dac.utils.download "
+            "names it '16khz', '8kbps'. The card class id is the family's (9); the recipe gives the audio its "
+            "own OOD class."
+        ),
+        extra={"model_type": "16khz", "model_bitrate": "8kbps", "tag": "0.0.5", "kwargs": DAC_16KHZ_KWARGS},
+        **_COMMON,
     ),
 }
 DEFAULT_VARIANT = "44khz_8kbps"
 
 
 class DacCodec(Codec):
-    """DAC 44.1 kHz 8 kbps; codes are one level `[B, 9, ceil(T / 512)]`."""
+    """DAC at one release; codes are one level `[B, n_q, ceil(T / hop)]` (44.1 kHz: 9 Q, hop 512; 16 kHz: 12 Q, 320)."""
 
     VARIANTS = VARIANTS
     DEFAULT_VARIANT = DEFAULT_VARIANT
 
     # -- load hooks ------------------------------------------------------------------------------------
     def _build_random(self, seed: int) -> Any:
-        return self._import_upstream("dac").DAC()  # class defaults are the 44 kHz 8 kbps architecture
+        # The class defaults are the 44 kHz 8 kbps architecture; other releases name their arguments.
+        return self._import_upstream("dac").DAC(**dict(self.card.extra["kwargs"]))
 
     def _load_pretrained(self) -> Any:
         dac = self._import_upstream("dac")
@@ -95,7 +140,7 @@ class DacCodec(Codec):
             Path.home() / ".cache" / "descript" / "dac"
             / f"weights_{extra['model_type']}_{extra['model_bitrate']}_{extra['tag']}.pth"
         )  # fmt: skip
-        return [WeightFile(CHECKPOINT_URL, file, file.is_file(), self.card.checkpoint_sha256)]
+        return [WeightFile(self.card.checkpoint, file, file.is_file(), self.card.checkpoint_sha256)]
 
     def _load_local(self, path: Path) -> Any:
         """A file written by `DAC.save` (`{'state_dict', 'metadata'}`), or a folder holding one (`save_local`)."""
@@ -132,20 +177,30 @@ class DacCodec(Codec):
         self.model.save(str(file), package=False)
         return file
 
+    @property
+    def _hop(self) -> int:
+        return self.card.pad_multiple  # prod(encoder_rates): one frame per hop
+
     def _prepare_model(self, model: Any) -> None:
-        if model.sample_rate != SAMPLE_RATE_HZ or model.n_codebooks != N_CODEBOOKS:
+        card = self.card
+        if (
+            model.sample_rate != card.sample_rate_hz
+            or model.n_codebooks != card.n_quantizers
+            or model.hop_length != self._hop
+        ):
             raise WeightsError(
-                f"{self.card.spec}: checkpoint is a {model.sample_rate} Hz / {model.n_codebooks}-codebook DAC; "
-                f"expected {SAMPLE_RATE_HZ} Hz / {N_CODEBOOKS} codebooks"
+                f"{card.spec}: checkpoint is a {model.sample_rate} Hz / {model.n_codebooks}-codebook DAC with hop "
+                f"{model.hop_length}; expected {card.sample_rate_hz} Hz / {card.n_quantizers} codebooks, "
+                f"hop {self._hop}"
             )
 
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:
-        x = self.model.preprocess(wav, SAMPLE_RATE_HZ)  # right-pads to a multiple of 512
-        _, codes, _, _, _ = self.model.encode(x)  # codes [B, 9, T / 512]
-        return self._frame_codes(codes, HOP_SAMPLES, wav.shape[-1])
+        x = self.model.preprocess(wav, self.card.sample_rate_hz)  # right-pads to a multiple of the hop
+        _, codes, _, _, _ = self.model.encode(x)  # codes [B, n_q, T / hop]
+        return self._frame_codes(codes, self._hop, wav.shape[-1])
 
     def _decode(self, codes: Codes) -> torch.Tensor:
-        self._check_levels(codes, 1, N_CODEBOOKS)
+        self._check_levels(codes, 1, self.card.n_quantizers)
         z, _, _ = self.model.quantizer.from_codes(codes.levels[0].to(self.device))
         return self.model.decode(z)

@@ -7,7 +7,9 @@ Face repo `kyutai/moshiko-pytorch-bf16` (`moshi.models.loaders.DEFAULT_REPO` / `
 weights are published as `kyutai/mimi`), fetched with `huggingface_hub.hf_hub_download` into the HF cache.
 
 Mimi has 32 split-RVQ codebooks (1 semantic + 31 acoustic) of 2048 entries at 12.5 frames/s; Moshi uses 8,
-which gives 8 x 11 bit x 12.5 Hz = 1100 bps.
+which gives 8 x 11 bit x 12.5 Hz = 1100 bps. `mimi@32q` (an extension class of the `st-codecfake-plus`
+recipe) uses all 32 (`moshi.models.loaders.get_mimi(num_codebooks=32)`, the most the checkpoint holds):
+32 x 11 bit x 12.5 Hz = 4400 bps from the same weights.
 """
 
 from __future__ import annotations
@@ -82,6 +84,17 @@ VARIANTS: dict[str, CodecCard] = {
         "authors used is not stated; 8 is what Moshi uses and what 1.1 kbps implies. The base class crops "
         "the output (padded to 1920 samples) back.",
     ),
+    "32q": _card(
+        "32q",
+        32,
+        class_by_key("mimi").class_id,
+        "mimi32q",
+        4400.0,
+        "Extension class of the st-codecfake-plus recipe (not in the paper): the same Mimi checkpoint as class 1 "
+        "with all 32 codebooks (1 semantic + 31 acoustic; moshi's get_mimi allows at most 32), i.e. four times "
+        "class 1's bitrate: 32 x 11 bit x 12.5 Hz = 4400 bps. Same encoder and decoder weights, more residual "
+        "detail. The card class id is the family's (1); the recipe gives the audio its own OOD class.",
+    ),
 }
 DEFAULT_VARIANT = "8q"
 
@@ -142,6 +155,14 @@ class MimiCodec(Codec):
         folder.mkdir(parents=True, exist_ok=True)
         save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(folder / loaders.MIMI_NAME))
         return folder
+
+    @classmethod
+    def shared_model_key(cls, card: CodecCard) -> str:
+        """Every variant is the same checkpoint with another number of active codebooks (`_prepare_model`)."""
+        return f"hf://{HF_REPO}/{CHECKPOINT_NAME}"
+
+    def _prepare_model(self, model: Any) -> None:
+        model.set_num_codebooks(self._n_q)  # a shared model may come from the other variant
 
     # -- encode / decode -------------------------------------------------------------------------------
     def _encode(self, wav: torch.Tensor) -> Codes:

@@ -53,6 +53,7 @@ BUILTIN_CODECS: dict[str, str] = {
     "audiodec": "ncst.codecs.audiodec:AudioDecCodec",
     "hificodec": "ncst.codecs.hificodec:HiFiCodecCodec",
     "real": "ncst.codecs.real:RealCodec",
+    "vocos": "ncst.codecs.vocos:VocosCodec",
 }
 
 _REGISTERED: dict[str, type[Codec]] = {}

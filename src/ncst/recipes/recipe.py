@@ -64,8 +64,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Built-in recipes: name -> TOML resource in ncst.recipes.
-RECIPES = {"st-codecfake": "st_codecfake.toml"}
+#: Built-in recipes: name -> TOML resource in ncst.recipes. `st-codecfake-plus` extends `st-codecfake` with
+#: four single-axis OOD classes (docs/st_codecfake_plus.md); any recipe may name either in `extends`.
+RECIPES = {"st-codecfake": "st_codecfake.toml", "st-codecfake-plus": "st_codecfake_plus.toml"}
 #: How many recipes an `extends` chain may hold (the file itself included).
 MAX_EXTENDS_DEPTH = 8
 
@@ -136,12 +137,12 @@ def _validate(recipe: Recipe) -> Recipe:
 
 
 def load_recipe(name_or_path: PathLike) -> Recipe:
-    """Loads a built-in recipe by name (`st-codecfake`) or a recipe TOML file, checked field by field.
+    """Loads a built-in recipe by name (`RECIPES`: `st-codecfake`, `st-codecfake-plus`) or a recipe TOML file.
 
-    A file with `extends = "<recipe>"` starts from that recipe: its `[classes]` add to (or replace) the
-    base classes, its `[[subsets]]` are appended, and `[corpora]` tables add sources. `extends` names a
-    built-in recipe or a TOML file relative to the extending file's own folder (never outside it); a chain
-    holds at most `MAX_EXTENDS_DEPTH` recipes and no cycle.
+    Every file of the chain is checked field by field. A file with `extends = "<recipe>"` starts from that
+    recipe: its `[classes]` add to (or replace) the base classes, its `[[subsets]]` are appended, and
+    `[corpora]` tables add sources. `extends` names a built-in recipe or a TOML file relative to the extending
+    file's own folder (never outside it); a chain holds at most `MAX_EXTENDS_DEPTH` recipes and no cycle.
 
     Raises:
         RecipeError: Unknown name, unreadable TOML, an unknown key, a value of the wrong type or out of
