@@ -45,6 +45,23 @@ def test_read_dataset_strips_the_class_prefix_without_provenance(recipe_root: Pa
     assert fakes.files[0].utt_id == "p225_001"
 
 
+def test_read_dataset_strips_the_prefix_recipe_json_records_for_an_added_class(recipe_root: Path) -> None:
+    """A class beyond the class table (`--add-codec`, st-codecfake-plus) names its files with its codec's prefix."""
+    import json
+
+    (recipe_root / "provenance.jsonl").unlink()
+    (recipe_root / "eval_ood").mkdir()
+    (recipe_root / "eval_ood" / "vocos_encodec_p225_001.wav").write_bytes(b"")
+    (recipe_root / "label" / "eval_ood12.txt").write_text("vocos_encodec_p225_001.wav fake 12\n", encoding="utf-8")
+    meta = json.loads((recipe_root / "recipe.json").read_text(encoding="utf-8"))
+    meta["label_files"]["eval_ood12.txt"] = "eval_ood"
+    meta["prefixes"]["eval_ood"] = {"12": "vocos_encodec"}
+    (recipe_root / "recipe.json").write_text(json.dumps(meta), encoding="utf-8")
+    view = read_dataset(recipe_root)
+    added = next(g for g in view.groups if g.class_id == 12)
+    assert added.files[0].utt_id == "p225_001"
+
+
 def test_read_dataset_refuses_a_folder_that_is_no_dataset(tmp_path: Path) -> None:
     with pytest.raises(CorpusLayoutError, match="not a dataset"):
         read_dataset(tmp_path)

@@ -160,8 +160,9 @@ def read_dataset(root: Path) -> DatasetView:
     if not root.is_dir():
         raise CorpusLayoutError(f"{root}: not a folder; give a build folder or a dataset root")
     rows = read_provenance(sorted(root.glob("provenance*.jsonl")))
+    prefixes: dict[str, dict[str, str]] = {}
     if (root / RECIPE_FILE).is_file() or (root / LABEL_DIR).is_dir():
-        label_files, title = _recipe_label_files(root)
+        label_files, title, prefixes = _recipe_label_files(root)
         layout = "recipe"
     elif (root / FLAT_LABEL_FILE).is_file():
         label_files, title, layout = {FLAT_LABEL_FILE: FLAT_SET}, root.name, "flat"
@@ -180,7 +181,8 @@ def read_dataset(root: Path) -> DatasetView:
             rel = f"{folder}/{line.file}"
             row = rows.get(rel)
             spec = row.codec_spec if row is not None else None
-            utt_id = row.utt_id if row is not None else _utt_from_name(line.file, line.class_id)
+            prefix = prefixes.get(folder, {}).get(str(line.class_id))
+            utt_id = row.utt_id if row is not None else _utt_from_name(line.file, line.class_id, prefix)
             members.setdefault((folder, line.class_id, spec), []).append(CardFile(rel, utt_id, row))
     if not members:
         raise CorpusLayoutError(f"{root}: the label files list no files; nothing to show")
@@ -189,8 +191,9 @@ def read_dataset(root: Path) -> DatasetView:
     return DatasetView(root=root, layout=layout, title=title, groups=tuple(groups), rows=rows)
 
 
-def _recipe_label_files(root: Path) -> tuple[dict[str, str], str]:
-    """(label file -> folder, title) from `recipe.json`, else the built-in recipe's files that exist."""
+def _recipe_label_files(root: Path) -> tuple[dict[str, str], str, dict[str, dict[str, str]]]:
+    """(label file -> folder, title, folder -> {class id: file prefix}) from `recipe.json`, else the built-in
+    recipe's files that exist (and no prefixes: the class table's serve)."""
     meta_path = root / RECIPE_FILE
     if meta_path.is_file():
         from ncst.recipes.verify import read_recipe_meta
@@ -198,20 +201,25 @@ def _recipe_label_files(root: Path) -> tuple[dict[str, str], str]:
         meta = read_recipe_meta(meta_path)
         label_files = {str(k): str(v) for k, v in meta.get("label_files", {}).items()}
         label_files.update({str(k): str(e["folder"]) for k, e in (meta.get("ingested") or {}).items()})
-        return label_files, str(meta.get("recipe") or root.name)
+        return label_files, str(meta.get("recipe") or root.name), dict(meta.get("prefixes", {}))
     from ncst.recipes import load_recipe
 
     recipe = load_recipe("st-codecfake")
     found = {e.label_file: e.folder for e in recipe.subsets if (root / LABEL_DIR / e.label_file).is_file()}
     if not found:
         raise CorpusLayoutError(f"{root}: {LABEL_DIR}/ holds none of the ST-Codecfake label files and no {RECIPE_FILE}")
-    return found, root.name
+    return found, root.name, {}
 
 
-def _utt_from_name(file: str, class_id: int) -> str:
-    """`mimi_p225_001.wav` (class 1) -> `p225_001`: the name without folder, extension and class prefix."""
+def _utt_from_name(file: str, class_id: int, prefix: str | None = None) -> str:
+    """`mimi_p225_001.wav` (class 1) -> `p225_001`: the name without folder, extension and class prefix.
+
+    The prefix is the one `recipe.json` records for the folder and class (classes added beyond the class
+    table have their codec's own), else the class table's.
+    """
     stem = file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    prefix = CLASSES[class_id].file_prefix if 0 <= class_id < len(CLASSES) else ""
+    if prefix is None:
+        prefix = CLASSES[class_id].file_prefix if 0 <= class_id < len(CLASSES) else ""
     if prefix and stem.startswith(prefix + "_"):
         return stem[len(prefix) + 1 :]
     return stem
