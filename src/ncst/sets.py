@@ -107,7 +107,8 @@ class SetInfo:
         role: ``train``, ``dev``, ``eval_id``, ``ood``, ``unseen_real``, ``diff_config``, ``diff_source``,
             ``voc``, ``alm`` or ``extension`` (a set outside the official names).
         source: Where the description came from: ``recipe.json``, ``official`` or ``label file``.
-        codecs: Class id -> codec spec, from recipe.json's ``classes`` where it names them.
+        codecs: Class id -> codec spec, from recipe.json's ``classes`` where it names them. recipe.json
+            records each class as ID (in train, dev and eval_id) or OOD (in its own ``eval_ood<id>.txt``).
     """
 
     name: str
@@ -202,11 +203,13 @@ def discover_sets(root: PathLike) -> list[SetInfo]:
     """
     root = Path(root)
     classes = recipe_classes(root)
-    by_set: dict[str, tuple[int, ...]] = {}
-    for class_id, entry in sorted(classes.items()):
-        set_name = entry.get("set")
-        if isinstance(set_name, str):
-            by_set[set_name] = (*by_set.get(set_name, ()), class_id)
+    by_set: dict[str, tuple[int, ...]] = {}  # recipe.json's "set" is ID or OOD: an ID class is in every ID split,
+    for class_id, entry in sorted(classes.items()):  # an OOD class has its own eval_ood<id>.txt
+        if entry.get("set") == "ID":
+            for split in ("train", "dev", "eval_id"):
+                by_set[split] = (*by_set.get(split, ()), class_id)
+        elif entry.get("set") == "OOD":
+            by_set[f"eval_ood{class_id}"] = (class_id,)
     recorded: dict[str, str] = {}  # label file name -> folder
     meta_path = root / RECIPE_FILE
     if meta_path.is_file():
@@ -215,7 +218,7 @@ def discover_sets(root: PathLike) -> list[SetInfo]:
         recorded.update({k: str(e["folder"]) for k, e in (meta.get("ingested") or {}).items()})
     found: list[SetInfo] = []
     seen_files: set[str] = set()
-    for name, (folder, label_file, role) in OFFICIAL_LABEL_SETS.items():
+    for name, (set_folder, label_file, role) in OFFICIAL_LABEL_SETS.items():
         rel = label_file
         if not (root / rel).is_file() and name == "eval_id" and (root / "eval_id.txt").is_file():
             rel = "eval_id.txt"  # where the official config reads it
@@ -223,17 +226,17 @@ def discover_sets(root: PathLike) -> list[SetInfo]:
             seen_files.add(Path(rel).name if rel.startswith(f"{LABEL_DIR}/") else "")
             source = "recipe.json" if Path(rel).name in recorded else "official"
             ids = by_set.get(name, ())
-            found.append(SetInfo(name, folder, rel, None, ids, role, source, _codecs(ids, classes)))
-    for name, (folder, label, role) in OFFICIAL_FOLDER_SETS.items():
-        path = resolve_folder(root, folder)
+            found.append(SetInfo(name, set_folder, rel, None, ids, role, source, _codecs(ids, classes)))
+    for name, (official_folder, label, role) in OFFICIAL_FOLDER_SETS.items():
+        path = resolve_folder(root, official_folder)
         if path is None:
             continue
         rel = path.relative_to(root).as_posix()
-        label_file, audio_dir = _folder_label_file(root, name, rel)
-        if label_file is not None:
-            seen_files.add(Path(label_file).name)
-        source = "recipe.json" if label_file is not None and Path(label_file).name in recorded else "official"
-        found.append(SetInfo(name, audio_dir, label_file, label, (label,), role, source))
+        folder_labels, audio_dir = _folder_label_file(root, name, rel)
+        if folder_labels is not None:
+            seen_files.add(Path(folder_labels).name)
+        source = "recipe.json" if folder_labels is not None and Path(folder_labels).name in recorded else "official"
+        found.append(SetInfo(name, audio_dir, folder_labels, label, (label,), role, source))
     label_dir = root / LABEL_DIR
     extra = sorted(p.name for p in label_dir.glob("*.txt") if p.is_file()) if label_dir.is_dir() else []
     known = {s.name for s in found}
@@ -249,9 +252,8 @@ def discover_sets(root: PathLike) -> list[SetInfo]:
             log.debug("%s: no audio folder for label/%s; not a set", root, file_name)
             continue
         ids = by_set.get(stem, ())
-        found.append(
-            SetInfo(stem, folder, f"{LABEL_DIR}/{file_name}", None, ids, _role(stem, folder), source, _codecs(ids, classes))
-        )
+        rel = f"{LABEL_DIR}/{file_name}"
+        found.append(SetInfo(stem, folder, rel, None, ids, _role(stem, folder), source, _codecs(ids, classes)))
         known.add(stem)
     return found
 
