@@ -89,9 +89,10 @@ def unscored_inputs(dumps_dir: PathLike | None, data_dir: PathLike | None, ood_l
     """Label files of `data_dir` and dumps of `dumps_dir` that no protocol scores, for the report.
 
     A set is scored when a built-in protocol names it, or when it holds OOD classes (>= `ood_label_min`),
-    which ``ood_open_set`` scores as extension conditions. A label file with no audio folder is never a set.
+    which ``ood_open_set`` scores as extension conditions; ``dev`` (model selection) is not a test set. A
+    label file with no audio folder is never a set.
     """
-    referenced = referenced_sets()
+    referenced = referenced_sets() | {"dev"}  # dev is for model selection, never a test set
     out: list[str] = []
     if data_dir is not None:
         root = Path(data_dir)
