@@ -125,3 +125,22 @@ def test_unseen_real_plain_folder_is_still_read_whole(tmp_path: Path) -> None:
     """Guards behaviour that already held: a folder of real speech without a corpus is read recursively."""
     _wav(tmp_path / "ID_unseen_real" / "NCSSD" / "a" / "x.wav")
     assert [it.utt_id for it in read_set(tmp_path, "NCSSD")] == ["a/x.wav"]
+
+
+def test_verify_checks_an_extension_label_file_of_an_official_root(tmp_path: Path) -> None:
+    from ncst.verify import verify
+
+    _wav(tmp_path / "eval_ood" / "a.wav")
+    (tmp_path / "label").mkdir()
+    (tmp_path / "label" / "eval_ood12.txt").write_text("a.wav fake 12\ngone.wav fake 12\n")
+    report = verify(tmp_path)
+    assert any("gone.wav" in line for line in report.missing)
+
+
+def test_verify_checks_eval_id_at_the_root(tmp_path: Path) -> None:
+    from ncst.verify import verify
+
+    _wav(tmp_path / "eval_id" / "mimi_a.wav")
+    (tmp_path / "eval_id.txt").write_text("mimi_a.wav fake 1\nmimi_gone.wav fake 1\n")
+    report = verify(tmp_path)
+    assert any("mimi_gone.wav" in line for line in report.missing)

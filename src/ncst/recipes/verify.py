@@ -104,8 +104,8 @@ def _layout(root: Path) -> _Layout:
             shipped = "/" not in folder  # the download labels its main sets by file, its folder sets by folder
             if (root / LABEL_DIR / label_file).is_file() or (shipped and _holds_audio(root / folder)):
                 label_files.setdefault(label_file, folder)
-    for info in discover_sets(root):  # every other label file of the root that names its folder (eval_ood12.txt)
-        if info.label_file is not None and info.source != "official":
+    for info in discover_sets(root) if not built else []:  # a built root's recipe.json is the record; others:
+        if info.label_file is not None and info.source != "official":  # every label file that names a folder
             label_files.setdefault(Path(info.label_file).name, info.audio_dir)
         elif info.label_file == "eval_id.txt":  # at the root, where the official config reads it
             label_files.setdefault("eval_id.txt", info.audio_dir)
