@@ -176,7 +176,7 @@ def recipe_classes(root: PathLike) -> dict[int, dict[str, Any]]:
 def _label_file_folder(stem: str) -> str | None:
     """The official audio folder of a label-file set named like the official ones (``eval_ood12``)."""
     for prefix in ("eval_ood", "eval_id", "train", "dev"):
-        if stem == prefix or (stem.startswith(prefix) and re.fullmatch(r"[0-9][0-9-]*", stem[len(prefix):])):
+        if stem == prefix or (stem.startswith(prefix) and re.fullmatch(r"[0-9][0-9-]*", stem[len(prefix) :])):
             return prefix
     return None
 

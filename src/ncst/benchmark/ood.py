@@ -137,7 +137,7 @@ def score_open_set(
         parts[cond.name] = [load_dump(p) for p in paths]
         conditions[cond.name] = Dump.concat(parts[cond.name])
     extra, titles = extension_conditions(protocol, dumps_dir, codecs)
-    for name in [n for n in extra if int(n[len("ext"):]) in id_ext]:
+    for name in [n for n in extra if int(n[len("ext") :]) in id_ext]:
         del extra[name], titles[name]
     for name, dump in extra.items():
         conditions[name] = dump
