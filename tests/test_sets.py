@@ -144,3 +144,17 @@ def test_verify_checks_eval_id_at_the_root(tmp_path: Path) -> None:
     (tmp_path / "eval_id.txt").write_text("mimi_a.wav fake 1\nmimi_gone.wav fake 1\n")
     report = verify(tmp_path)
     assert any("mimi_gone.wav" in line for line in report.missing)
+
+
+def test_protocol_sets_of_the_open_set_include_an_extension_ood_set_of_the_root(tmp_path: Path) -> None:
+    from ncst.models.infer import protocol_sets
+
+    root = _root_with_ood12(tmp_path)
+    assert "eval_ood12" in protocol_sets(["ood_open_set"], root)
+
+
+def test_protocol_sets_of_an_id_protocol_leave_an_extension_ood_set_out(tmp_path: Path) -> None:
+    """Guards behaviour that already held: only the open set reads OOD sets."""
+    from ncst.models.infer import protocol_sets
+
+    assert protocol_sets(["id_closed_set"], _root_with_ood12(tmp_path)) == ["eval_id"]

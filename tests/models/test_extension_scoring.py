@@ -60,6 +60,7 @@ def test_run_protocol_scores_an_added_ood_class_as_its_own_condition(
     md = (out / "report.md").read_text()
     assert "## Extension OOD classes" in md
     assert "label/notes.txt" in md
+    assert "Extension OOD classes" in (out / "report.html").read_text()
 
     # the paper's conditions score exactly as without the extension dump
     dumps = checkpoint.parent / "dumps"
