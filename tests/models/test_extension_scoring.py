@@ -107,3 +107,14 @@ def test_report_names_a_dump_no_protocol_scores(tmp_path: Path) -> None:
     _dump(tmp_path / "mystery.npz", [0, 1], [0, 1])
     result = score_protocol("id_closed_set", dumps_dir=tmp_path, n_bootstrap=0)
     assert result.not_scored == ("mystery.npz",)
+
+
+def test_id_closed_set_refuses_a_prediction_of_a_class_the_id_set_lacks(tmp_path: Path) -> None:
+    """Guards behaviour that already held: a predicted class outside the protocol's classes is an error."""
+    from ncst.errors import ProtocolError
+
+    (tmp_path / "result_id.txt").write_text("u0.wav 12 0.9\nu1.wav 1 0.9\n")
+    (tmp_path / "data" / "label").mkdir(parents=True)
+    (tmp_path / "data" / "label" / "eval_id.txt").write_text("u0.wav real 0\nu1.wav fake 1\n")
+    with pytest.raises(ProtocolError, match="outside the classes"):
+        score_protocol("id_closed_set", predictions_dir=tmp_path, data_dir=tmp_path / "data", n_bootstrap=0)

@@ -152,6 +152,13 @@ def _score_closed_set(
         y_true, label_source = labels_from_prefix(names), "file-name prefix"
         log.warning("No --data given: true labels of %s come from file-name prefixes", spec.column)
     ext_ids = sorted(int(c) for c in np.unique(y_true) if int(c) not in labels)
+    stray = ~np.isin(pred, (*labels, *ext_ids))
+    if stray.any():  # a class id of 12 or more is a valid prediction only where it is a class of the ID set
+        row = int(np.argmax(stray))
+        raise ProtocolError(
+            f"{source}: {int(stray.sum())} predictions are outside the classes {[*labels, *ext_ids]}, "
+            f"e.g. {int(pred[row])} for {names[row]!r}"
+        )
     all_true, all_pred = y_true, pred
     if ext_ids:  # the paper's columns are over the paper's classes only, as without the extension
         keep = np.isin(y_true, labels)
