@@ -72,6 +72,80 @@ def test_run_protocol_scores_an_added_ood_class_as_its_own_condition(
     assert {k: v for k, v in with_ext.cells.items() if not k.startswith("ext")} == dict(without.cells)
 
 
+_MINI = """
+name = "mini"
+seed = 1
+[classes]
+0 = "real@16k"
+1 = { codec = "fakecodec", set = "ID" }
+11 = { codec = "fakecodec@24k", set = "OOD" }
+[corpora.main]
+readers = ["vctk"]
+vctk = { train = 8, dev = 1, eval = 1 }
+[[subsets]]
+folder = "train"
+source = "main:train"
+classes = [0, 1]
+per_class = 4
+label_file = "train.txt"
+[[subsets]]
+folder = "dev"
+source = "main:dev"
+classes = [0, 1]
+per_class = 1
+label_file = "dev.txt"
+[[subsets]]
+folder = "eval_id"
+source = "main:eval"
+classes = [0, 1]
+per_class = 1
+label_file = "eval_id.txt"
+[[subsets]]
+folder = "eval_ood"
+source = "main:eval"
+classes = [11]
+per_class = 1
+label_file = "eval_ood8-11.txt"
+"""
+
+
+def test_a_class_added_with_add_codec_is_scored_as_its_own_ood_condition(tmp_path: Path) -> None:
+    """A recipe root built with the fake codec and `--add-codec fakecodec@16k=OOD` (class 12), trained on and
+    scored by `run-protocol ood_open_set --checkpoint --data` with no extra flag."""
+    from ncst.cli.main import app
+    from ncst.corpora.fakes import write_vctk_092
+    from ncst.recipes.build import RecipeBuildConfig, build_recipe
+
+    (tmp_path / "mini.toml").write_text(_MINI)
+    write_vctk_092(tmp_path / "vctk")
+    root = tmp_path / "st"
+    config = RecipeBuildConfig(
+        recipe=str(tmp_path / "mini.toml"), corpora={"vctk": tmp_path / "vctk"}, out_dir=root, weights="random",
+        add_codecs=[("fakecodec@16k", "OOD")],
+    )  # fmt: skip
+    assert build_recipe(config).ok
+    cfg = TrainConfig(
+        model="mel-lcnn", data_dir=root, out_dir=tmp_path / "run", model_config={"n_samples": 2048},
+        epochs=1, batch_size=4,
+    )  # fmt: skip
+    ckpt = train(cfg).best_path
+    out = tmp_path / "report"
+    args = ["score", "ood_open_set", "--checkpoint", str(ckpt), "--data", str(root), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--ood-bootstrap", "0", "--no-plots", "--skip-missing"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["extensions"] == {"ext12": "ext12 (fakecodec@16k, class 12)"}
+    assert {k.split("/")[0] for k in report["cells"]} == {"multi8-11", "ext12"}
+    dumps = ckpt.parent / "dumps"
+    plain = tmp_path / "plain"
+    shutil.copytree(dumps, plain)
+    (plain / "eval_ood12.npz").unlink()
+    without = score_protocol("ood_open_set", dumps_dir=plain, n_bootstrap_ood=0, skip_missing=True)
+    assert {k: v for k, v in report["cells"].items() if k.startswith("multi")} == json.loads(
+        json.dumps({k: {m: round(float(x), 6) for m, x in c.items()} for k, c in without.cells.items()})
+    )
+
+
 def _dump(path: Path, labels: list[int], preds: list[int]) -> None:
     logits = np.full((len(labels), 7), -5.0, np.float32)
     logits[np.arange(len(labels)), preds] = 5.0
