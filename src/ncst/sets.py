@@ -29,6 +29,7 @@ from typing import Any
 from ncst.errors import CorpusLayoutError
 from ncst.io import PathLike
 from ncst.layout import LABEL_DIR, RECIPE_FILE, read_recipe_meta
+from ncst.paths import component_problem
 
 __all__ = [
     "SetInfo",
@@ -244,6 +245,9 @@ def discover_sets(root: PathLike) -> list[SetInfo]:
         if file_name in seen_files:
             continue
         stem = file_name[: -len(".txt")]
+        if component_problem(stem) is not None:  # a set name becomes a dump file name: `..` and the like are no set
+            log.warning("%s: label/%s does not name a set (%s); skipped", root, file_name, component_problem(stem))
+            continue
         folder = recorded.get(file_name) or _label_file_folder(stem)
         source = "recipe.json" if file_name in recorded else "label file"
         if folder is None:
