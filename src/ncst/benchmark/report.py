@@ -72,7 +72,17 @@ def _id_tables(result: ProtocolResult) -> list[Block]:
     lines.append(Table(header, rows))
     lines.append("")
     lines += _paper_differences(result)
-    lines.append("Counts: " + ", ".join(f"{c} {n}" for c, n in result.counts.items()) + ".")
+    paper_counts = {c: n for c, n in result.counts.items() if c not in result.extensions}
+    lines.append("Counts: " + ", ".join(f"{c} {n}" for c, n in paper_counts.items()) + ".")
+    if result.extensions:
+        lines += [
+            "", "## Extension ID classes", "",
+            "Classes the paper does not have, found among the ID test set's labels; the paper's columns above "
+            "are over the paper's classes only.", "",
+        ]  # fmt: skip
+        rows = [[title, _fmt(result.cells.get(name, {}).get("F1")), str(result.counts.get(name, ""))]
+                for name, title in result.extensions.items()]  # fmt: skip
+        lines.append(Table(["class", "F1", "utterances"], rows))
     return lines
 
 
@@ -112,6 +122,8 @@ def _ood_tables(result: ProtocolResult) -> list[Block]:
     detail_header = ["condition/detector"] + list(_OOD_METRICS)
     detail_rows = []
     for key, cell in result.cells.items():
+        if key.split("/")[0] in result.extensions:
+            continue
         row = [key]
         for m in _OOD_METRICS:
             text = _fmt(cell.get(m))
@@ -121,7 +133,43 @@ def _ood_tables(result: ProtocolResult) -> list[Block]:
         detail_rows.append(row)
     lines.append(Table(detail_header, detail_rows))
     lines.append("")
-    lines.append("Utterances (ID + OOD): " + ", ".join(f"{c} {n}" for c, n in result.counts.items()) + ".")
+    paper_counts = {c: n for c, n in result.counts.items() if c not in result.extensions}
+    lines.append("Utterances (ID + OOD): " + ", ".join(f"{c} {n}" for c, n in paper_counts.items()) + ".")
+    return lines + _ood_extension_block(result)
+
+
+def _ood_extension_block(result: ProtocolResult) -> list[Block]:
+    """Extension OOD classes (outside the paper's conditions): one row per class x detector, own section."""
+    if not result.extensions:
+        return []
+    proto = result.protocol
+    detectors = [d for d in result.settings.get("detectors", proto.detectors)]
+    lines: list[Block] = [
+        "", "## Extension OOD classes", "",
+        "Classes the paper does not have, each scored as its own condition against the same ID set "
+        "(not part of the paper's table).", "",
+    ]  # fmt: skip
+    header = ["condition", "detector"] + list(_OOD_METRICS)
+    rows = []
+    for cond, title in result.extensions.items():
+        for det in detectors:
+            cell = result.cells.get(f"{cond}/{det}")
+            if cell is None:
+                continue
+            row = [title, det]
+            for m in _OOD_METRICS:
+                text = _fmt(cell.get(m))
+                if f"{m}_CI95_low" in cell:
+                    text += f" ({cell[f'{m}_CI95_low']:.2f}-{cell[f'{m}_CI95_high']:.2f})"
+                row.append(text)
+            rows.append(row)
+    lines.append(Table(header, rows))
+    lines.append("")
+    lines.append(
+        "Utterances (ID + OOD): "
+        + ", ".join(f"{c} {n}" for c, n in result.counts.items() if c in result.extensions)
+        + "."
+    )
     return lines
 
 
@@ -132,6 +180,9 @@ def report_blocks(result: ProtocolResult) -> list[Block]:
         f"# {proto.paper_table}: {proto.title}", "", f"Protocol `{proto.name}`; input: {result.source}.", ""
     ]  # fmt: skip
     lines += _ood_tables(result) if proto.kind == "open_set" else _id_tables(result)
+    if result.not_scored:
+        lines += ["", "## Not scored", "", "Present in the inputs, but no protocol scores them:", ""]
+        lines += [f"- `{name}`" for name in result.not_scored]
     if proto.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in proto.notes]
     if result.settings:

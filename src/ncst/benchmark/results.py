@@ -45,6 +45,9 @@ class ProtocolResult:
         confusion_rows: Row names of `confusion`.
         confusion_cols: Column names of `confusion`.
         ood: ``{(condition, detector): OODScores}`` for the ROC and histogram plots.
+        extensions: Extension conditions or columns (classes outside the paper's), name -> title such as
+            ``ext12 (vocos@encodec, class 12)``; their cells are reported in a block of their own.
+        not_scored: Label files of the data root and dumps of the dumps folder that no protocol scores.
         settings: Run settings recorded in report.json (bootstrap size, seed, label source, ...).
     """
 
@@ -56,6 +59,8 @@ class ProtocolResult:
     confusion_rows: tuple[str, ...] = ()
     confusion_cols: tuple[str, ...] = ()
     ood: Mapping[tuple[str, str], OODScores] = field(default_factory=lambda: MappingProxyType({}))
+    extensions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    not_scored: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,6 +72,8 @@ class ProtocolResult:
             "counts": {k: int(v) for k, v in self.counts.items()},
             "source": self.source,
             "settings": dict(self.settings),
+            "extensions": dict(self.extensions),
+            "not_scored": list(self.not_scored),
             "paper": {m: dict(v) for m, v in self.protocol.paper.items()},
             "notes": list(self.protocol.notes),
         }

@@ -15,6 +15,7 @@ Tables 4 and 6 use each set's constant true label from the protocol file. Table 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -24,18 +25,20 @@ from numpy.typing import NDArray
 from ncst.benchmark.bootstrap import DEFAULT_SEED, bootstrap_closed_set, bootstrap_single_class
 from ncst.benchmark.dumps import dump_path, load_dump
 from ncst.benchmark.metrics import macro_f1, per_class_f1, single_class_f1
-from ncst.benchmark.ood import score_open_set
+from ncst.benchmark.ood import protocol_dumps, score_open_set
 from ncst.benchmark.predictions import labels_from_file, labels_from_prefix, read_predictions, result_path
 from ncst.benchmark.results import ProtocolResult
 from ncst.errors import ProtocolError
 from ncst.io import PathLike
-from ncst.protocols import Protocol, SetSpec, load_protocol
+from ncst.protocols import PROTOCOL_NAMES, Protocol, SetSpec, load_protocol
+from ncst.sets import OFFICIAL_CLASS_COUNT, discover_sets, recipe_classes
 
-__all__ = ["score_protocol", "run_protocol", "check_out_dir"]
+__all__ = ["score_protocol", "run_protocol", "check_out_dir", "referenced_sets", "unscored_inputs"]
 
 log = logging.getLogger(__name__)
 
 _N_CLASSES = 7
+_MAX_CLASS_ID = 1023  # as the model data reader (`ncst.models.data.MAX_CLASS_ID`)
 
 
 def _class_ids(protocol: Protocol) -> tuple[int, ...]:
@@ -56,6 +59,62 @@ def _load_set(
     return tuple(str(u) for u in dump.utt_ids), dump.pred, dump.labels, dump.source
 
 
+def _id_label_file(data_dir: Path, label_file: str) -> Path:
+    """The label file under the root; ``eval_id.txt`` may also sit at the root, where the official config has it."""
+    path = data_dir / label_file
+    if not path.is_file() and (data_dir / Path(label_file).name).is_file() and Path(label_file).name == "eval_id.txt":
+        return data_dir / "eval_id.txt"
+    return path
+
+
+def _codec_names(data_dir: PathLike | None) -> dict[int, str]:
+    """Class id -> codec spec from the root's recipe.json ``classes`` (empty without --data or recipe.json)."""
+    if data_dir is None:
+        return {}
+    return {c: str(e["codec"]) for c, e in recipe_classes(data_dir).items() if isinstance(e.get("codec"), str)}
+
+
+def referenced_sets() -> set[str]:
+    """Every dump name a built-in protocol reads (open set: bank, ID set and every condition's alternatives)."""
+    names: set[str] = set()
+    for proto_name in PROTOCOL_NAMES:
+        proto = load_protocol(proto_name)
+        names.update(s.dump for s in proto.sets)
+        if proto.kind == "open_set":
+            names.update(protocol_dumps(proto))
+    return names
+
+
+def unscored_inputs(dumps_dir: PathLike | None, data_dir: PathLike | None, ood_label_min: int = 7) -> list[str]:
+    """Label files of `data_dir` and dumps of `dumps_dir` that no protocol scores, for the report.
+
+    A set is scored when a built-in protocol names it, or when it holds OOD classes (>= `ood_label_min`),
+    which ``ood_open_set`` scores as extension conditions; ``dev`` (model selection) is not a test set. A
+    label file with no audio folder is never a set.
+    """
+    referenced = referenced_sets() | {"dev"}  # dev is for model selection, never a test set
+    out: list[str] = []
+    if data_dir is not None:
+        root = Path(data_dir)
+        sets = discover_sets(root)
+        covered = {s.label_file for s in sets if s.label_file}
+        for info in sets:
+            ood = info.role == "ood" or any(c >= ood_label_min for c in info.class_ids)
+            if info.name not in referenced and not ood:
+                out.append(info.label_file or info.audio_dir)
+        label_dir = root / "label"
+        if label_dir.is_dir():
+            out += [f"label/{p.name} (no audio folder)" for p in sorted(label_dir.glob("*.txt"))
+                    if f"label/{p.name}" not in covered]  # fmt: skip
+    if dumps_dir is not None:
+        for path in sorted(Path(dumps_dir).glob("*.npz")):
+            if path.stem in referenced:
+                continue
+            if not (load_dump(path).labels >= ood_label_min).any():
+                out.append(path.name)
+    return out
+
+
 def _expected_path(spec: SetSpec, predictions_dir: PathLike | None, dumps_dir: PathLike | None) -> Path:
     if predictions_dir is not None:
         return result_path(predictions_dir, spec.result_file)
@@ -70,16 +129,18 @@ def _score_closed_set(
     n_bootstrap: int,
     seed: int,
     skip_missing: bool = False,
+    codecs: dict[int, str] | None = None,
 ) -> ProtocolResult:
     spec = protocol.sets[0]
     labels = _class_ids(protocol)
-    names, pred, dump_labels, source = _load_set(spec, predictions_dir, dumps_dir, labels)
+    allowed = (*labels, *range(OFFICIAL_CLASS_COUNT, _MAX_CLASS_ID + 1))  # extension ID classes: 12 and up
+    names, pred, dump_labels, source = _load_set(spec, predictions_dir, dumps_dir, allowed)
     if data_dir is not None and spec.label_file:
-        label_file = Path(data_dir) / spec.label_file
-        y_true = labels_from_file(names, label_file, class_ids=labels, skip_missing=skip_missing)
+        label_file = _id_label_file(Path(data_dir), spec.label_file)
+        y_true = labels_from_file(names, label_file, class_ids=allowed, skip_missing=skip_missing)
         label_source = f"label file {label_file}"
     elif dump_labels is not None:
-        outside = ~np.isin(dump_labels, labels)
+        outside = ~np.isin(dump_labels, allowed)
         if outside.any():
             row = int(np.argmax(outside))
             raise ProtocolError(
@@ -90,20 +151,39 @@ def _score_closed_set(
     else:
         y_true, label_source = labels_from_prefix(names), "file-name prefix"
         log.warning("No --data given: true labels of %s come from file-name prefixes", spec.column)
+    ext_ids = sorted(int(c) for c in np.unique(y_true) if int(c) not in labels)
+    stray = ~np.isin(pred, (*labels, *ext_ids))
+    if stray.any():  # a class id of 12 or more is a valid prediction only where it is a class of the ID set
+        row = int(np.argmax(stray))
+        raise ProtocolError(
+            f"{source}: {int(stray.sum())} predictions are outside the classes {[*labels, *ext_ids]}, "
+            f"e.g. {int(pred[row])} for {names[row]!r}"
+        )
+    all_true, all_pred = y_true, pred
+    if ext_ids:  # the paper's columns are over the paper's classes only, as without the extension
+        keep = np.isin(y_true, labels)
+        y_true, pred = y_true[keep], pred[keep]
     f1 = per_class_f1(y_true, pred, labels)
     cells: dict[str, dict[str, float]] = {str(c): {"F1": 100.0 * float(v)} for c, v in zip(labels, f1)}
     cells["AVG"] = {"F1": 100.0 * macro_f1(y_true, pred, labels), "accuracy": 100.0 * float(np.mean(y_true == pred))}
+    extensions: dict[str, str] = {}
+    for c, v in zip(ext_ids, per_class_f1(all_true, all_pred, ext_ids) if ext_ids else []):
+        name = f"ext{c}"
+        cells[name] = {"F1": 100.0 * float(v)}
+        spec_name = (codecs or {}).get(c)
+        extensions[name] = f"{name} ({spec_name}, class {c})" if spec_name else f"{name} (class {c})"
     if n_bootstrap > 0:
         per_class, macro = bootstrap_closed_set(y_true, pred, labels, n_resamples=n_bootstrap, seed=seed)
         for c, ci in zip(labels, per_class):
             cells[str(c)].update(F1_CI95_low=100.0 * ci.low, F1_CI95_high=100.0 * ci.high)
         cells["AVG"].update(F1_CI95_low=100.0 * macro.low, F1_CI95_high=100.0 * macro.high)
-    all_ids = sorted(set(labels) | set(np.unique(pred).tolist()) | set(np.unique(y_true).tolist()))
+    all_ids = sorted(set(labels) | set(np.unique(all_pred).tolist()) | set(np.unique(all_true).tolist()))
     confusion = np.zeros((len(all_ids), len(all_ids)), np.int64)
     pos = {c: i for i, c in enumerate(all_ids)}
-    np.add.at(confusion, ([pos[int(v)] for v in y_true], [pos[int(v)] for v in pred]), 1)
+    np.add.at(confusion, ([pos[int(v)] for v in all_true], [pos[int(v)] for v in all_pred]), 1)
     counts = {str(c): int((y_true == c).sum()) for c in labels}
     counts["AVG"] = int(y_true.size)
+    counts.update({f"ext{c}": int((all_true == c).sum()) for c in ext_ids})
     return ProtocolResult(
         protocol=protocol,
         cells=cells,
@@ -112,6 +192,7 @@ def _score_closed_set(
         confusion=confusion,
         confusion_rows=tuple(str(c) for c in all_ids),
         confusion_cols=tuple(str(c) for c in all_ids),
+        extensions=extensions,
         settings={"n_bootstrap": n_bootstrap, "seed": seed, "labels": label_source},
     )
 
@@ -214,12 +295,20 @@ def score_protocol(
                 f"{proto.bank_dump}.npz, {proto.id_dump}.npz and one dump per condition; result files hold "
                 "only the max softmax of ID sets"
             )
-        return score_open_set(
-            proto, dumps_dir, n_bootstrap=n_bootstrap_ood, seed=seed, skip_missing=skip_missing, device=device
+        result = score_open_set(
+            proto, dumps_dir, n_bootstrap=n_bootstrap_ood, seed=seed, skip_missing=skip_missing, device=device,
+            codecs=_codec_names(data_dir),
+        )  # fmt: skip
+    elif proto.kind == "closed_set":
+        result = _score_closed_set(
+            proto, predictions_dir, dumps_dir, data_dir, n_bootstrap, seed, skip_missing, _codec_names(data_dir)
         )
-    if proto.kind == "closed_set":
-        return _score_closed_set(proto, predictions_dir, dumps_dir, data_dir, n_bootstrap, seed, skip_missing)
-    return _score_single_class(proto, predictions_dir, dumps_dir, n_bootstrap, seed, skip_missing)
+    else:
+        result = _score_single_class(proto, predictions_dir, dumps_dir, n_bootstrap, seed, skip_missing)
+    not_scored = unscored_inputs(dumps_dir, data_dir, proto.ood_label_min if proto.kind == "open_set" else 7)
+    for name in not_scored:
+        log.warning("Not scored by any protocol: %s", name)
+    return dataclasses.replace(result, not_scored=tuple(not_scored))
 
 
 def run_protocol(

@@ -53,6 +53,10 @@ def run_protocol(
     """Score NAME from --predictions, --dumps, or --checkpoint with --data; write report.md, report.json
     and PNG plots. Scores are higher = in-distribution; report values are percentages.
 
+    ood_open_set also scores every OOD class beyond the paper's five conditions that the dumps (or, with
+    --checkpoint, the sets of --data) hold, each as its own condition in a separate block; label files and
+    dumps that no protocol scores are listed in the report as "not scored".
+
     With --checkpoint the model runs on every set of --data the protocol reads and writes its dumps to
     --dumps (default: CHECKPOINT_DIR/dumps); dumps the same checkpoint already wrote from the same root are
     reused."""
@@ -95,7 +99,7 @@ def _checkpoint_dumps(
     from ncst.models.infer import protocol_sets, write_dumps
 
     dumps_dir = dumps if dumps is not None else checkpoint.parent / "dumps"
-    write_dumps(checkpoint, data, dumps_dir, sets=protocol_sets([name]), model_name=model, device=device)
+    write_dumps(checkpoint, data, dumps_dir, sets=protocol_sets([name], data), model_name=model, device=device)
     return dumps_dir
 
 

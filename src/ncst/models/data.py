@@ -25,8 +25,17 @@ from torch.utils.data import Dataset
 from ncst.audio import read_audio, resample
 from ncst.errors import AudioError, CorpusLayoutError
 from ncst.io import PathLike
-from ncst.layout import label_file_name, read_label_file
+from ncst.layout import read_label_file
 from ncst.models.base import N_SAMPLES, SAMPLE_RATE_HZ
+from ncst.sets import (
+    OFFICIAL_FOLDER_SETS,
+    OFFICIAL_LABEL_SETS,
+    OFFICIAL_SUBFOLDERS,
+    corpus_files,
+    discover_sets,
+    find_set,
+    resolve_folder,
+)
 
 __all__ = [
     "SetSource",
@@ -51,64 +60,12 @@ _AUDIO_SUFFIXES = (".wav", ".flac")
 #: Largest class id a label file may give (the official ones use 0-11).
 MAX_CLASS_ID = 1023
 
-#: Label-file sets: dump name -> (audio folder, label file), relative to the dataset root.
-LABEL_FILE_SETS: dict[str, tuple[str, str]] = {
-    "train": ("train", "label/train.txt"),
-    "dev": ("dev", "label/dev.txt"),
-    "eval_id": ("eval_id", "label/eval_id.txt"),
-    "eval_ood7": ("eval_ood", "label/eval_ood7.txt"),
-    "eval_ood8-11": ("eval_ood", "label/eval_ood8-11.txt"),
-}
+#: Label-file sets of the official layout: dump name -> (audio folder, label file). Other sets are found
+#: by `ncst.sets.discover_sets` (recipe.json and every label file).
+LABEL_FILE_SETS: dict[str, tuple[str, str]] = {n: (f, lf) for n, (f, lf, _) in OFFICIAL_LABEL_SETS.items()}
 
-#: Folder sets: dump name -> (audio folder, constant true label). Folders are searched recursively.
-FOLDER_SETS: dict[str, tuple[str, int]] = {
-    "19LA": ("ID_unseen_real/19LA", 0),
-    "ITW": ("ID_unseen_real/ITW", 0),
-    "NCSSD": ("ID_unseen_real/NCSSD", 0),
-    **{f"C3-{i}": (f"ID_diff_config/C3-{i}", 3) for i in range(1, 5)},
-    **{f"C4-{i}": (f"ID_diff_config/C4-{i}", 4) for i in range(1, 4)},
-    "NCSSD-mimi": ("ID_diff_source/NCSSD-mimi", 1),
-    "NCSSD-snac": ("ID_diff_source/NCSSD-snac", 6),
-    "NCSSD_wavtokenizer": ("OOD_diff_source/NCSSD_wavtokenizer", 7),
-    "wavtokenizer_small40": ("OOD_diff_config/wavtokenizer_small40", 7),
-    "19LA_spoof": ("OOD_voc/19LA_spoof", 7),
-    "ITW_spoof": ("OOD_voc/ITW_spoof", 7),
-    "moshi": ("ALM/moshi", 1),
-    "miniomni": ("ALM/mini-omni", 6),
-    "speechgpt-gen": ("ALM/speechgpt-gen", 2),
-    "valle": ("ALM/valle", 4),
-}
-
-
-#: Sub-folders the official code reads a folder set from: Mini-Omni's audio-in/audio-out outputs sit in
-#: `ALM/mini-omni/A1-A2/`. A label file of that sub-folder (`label/ALM-mini-omni-A1-A2.txt`) is read too.
-OFFICIAL_SUBFOLDERS: dict[str, str] = {"miniomni": "A1-A2"}
-
-
-def resolve_folder(root: Path, folder: str) -> Path | None:
-    """`root / folder` as it is on disk, each component matched exactly or else case-insensitively.
-
-    The official result and data folders spell `ALM` in either case (`ALM/moshi`, `alm/moshi`), so a set
-    is found under either; an exact match wins, and a component that matches two entries only by case is
-    ambiguous and not guessed. Returns None when no folder matches.
-    """
-    path = root
-    for part in folder.split("/"):
-        if (path / part).is_dir() and part in _entries(path):
-            path = path / part
-            continue
-        matches = [name for name in _entries(path) if name.lower() == part.lower() and (path / name).is_dir()]
-        if len(matches) != 1:
-            return None
-        path = path / matches[0]
-    return path
-
-
-def _entries(folder: Path) -> list[str]:
-    try:
-        return sorted(p.name for p in folder.iterdir())
-    except OSError:
-        return []
+#: Folder sets of the official layout: dump name -> (audio folder, constant true label).
+FOLDER_SETS: dict[str, tuple[str, int]] = {n: (f, lab) for n, (f, lab, _) in OFFICIAL_FOLDER_SETS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,45 +160,31 @@ def _folder_items(folder: Path, label: int) -> list[Item]:
 
 
 def list_sets(root: PathLike) -> list[SetSource]:
-    """The sets present under a dataset root (label file or folder exists), in a fixed order."""
-    root = Path(root)
-    found = [
-        SetSource(name, folder, label_file=label_file)
-        for name, (folder, label_file) in LABEL_FILE_SETS.items()
-        if (root / label_file).is_file()
-    ]
-    for name, (folder, label) in FOLDER_SETS.items():
-        path = resolve_folder(root, folder)
-        if path is not None:
-            found.append(SetSource(name, path.relative_to(root).as_posix(), label=label))
-    return found
+    """The sets present under a dataset root (`ncst.sets.discover_sets`): official names first, then the rest."""
+    return [SetSource(s.name, s.audio_dir, label_file=s.label_file, label=s.label) for s in discover_sets(root)]
 
 
 def read_set(root: PathLike, name: str) -> list[Item]:
     """The utterances of set `name` under `root` (label-file order, or sorted file names for folder sets).
 
+    A folder where the ASVspoof 2019 LA or In-the-Wild download was dropped in (``ID_unseen_real/19LA``)
+    gives only the files its own protocol marks bona fide (``OOD_voc/*_spoof``: spoof), see
+    `ncst.sets.corpus_files`.
+
     Raises:
-        CorpusLayoutError: The set is unknown, or its label file or folder is missing.
+        CorpusLayoutError: The set is unknown, or its label file or folder is missing, or a corpus folder
+            lacks its protocol file.
     """
     root = Path(root)
-    if name in LABEL_FILE_SETS:
-        folder, label_file = LABEL_FILE_SETS[name]
-        return label_file_items(root / label_file, root / folder)
-    if name in FOLDER_SETS:
-        folder, label = FOLDER_SETS[name]
-        path = resolve_folder(root, folder)
-        if path is None:
-            raise CorpusLayoutError(f"set {name!r}: folder {root / folder} not found (in any letter case)")
-        rel = path.relative_to(root).as_posix()
-        candidates = [rel]
-        if name in OFFICIAL_SUBFOLDERS and (path / OFFICIAL_SUBFOLDERS[name]).is_dir():
-            candidates.append(f"{rel}/{OFFICIAL_SUBFOLDERS[name]}")
-        for candidate in candidates:  # written by `build-dataset --recipe` and `ncst ingest`
-            folder_labels = root / "label" / label_file_name(candidate)
-            if folder_labels.is_file():
-                return label_file_items(folder_labels, root / candidate)
-        return _folder_items(path, label)
-    raise CorpusLayoutError(f"unknown set {name!r}; known sets: {[*LABEL_FILE_SETS, *FOLDER_SETS]}")
+    info = find_set(root, name)
+    if info.label_file is not None:
+        return label_file_items(root / info.label_file, root / info.audio_dir)
+    folder = root / info.audio_dir
+    label = int(info.label if info.label is not None else 0)
+    files = corpus_files(info, folder)
+    if files is not None:
+        return [Item(p.relative_to(folder).as_posix(), p, label, str(folder)) for p in files]
+    return _folder_items(folder, label)
 
 
 class WaveformDataset(Dataset):

@@ -27,6 +27,7 @@ from ncst.models.base import N_SAMPLES
 from ncst.models.checkpoint import load_model
 from ncst.models.data import Item, WaveformDataset, check_audio, list_sets, read_set
 from ncst.models.validate import check_device
+from ncst.sets import discover_sets
 
 __all__ = ["predict", "write_dumps", "protocol_sets"]
 
@@ -61,8 +62,13 @@ def predict(
     return np.concatenate(logits), np.concatenate(embeddings)
 
 
-def protocol_sets(protocol_names: Iterable[str]) -> list[str]:
-    """Dump names the given protocols read (every alternative of an OOD condition), in first-use order."""
+def protocol_sets(protocol_names: Iterable[str], data_dir: PathLike | None = None) -> list[str]:
+    """Dump names the given protocols read (every alternative of an OOD condition), in first-use order.
+
+    With `data_dir`, an open-set protocol also reads every OOD set the root holds beyond the paper's
+    (`ncst.sets.discover_sets`: ``eval_ood12`` from ``label/eval_ood12.txt``), which it scores as
+    extension conditions.
+    """
     from ncst.protocols import load_protocol
 
     names: list[str] = []
@@ -72,6 +78,11 @@ def protocol_sets(protocol_names: Iterable[str]) -> list[str]:
         if proto.kind == "open_set":
             names += [proto.bank_dump, proto.id_dump]
             names += [d for cond in proto.conditions for option in cond.dumps for d in option]
+            if data_dir is not None:
+                names += [
+                    s.name for s in discover_sets(data_dir)
+                    if s.role == "ood" or any(c >= proto.ood_label_min for c in s.class_ids)
+                ]  # fmt: skip
     return list(dict.fromkeys(names))
 
 

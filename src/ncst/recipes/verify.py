@@ -48,6 +48,7 @@ from ncst.layout import (
     read_recipe_meta,
 )
 from ncst.recipes.recipe import load_recipe
+from ncst.sets import discover_sets
 
 __all__ = ["verify_recipe_build", "is_recipe_layout"]
 
@@ -103,6 +104,11 @@ def _layout(root: Path) -> _Layout:
             shipped = "/" not in folder  # the download labels its main sets by file, its folder sets by folder
             if (root / LABEL_DIR / label_file).is_file() or (shipped and _holds_audio(root / folder)):
                 label_files.setdefault(label_file, folder)
+    for info in discover_sets(root) if not built else []:  # a built root's recipe.json is the record; others:
+        if info.label_file is not None and info.source != "official":  # every label file that names a folder
+            label_files.setdefault(Path(info.label_file).name, info.audio_dir)
+        elif info.label_file == "eval_id.txt":  # at the root, where the official config reads it
+            label_files.setdefault("eval_id.txt", info.audio_dir)
     label_files.update(ingested)
     prefixes = {folder: {p: c for c, p in m.items()} for folder, m in meta.get("prefixes", {}).items()}
     if not built:  # the official names: no prefix is real speech, `mimi_` ... `snac_` are classes 1-6
@@ -152,6 +158,8 @@ def verify_recipe_build(out_dir: Path, *, rehash: bool = True) -> VerifyReport:
     listed: set[str] = set()
     for label_file, folder in sorted(layout.label_files.items()):
         path = root / LABEL_DIR / label_file
+        if label_file == "eval_id.txt" and not path.is_file() and (root / label_file).is_file():
+            path = root / label_file  # the official config's place for it
         if not path.is_file():
             report.missing.append(f"{LABEL_DIR}/{label_file}")
             continue
