@@ -16,7 +16,9 @@ Tables 4 and 6 use each set's constant true label from the protocol file. Table 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,7 +27,13 @@ from ncst.benchmark.bootstrap import DEFAULT_SEED, bootstrap_closed_set, bootstr
 from ncst.benchmark.dumps import dump_path, load_dump
 from ncst.benchmark.metrics import macro_f1, per_class_f1, single_class_f1
 from ncst.benchmark.ood import score_open_set
-from ncst.benchmark.predictions import labels_from_file, labels_from_prefix, read_predictions, result_path
+from ncst.benchmark.predictions import (
+    labels_from_file,
+    labels_from_prefix,
+    read_predictions,
+    result_layout,
+    result_path,
+)
 from ncst.benchmark.results import ProtocolResult
 from ncst.errors import ProtocolError
 from ncst.io import PathLike
@@ -214,12 +222,34 @@ def score_protocol(
                 f"{proto.bank_dump}.npz, {proto.id_dump}.npz and one dump per condition; result files hold "
                 "only the max softmax of ID sets"
             )
-        return score_open_set(
-            proto, dumps_dir, n_bootstrap=n_bootstrap_ood, seed=seed, skip_missing=skip_missing, device=device
+        return _record_run(
+            score_open_set(
+                proto, dumps_dir, n_bootstrap=n_bootstrap_ood, seed=seed, skip_missing=skip_missing, device=device
+            ),
+            skip_missing,
+            None,
         )
     if proto.kind == "closed_set":
-        return _score_closed_set(proto, predictions_dir, dumps_dir, data_dir, n_bootstrap, seed, skip_missing)
-    return _score_single_class(proto, predictions_dir, dumps_dir, n_bootstrap, seed, skip_missing)
+        result = _score_closed_set(proto, predictions_dir, dumps_dir, data_dir, n_bootstrap, seed, skip_missing)
+    else:
+        result = _score_single_class(proto, predictions_dir, dumps_dir, n_bootstrap, seed, skip_missing)
+    return _record_run(result, skip_missing, predictions_dir)
+
+
+def _record_run(result: ProtocolResult, skip_missing: bool, predictions_dir: PathLike | None) -> ProtocolResult:
+    """Adds ``skip_missing``, the skipped columns and (for result files) the layout read to the settings."""
+    proto = result.protocol
+    scored = {col.split("/", 1)[0] for col in result.cells}
+    settings: dict[str, Any] = {
+        **result.settings,
+        "skip_missing": skip_missing,
+        "skipped": [c for c in (*proto.columns, *(c.name for c in proto.conditions)) if c != "AVG" and c not in scored],
+    }
+    if predictions_dir is not None:
+        layout = result_layout(predictions_dir, [spec.result_file for spec in proto.sets])
+        log.info("Read the %s result layout from %s", layout, predictions_dir)
+        settings["predictions_layout"] = layout
+    return replace(result, settings=settings)
 
 
 def run_protocol(
