@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from ncst.benchmark import run_protocol, score_protocol
-from ncst.benchmark.predictions import PUBLISHED_LAYOUT, SCRIPTS_LAYOUT, result_layout, script_result_file
+from ncst.benchmark.predictions import (
+    PUBLISHED_LAYOUT,
+    SCRIPTS_LAYOUT,
+    result_layout,
+    result_path,
+    script_result_file,
+)
 from ncst.protocols import load_protocol
 
 #: Every file the official source-tracing scripts write into their result/ folder for Tables 4 and 6.
@@ -78,3 +85,27 @@ def test_report_json_records_skip_missing_false_when_not_given(tmp_path: Path) -
     res = score_protocol("alm_backend", predictions_dir=tmp_path / "result", n_bootstrap=0)
     assert res.settings["skip_missing"] is False
     assert res.settings["skipped"] == []
+
+
+def test_published_w2v2_results_flattened_as_the_scripts_write_them_score_the_same(tmp_path: Path) -> None:
+    """The real published W2V2-AASIST results, copied into the official scripts' flat layout (skipped when the
+    reference files are absent; see test_published.py for where they live)."""
+    shared = os.environ.get("NCST_SHARED_DIR")
+    base = Path(shared) if shared else Path(__file__).resolve().parents[2].parent / "shared"
+    published = base / "reference" / "st-codecfake-published" / "W2V2-AASIST"
+    if not (published / "id_diff_config").is_dir():
+        pytest.skip(f"{published} is absent")
+    flat = tmp_path / "result"
+    for protocol in ("id_robustness", "alm_backend"):
+        for spec in load_protocol(protocol).sets:
+            target = flat / script_result_file(spec.result_file)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(result_path(published, spec.result_file), target)
+    for protocol in ("id_robustness", "alm_backend"):
+        ours = score_protocol(protocol, predictions_dir=flat, n_bootstrap=0)
+        theirs = score_protocol(protocol, predictions_dir=published, n_bootstrap=0)
+        assert ours.cells == theirs.cells
+        assert (ours.settings["predictions_layout"], theirs.settings["predictions_layout"]) == (
+            SCRIPTS_LAYOUT,
+            PUBLISHED_LAYOUT,
+        )
