@@ -5,6 +5,13 @@ A result file has one utterance per line, ``<file name> <predicted class id> <ma
 ``alm/`` or ``ALM/`` depending on the model: `result_path` finds a result file in either case). A label file has
 ``<file name> <real|fake> <class id>`` (only columns 1 and 3 are read). File names are matched on their
 stem, so ``LA_E_5849185`` (the 19LA results carry no extension) matches ``LA_E_5849185.flac``.
+
+Two result layouts are read. The *published* one (``result_id.txt``, ``id_unseen_real/result_unseenreal_19.txt``,
+``id_diff_config/result_C3-1.txt``, ``id_diff_source/result_ncssd_mimi.txt``, ``alm/speechgpt-gen.txt``) is
+what the authors released; the *official scripts* write the same files flat into their ``result/`` folder
+(``result_unseenreal_19.txt``, ``result_C3-1.txt``, ``result_ncssd_mimi.txt``) and name the SpeechGPT-Gen
+file ``alm/speechgpt.txt``. `result_path` takes each file from whichever layout holds it (published first),
+and `result_layout` names the layout a folder holds, for the report.
 """
 
 from __future__ import annotations
@@ -34,6 +41,10 @@ __all__ = [
     "utterance_key",
     "require_file",
     "result_path",
+    "result_layout",
+    "script_result_file",
+    "PUBLISHED_LAYOUT",
+    "SCRIPTS_LAYOUT",
 ]
 
 log = logging.getLogger(__name__)
@@ -76,13 +87,64 @@ def utterance_key(name: str) -> str:
     return base
 
 
+#: Names of the two result layouts, as report.json's ``predictions_layout`` records them.
+PUBLISHED_LAYOUT = "published"
+SCRIPTS_LAYOUT = "official scripts"
+
+#: Sub-folders of the published layout that the official scripts do not make (they write flat).
+_PUBLISHED_SUBFOLDERS = ("id_unseen_real/", "id_diff_config/", "id_diff_source/")
+#: Published ALM file name -> the name the official ALM script writes.
+_SCRIPT_ALM_NAMES = {"alm/speechgpt-gen.txt": "alm/speechgpt.txt"}
+
+
+def script_result_file(rel: str) -> str:
+    """The name the official scripts give published result file `rel` (``id_diff_config/result_C3-1.txt`` ->
+    ``result_C3-1.txt``, ``alm/speechgpt-gen.txt`` -> ``alm/speechgpt.txt``; others are the same)."""
+    for folder in _PUBLISHED_SUBFOLDERS:
+        if rel.lower().startswith(folder):
+            return rel[len(folder) :]
+    return _SCRIPT_ALM_NAMES.get(rel.lower(), rel)
+
+
+def result_layout(predictions_dir: PathLike, rels: Iterable[str]) -> str:
+    """Which layout a result folder holds for result files `rels` (published names).
+
+    Returns `PUBLISHED_LAYOUT` when every present file is found under its published name,
+    `SCRIPTS_LAYOUT` when at least one is found only under the official scripts' name, and ``"mixed"`` when
+    both kinds are present. Files whose name is the same in both layouts (``result_id.txt``,
+    ``alm/moshi.txt``) do not count; a folder with no telling file counts as published.
+    """
+    distinct = [rel for rel in rels if script_result_file(rel) != rel]
+    published = sum(_find_path(predictions_dir, rel) is not None for rel in distinct)
+    scripts = sum(
+        _find_path(predictions_dir, rel) is None and _find_path(predictions_dir, script_result_file(rel)) is not None
+        for rel in distinct
+    )
+    if published and scripts:
+        return "mixed"
+    return SCRIPTS_LAYOUT if scripts else PUBLISHED_LAYOUT
+
+
 def result_path(predictions_dir: PathLike, rel: str) -> Path:
+    """Where result file `rel` (a published name, ``alm/moshi.txt``) of a result folder is.
+
+    The published name is tried first, then the name the official scripts write (`script_result_file`);
+    letter case is matched as `_find_path` does. Returns ``predictions_dir / rel`` when neither exists, so a
+    missing file is reported by its published name.
+    """
+    for name in (rel, script_result_file(rel)):
+        found = _find_path(predictions_dir, name)
+        if found is not None:
+            return found
+    return Path(predictions_dir) / rel
+
+
+def _find_path(predictions_dir: PathLike, rel: str) -> Path | None:
     """Where result file `rel` (``alm/moshi.txt``) of a result folder is, letter case of its parts aside.
 
     The official result folders spell the ALM folder ``alm/`` (AASIST, W2V2-AASIST) or ``ALM/`` (Mel-LCNN),
     so each part is matched exactly first, else case-insensitively when exactly one entry matches. Returns
-    ``predictions_dir / rel`` unchanged when nothing matches, so a missing file is reported by its expected
-    name.
+    None when nothing matches or the match is not a regular file.
     """
     base = Path(predictions_dir)
     path = base
@@ -90,14 +152,14 @@ def result_path(predictions_dir: PathLike, rel: str) -> Path:
         try:
             names = [p.name for p in path.iterdir()]
         except OSError:  # not a folder (or unreadable): the caller reports the expected path
-            return base / rel
+            return None
         if part not in names:
             matches = [n for n in names if n.lower() == part.lower()]
             if len(matches) != 1:
-                return base / rel
+                return None
             part = matches[0]
         path = path / part
-    return path
+    return path if path.exists() else None
 
 
 def require_file(path: Path, what: str, hint: str = "") -> None:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,7 +28,13 @@ from ncst.benchmark.bootstrap import DEFAULT_SEED, bootstrap_closed_set, bootstr
 from ncst.benchmark.dumps import dump_path, load_dump
 from ncst.benchmark.metrics import macro_f1, per_class_f1, single_class_f1
 from ncst.benchmark.ood import protocol_dumps, score_open_set
-from ncst.benchmark.predictions import labels_from_file, labels_from_prefix, read_predictions, result_path
+from ncst.benchmark.predictions import (
+    labels_from_file,
+    labels_from_prefix,
+    read_predictions,
+    result_layout,
+    result_path,
+)
 from ncst.benchmark.results import ProtocolResult
 from ncst.errors import ProtocolError
 from ncst.io import PathLike
@@ -305,10 +313,27 @@ def score_protocol(
         )
     else:
         result = _score_single_class(proto, predictions_dir, dumps_dir, n_bootstrap, seed, skip_missing)
+    result = _record_run(result, skip_missing, predictions_dir if proto.kind != "open_set" else None)
     not_scored = unscored_inputs(dumps_dir, data_dir, proto.ood_label_min if proto.kind == "open_set" else 7)
     for name in not_scored:
         log.warning("Not scored by any protocol: %s", name)
     return dataclasses.replace(result, not_scored=tuple(not_scored))
+
+
+def _record_run(result: ProtocolResult, skip_missing: bool, predictions_dir: PathLike | None) -> ProtocolResult:
+    """Adds ``skip_missing``, the skipped columns and (for result files) the layout read to the settings."""
+    proto = result.protocol
+    scored = {col.split("/", 1)[0] for col in result.cells}
+    settings: dict[str, Any] = {
+        **result.settings,
+        "skip_missing": skip_missing,
+        "skipped": [c for c in (*proto.columns, *(c.name for c in proto.conditions)) if c != "AVG" and c not in scored],
+    }
+    if predictions_dir is not None:
+        layout = result_layout(predictions_dir, [spec.result_file for spec in proto.sets])
+        log.info("Read the %s result layout from %s", layout, predictions_dir)
+        settings["predictions_layout"] = layout
+    return replace(result, settings=settings)
 
 
 def run_protocol(

@@ -16,7 +16,13 @@ __all__ = ["ingest"]
 def ingest(
     src: Path = typer.Option(..., "--src", help="Folder of .wav/.flac files, or a corpus root with --corpus."),
     out: Path = typer.Option(..., "--out", "-o", help="Dataset root (a recipe build or the official download)."),
-    folder: str = typer.Option(..., "--folder", help="Folder of the layout, e.g. ALM/moshi or ID_unseen_real/19LA."),
+    folder: str = typer.Option(
+        ...,
+        "--folder",
+        help="Folder of the layout, e.g. ALM/moshi or ID_unseen_real/19LA (that and ID_unseen_real/ITW need "
+        "--corpus: bona fide files only, the corpus's protocol kept in <folder>_protocol/). ALM/mini-omni is "
+        "written to ALM/mini-omni/A1-A2, where the official code reads it.",
+    ),
     class_id: int = typer.Option(0, "--class-id", min=0, help="Class of every file (moshi 1, valle 4, real 0, ...)."),
     corpus: Optional[str] = typer.Option(
         None, help="Read --src with a corpus reader: asvspoof2019 (LA eval), in_the_wild, vctk, aishell3, ncssd."

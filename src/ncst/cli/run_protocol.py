@@ -23,7 +23,10 @@ _PROTOCOLS = "id_closed_set (Table 3), id_robustness (Table 4), ood_open_set (Ta
 def run_protocol(
     name: str = typer.Argument(..., help=f"Protocol: {_PROTOCOLS}, or a protocol .toml file."),
     predictions: Optional[Path] = typer.Option(
-        None, "--predictions", help="Official result folder (result_id.txt, id_unseen_real/, alm/, ...)."
+        None,
+        "--predictions",
+        help="Official result folder: the published layout (result_id.txt, id_unseen_real/, alm/, ...) or the "
+        "flat one the official scripts write (result_unseenreal_19.txt, alm/speechgpt.txt, ...).",
     ),
     dumps: Optional[Path] = typer.Option(None, "--dumps", help="Folder of <set>.npz logits+embeddings dumps."),
     model: Optional[str] = typer.Option(
@@ -88,6 +91,8 @@ def run_protocol(
         skip_missing=skip_missing,
         device=device,
     )
+    if "predictions_layout" in result.settings:
+        say(f"Read the {result.settings['predictions_layout']} result layout from {predictions}")
     _print_summary(result)
     say(f"Report written to {out_dir}/report.md")
 

@@ -47,11 +47,28 @@ from ncst.recipes.ingest_checks import (
 from ncst.recipes.recipe import load_recipe
 from ncst.recipes.verify import is_recipe_layout
 
-__all__ = ["INGEST_READERS", "IngestError", "IngestResult", "check_keys", "ingest"]
+__all__ = [
+    "INGEST_READERS",
+    "MINI_OMNI_FOLDER",
+    "PROTOCOL_SUFFIX",
+    "IngestError",
+    "IngestResult",
+    "check_keys",
+    "corpus_protocol",
+    "ingest",
+]
 
 log = logging.getLogger(__name__)
 
 _AUDIO = (".wav", ".flac")
+
+#: Unseen-real folders whose corpus mixes bona fide and spoofed audio: ingest takes them only through the
+#: corpus reader, which keeps the bona fide rows of the corpus's own protocol / meta file.
+_PROTOCOL_FOLDERS = {"ID_unseen_real/19LA": "asvspoof2019", "ID_unseen_real/ITW": "in_the_wild"}
+#: Where the official configuration reads Mini-Omni: its audio-in, audio-out mode, one level down.
+MINI_OMNI_FOLDER = "ALM/mini-omni/A1-A2"
+#: Suffix of the folder beside an ingested corpus set that keeps the corpus's own protocol / meta file.
+PROTOCOL_SUFFIX = "_protocol"
 
 
 #: Corpus names `ncst ingest --corpus` accepts (every corpus of `ncst.corpora.registry`).
@@ -78,6 +95,49 @@ class _Plan:
     copies: list[tuple[str, Path, str]] = field(default_factory=list)  # (name, source, source sha256)
     skipped: int = 0
     label_text: str = ""
+    protocol: tuple[Path, str] | None = None  # (the corpus's protocol / meta file, where it is kept in root)
+
+
+def corpus_protocol(src: Path, corpus: str | None) -> Path | None:
+    """The corpus's own protocol / meta file that selects its files (None for corpora without one).
+
+    ASVspoof 2019 LA: ``ASVspoof2019_LA_cm_protocols/ASVspoof2019.LA.cm.eval.trl.txt`` (5 columns);
+    In-the-Wild: ``meta.csv``. The official loaders read these files, not ncst's label files.
+    """
+    if corpus == "asvspoof2019":
+        from ncst.corpora.asvspoof2019 import PROTOCOL_DIR, PROTOCOL_FILES, find_asvspoof2019_root
+
+        return find_asvspoof2019_root(src) / PROTOCOL_DIR / PROTOCOL_FILES["eval"]
+    if corpus == "in_the_wild":
+        from ncst.corpora.in_the_wild import find_in_the_wild_root
+
+        return find_in_the_wild_root(src) / "meta.csv"
+    return None
+
+
+def _official_folder(rel_folder: str) -> str:
+    """The folder the official code reads for `rel_folder`: ``ALM/mini-omni`` -> ``ALM/mini-omni/A1-A2``."""
+    if rel_folder.lower() == "alm/mini-omni":
+        target = f"{rel_folder.split('/')[0]}/mini-omni/A1-A2"
+        log.info("--folder %s: writing to %s, where the official configuration reads Mini-Omni", rel_folder, target)
+        return target
+    return rel_folder
+
+
+def _plan_protocol(src: Path, root: Path, folder: str, corpus: str | None) -> tuple[Path, str] | None:
+    """The protocol file to keep beside `folder` (``<folder>_protocol/<its own name>``), or None.
+
+    Raises:
+        IngestError: The target exists with other bytes (ingest never replaces a file it did not write).
+    """
+    source = corpus_protocol(src, corpus)
+    if source is None:
+        return None
+    target = f"{folder}{PROTOCOL_SUFFIX}/{source.name}"
+    path = root / target
+    if os.path.lexists(path) and (path.is_symlink() or not path.is_file() or sha256_file(path) != sha256_file(source)):
+        raise IngestError(f"{path}: exists and is not a copy of {source}; not replacing it")
+    return source, target
 
 
 def check_keys(corpus: str | None, keys: Sequence[str]) -> tuple[str, ...]:
@@ -117,8 +177,13 @@ def _plan(
     src: Path, root: Path, folder: str, class_id: int, corpus: str | None, force: bool, keys: Sequence[str] = ()
 ) -> _Plan:
     """Checks everything an ingest needs; returns what to copy and the label file to write. Writes nothing."""
-    rel_folder = check_folder(folder)
+    rel_folder = _official_folder(check_folder(folder))
     wanted_keys = check_keys(corpus, keys)
+    if rel_folder in _PROTOCOL_FOLDERS and corpus is None:
+        raise IngestError(
+            f"--folder {folder!r}: this corpus mixes bona fide and spoofed audio; give --src the corpus root and "
+            f"--corpus {_PROTOCOL_FOLDERS[rel_folder]}, so only the bona fide files its own protocol lists are taken"
+        )
     if class_id == 0 and corpus is not None and "spoof" in wanted_keys:
         raise IngestError(
             f"--class-id 0 labels the files real, but --keys {','.join(wanted_keys)} reads spoofed audio; "
@@ -159,6 +224,7 @@ def _plan(
             raise CorpusLayoutError(f"two source files are both named {path.name}: {names[path.name]} and {path}")
         names[path.name] = path
     plan = _Plan(root, rel_folder, label_file, class_id, meta)
+    plan.protocol = _plan_protocol(Path(src).expanduser(), root, rel_folder, corpus)
     rows = read_provenance(sorted(root.glob("provenance*.jsonl")))
     for name, path in names.items():
         try:
@@ -221,7 +287,10 @@ def ingest(
     Args:
         src: A folder of .wav/.flac files (searched recursively), or a corpus root when `corpus` is given.
         out_dir: Dataset root (a recipe build, the official download, or a new folder).
-        folder: Folder of the layout, e.g. `ALM/moshi`, `ID_unseen_real/19LA`.
+        folder: Folder of the layout, e.g. `ALM/moshi`, `ID_unseen_real/19LA`. `ALM/mini-omni` is written to
+            `ALM/mini-omni/A1-A2`, where the official configuration reads it. `ID_unseen_real/19LA` and
+            `ID_unseen_real/ITW` need `corpus` (their downloads hold spoofed audio too); the corpus's own
+            protocol / meta file is kept in `<folder>_protocol/` for the official loaders.
         class_id: Class written to the label file (0 = real; moshi 1, speechgpt-gen 2, valle 4, mini-omni 6).
         corpus: Read `src` with this corpus reader (`asvspoof2019`: LA eval, `in_the_wild`, ...).
         force: Allow a folder of the dataset's own sets (`eval_id`, `ID_diff_config/C3-1`, ...).
@@ -275,6 +344,12 @@ def _write(plan: _Plan) -> IngestResult:
             )  # fmt: skip
             result.copied += 1
     atomic_write_text(root / LABEL_DIR / plan.label_file, plan.label_text)
+    if plan.protocol is not None:  # kept for the official loaders, which select bona fide rows from it
+        source, target = plan.protocol
+        (root / target).parent.mkdir(parents=True, exist_ok=True)
+        with open(source, "rb") as fin, atomic_open(root / target, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
+        log.info("kept %s as %s for the official loaders", source.name, target)
     _record(root, plan.meta, result, plan.class_id)
     log.info("ingested %d files (%d already there) into %s", result.copied, result.skipped, plan.folder)
     return result
