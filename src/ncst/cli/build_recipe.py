@@ -81,7 +81,9 @@ def build_recipe(
         None, min=1, help="N files per folder and class (a miniature of the whole layout)."
     ),
     add_codec: List[str] = typer.Option(
-        [], "--add-codec", help="Add a registered codec as a new class: SPEC=OOD, SPEC=ID, or SPEC=12:OOD to name its class id "
+        [],
+        "--add-codec",
+        help="Add a registered codec as a new class: SPEC=OOD, SPEC=ID, or SPEC=12:OOD to name its class id "
         "(repeatable). The id is recorded in recipe.json and kept on every rerun of --out.",
     ),
     out: Path = opt.OUT,
