@@ -33,16 +33,17 @@ from ncst.build_dataset.executors import ExecutorSpec
 from ncst.build_dataset.jobs import JobSettings
 from ncst.build_dataset.lock import BuildLock, lock_path
 from ncst.build_dataset.plan import Shard
+from ncst.build_dataset.provenance import plugin_record
 from ncst.build_dataset.records import ProvenanceRow
 from ncst.build_dataset.runner import BuildResult, ProgressCallback, run_jobs
-from ncst.codecs import WeightsPlan, get_card, weights_label
+from ncst.codecs import WeightsPlan, get_card, parse_spec, weights_label
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
 from ncst.io import atomic_write_text, read_json
 from ncst.layout import LABEL_DIR, RECIPE_FILE, format_label_line, read_recipe_meta
 from ncst.paths import resolve_inside, show
 from ncst.recipes.class_ids import AddedCodec, add_codecs_stably, check_recorded_classes, read_recorded_classes
 from ncst.recipes.plan import RecipePlan, plan_recipe, read_corpora
-from ncst.recipes.recipe import MAX_SEED, Recipe, RecipeError, load_recipe
+from ncst.recipes.recipe import MAX_SEED, ClassEntry, Recipe, RecipeError, load_recipe
 
 __all__ = ["AddedCodec", "RecipeBuildConfig", "RecipeBuildResult", "build_recipe", "RECIPE_FILE", "LABEL_DIR"]
 
@@ -308,7 +309,7 @@ def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, s
         "fixed_by": plan.fixed_by,
         "per_class_limit": config.per_class_limit,
         "subsets_requested": list(config.subsets),
-        "classes": {str(c): {"codec": e.codec, "family": e.family, "set": e.set} for c, e in recipe.classes.items()},
+        "classes": {str(c): _class_record(e) for c, e in recipe.classes.items()},
         "label_files": {e.label_file: e.folder for e in recipe.subsets if e.label_file in used_labels},
         "prefixes": prefixes,
         "counts": counts,
@@ -323,6 +324,18 @@ def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, s
         except CorpusLayoutError as err:
             log.warning("%s; rewriting it (ingested sets must be ingested again)", err)
     atomic_write_text(out / RECIPE_FILE, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def _class_record(entry: ClassEntry) -> dict[str, object]:
+    """A class as `recipe.json` records it; a plug-in codec adds its distribution and version."""
+    record: dict[str, object] = {"codec": entry.codec, "family": entry.family, "set": entry.set}
+    try:
+        plugin = plugin_record(parse_spec(entry.codec).name)
+    except UnknownCodecError:
+        plugin = {}
+    if plugin:
+        record["plugin"] = plugin
+    return record
 
 
 def write_label_files(out: Path, plan: RecipePlan) -> None:
