@@ -143,3 +143,16 @@ def test_one_id_asked_for_two_codecs_is_refused() -> None:
     recipe = load_recipe("st-codecfake")
     with pytest.raises(RecipeError, match="one id per codec"):
         add_codecs_stably(recipe, [AddedCodec("fakecodec", "OOD", 12), AddedCodec("fakecodec@24k", "OOD", 12)], {})
+
+
+def test_rerun_with_another_spec_never_takes_over_the_free_id(corpora: Path, tmp_path: Path) -> None:
+    out = tmp_path / "free"
+    code, output = _build(corpora, out, "fakecodec=OOD")  # the next free id of the one-class recipe: 1
+    assert code == 0, output
+    label = (out / "label" / "eval_ood1.txt").read_text()
+    before = _snapshot(tmp_path)
+    code, output = _build(corpora, out, "fakecodec@24k=OOD")
+    assert code == 2, output
+    assert "records class 1 = fakecodec@16k" in output
+    assert _snapshot(tmp_path) == before
+    assert (out / "label" / "eval_ood1.txt").read_text() == label
