@@ -147,7 +147,8 @@ def add_codecs_stably(
         if old is not None and canonical_spec(old.codec) != spec:
             raise RecipeError(
                 f"{item.describe()}: {where} records class {class_id} as {old.codec}; a class id keeps its codec "
-                f"in a dataset root: give {spec} another id (or none), or {fix}"
+                f"in a dataset root: keep --add-codec {old.codec}={class_id}:{old.set_name} and give {spec} another "
+                f"id, or {fix}"
             )
         if class_id in recipe.classes:
             raise RecipeError(
