@@ -97,3 +97,14 @@ def test_demo_cli_malformed_add_codec_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "--add-codec" in result.output
     assert not (tmp_path / "d").exists()
+
+
+def test_demo_extension_whose_upstream_is_missing_is_named_not_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ncst.codecs.contract as contract
+
+    monkeypatch.setattr(contract, "upstream_missing", lambda card: f"{card.spec}: upstream package x is not installed")
+    extra, missing = demo.extension_classes(_config(tmp_path, add_codecs=(AddedCodec("fakecodec@24k", "OOD"),)))
+    assert extra == []
+    assert missing == ["class 12 (fakecodec@24k): fakecodec@24k: upstream package x is not installed"]

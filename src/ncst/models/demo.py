@@ -150,13 +150,14 @@ def extension_classes(config: DemoConfig) -> tuple[list[ExtensionClass], list[st
 
     A recipe's classes beyond st-codecfake's (ids 12, ...) and each `--add-codec` become OOD classes with
     the ids `ncst.recipes.class_ids` gives them (an explicit id, else the next free one, new specs in sorted
-    order). The demo builds OOD classes only: an ID class, or a codec that is not registered, is named in the
-    returned list instead.
+    order). The demo builds OOD classes only: an ID class, a codec that is not registered, or one whose
+    upstream package is not installed is named in the returned list instead.
 
     Raises:
         RecipeError: A bad recipe or `--add-codec` (malformed, an id taken, a spec given twice).
     """
     from ncst.codecs import get_card
+    from ncst.codecs.contract import upstream_missing
     from ncst.errors import UnknownCodecError
     from ncst.recipes import load_recipe
     from ncst.recipes.class_ids import add_codecs_stably
@@ -173,11 +174,14 @@ def extension_classes(config: DemoConfig) -> tuple[list[ExtensionClass], list[st
             missing.append(f"class {class_id} ({entry.codec}, ID): the demo adds OOD classes only")
             continue
         try:
-            spec = get_card(entry.codec).spec
+            card = get_card(entry.codec)
         except (UnknownCodecError, ImportError) as err:
             missing.append(f"class {class_id} ({entry.codec}): codec not available ({str(err)[:120]})")
             continue
-        extra.append(ExtensionClass(class_id, spec))
+        if upstream_missing(card):  # its build would fail every file: name it instead
+            missing.append(f"class {class_id} ({card.spec}): {upstream_missing(card)}")
+            continue
+        extra.append(ExtensionClass(class_id, card.spec))
     return extra, missing
 
 
