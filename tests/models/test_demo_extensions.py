@@ -108,3 +108,15 @@ def test_demo_extension_whose_upstream_is_missing_is_named_not_built(
     extra, missing = demo.extension_classes(_config(tmp_path, add_codecs=(AddedCodec("fakecodec@24k", "OOD"),)))
     assert extra == []
     assert missing == ["class 12 (fakecodec@24k): fakecodec@24k: upstream package x is not installed"]
+
+
+def test_run_demo_with_an_extra_class_reports_it(tmp_path: Path, stub_build: None) -> None:
+    cfg = demo.DemoConfig(
+        out_dir=tmp_path / "demo", clip_s=0.5, epochs=1, batch_size=8, n_bootstrap=0, split_sizes=SIZES,
+        model_config={"n_samples": 4000}, add_codecs=(AddedCodec("fakecodec@24k", "OOD"),),
+    )  # fmt: skip
+    result = demo.run_demo(cfg)
+    text = result.report.read_text()
+    assert "ext12 = fakecodec@24k (label/eval_ood12.txt)" in text
+    assert "not in this demo: nothing" not in text
+    assert (result.data_dir / "label" / "eval_ood12.txt").is_file()
