@@ -18,6 +18,7 @@ __all__ = [
     "UntrustedCheckpointError",
     "ProtocolError",
     "BuildLockedError",
+    "ContractError",
 ]
 
 
@@ -69,3 +70,7 @@ class ProtocolError(NcstError, ValueError):
 
 class BuildLockedError(NcstError):
     """Another live process is building the same folder and shard; the message names it (pid, host, start)."""
+
+
+class ContractError(NcstError, AssertionError):
+    """A codec adapter breaks the adapter contract (`ncst.codecs.contract`); the message lists every failure."""

@@ -5,16 +5,14 @@ registers `FakeCodec` as `fakecodec`: an explicit call, not an import side effec
 actors register it themselves from the parent's registry, `ncst.build_dataset.jobs.codec_sources`).
 Nothing here touches the network.
 
-The `check_*` functions are the common adapter checks that `tests/codecs/test_adapter_contract.py` runs
-on every registered codec; a plug-in package can run them on its own codec the same way.
+The `check_*` functions are the common adapter checks of `ncst.codecs.contract` (re-exported here for older
+callers); a plug-in package runs them all with `ncst.codecs.contract.check_adapter_contract("mycodec")`.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ncst.codecs import Codec, CodecCard, Codes, get_codec, register_codec
-from ncst.errors import MissingDependencyError, UntrustedCheckpointError
+from ncst.codecs import Codec, CodecCard, Codes, contract, register_codec
+from ncst.codecs.contract import SAFE_SUFFIXES, CodeOnLoad, write_crafted_checkpoint  # noqa: F401  (re-exported)
 
 __all__ = [
     "register_fake_codec",
@@ -40,8 +38,6 @@ __all__ = [
     "write_tiny_corpus",
 ]
 
-#: File suffixes that never hold pickles (a crafted pickle cannot hide in them).
-SAFE_SUFFIXES = (".json", ".yaml", ".yml", ".safetensors", ".sft", ".txt")
 
 
 # -- audio -------------------------------------------------------------------------------------------------
@@ -170,150 +166,22 @@ def register_fake_codec() -> None:
     register_codec("fakecodec")(FakeCodec)
 
 
-# -- crafted checkpoints -----------------------------------------------------------------------------------
-class CodeOnLoad:
-    """Unpickling this creates `marker` (via `Path.touch`): a stand-in for code hidden in a checkpoint."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return (Path.touch, (self.marker,))
-
-
-def write_crafted_checkpoint(path: Path, marker: Path) -> Path:
-    """A torch file that looks like a state dict but creates `marker` if it is ever unpickled."""
-    torch.save({"state_dict": {"weight": torch.zeros(1)}, "model": {}, "payload": CodeOnLoad(marker)}, path)
-    return path
-
-
-# -- common adapter checks ---------------------------------------------------------------------------------
-def check_missing_extra(spec: str, monkeypatch: Any) -> None:
-    """With every upstream import failing, `load("random")` raises `MissingDependencyError` naming the extra.
-
-    Skipped by the caller for ports (`card.pip_extra == ""`): they need nothing beyond ncst.
-    """
-    import ncst.codecs.base as base
-
-    codec = get_codec(spec)
-
-    class _NoUpstream:
-        @staticmethod
-        def import_module(name: str) -> Any:
-            raise ImportError(f"No module named {name!r} (blocked by ncst.testing.check_missing_extra)")
-
-    monkeypatch.setattr(base, "importlib", _NoUpstream)
-    try:
-        codec.load("random")
-    except MissingDependencyError as err:
-        wanted = f"ncst[{codec.card.pip_extra}]"
-        if wanted not in str(err):
-            raise AssertionError(f"{spec}: the missing-package error does not name {wanted}: {err}") from err
-        return
-    raise AssertionError(f"{spec}: load() worked with every upstream import blocked; use self._import_upstream")
+# -- crafted checkpoints and common adapter checks (they live in ncst.codecs.contract) ---------------------
+def check_missing_extra(spec: str, monkeypatch: Any = None) -> None:
+    """`ncst.codecs.contract.check_missing_extra` (`monkeypatch` is accepted and unused: the check restores itself)."""
+    contract.check_missing_extra(spec)
 
 
 def check_local_round_trip(spec: str, folder: Path, *, seed: int = 3) -> Codec:
-    """`load(codec.save_local(folder))` gives the same audio as the saved codec; returns the loaded codec."""
-    codec = get_codec(spec).load("random", seed=seed)
-    target = codec.save_local(folder)
-    loaded = get_codec(spec).load(target, seed=seed)
-    if not loaded.checkpoint_paths or not all(Path(p).is_file() for p in loaded.checkpoint_paths):
-        raise AssertionError(f"{spec}: checkpoint_paths {loaded.checkpoint_paths} do not name the files read")
-    x = varying_clip(codec.card.sample_rate_hz)
-    if not torch.equal(loaded.resynthesize(x), codec.resynthesize(x)):
-        raise AssertionError(f"{spec}: a model loaded from save_local() sounds different from the saved one")
-    return loaded
+    """`ncst.codecs.contract.check_local_round_trip`."""
+    return contract.check_local_round_trip(spec, folder, seed=seed)
 
 
 def check_crafted_checkpoint_refused(spec: str, folder: Path) -> None:
-    """A crafted pickle in the codec's local layout is refused, naming the flag, and never runs.
-
-    Every torch file the codec reads from its `save_local` layout is replaced by a pickle that would
-    create a marker file; a codec whose layout has no torch file (safetensors only) gets the crafted
-    file as its weights path instead.
-    """
-    codec = get_codec(spec).load("random")
-    target = codec.save_local(folder)
-    loaded = get_codec(spec).load(target)
-    marker = folder.parent / f"{folder.name}.code-ran"
-    torch_files = [Path(p) for p in loaded.checkpoint_paths if Path(p).suffix.lower() not in SAFE_SUFFIXES]
-    if torch_files:
-        for file in torch_files:
-            write_crafted_checkpoint(file, marker)
-    else:
-        target = write_crafted_checkpoint(folder / "crafted.pt", marker)
-    try:
-        get_codec(spec).load(target)
-    except UntrustedCheckpointError as err:
-        if "--trust-checkpoint" not in str(err):
-            raise AssertionError(f"{spec}: the refusal does not name --trust-checkpoint: {err}") from err
-    else:
-        raise AssertionError(f"{spec}: a crafted checkpoint loaded without --trust-checkpoint")
-    if marker.exists():
-        raise AssertionError(f"{spec}: code in a crafted checkpoint ran without --trust-checkpoint")
+    """`ncst.codecs.contract.check_crafted_checkpoint_refused`."""
+    contract.check_crafted_checkpoint_refused(spec, folder)
 
 
-def check_mocked_pretrained(spec: str, folder: Path, monkeypatch: Any) -> None:
-    """`load("pretrained")` works offline when every download function serves the `save_local` files.
-
-    Hugging Face `hf_hub_download`, torch hub (`download_url_to_file`, `load_state_dict_from_url`) and
-    `requests.get` are stubbed: a request for file `name` gets `folder/name`, or the one saved file with
-    the same suffix. Caches (`TORCH_HOME`, `HOME`, `HF_HOME`) point into `folder`'s parent.
-    """
-    codec = get_codec(spec).load("random", seed=5)
-    saved = codec.save_local(folder / "saved")
-    files = [saved] if saved.is_file() else sorted(p for p in saved.iterdir() if p.is_file())
-    cache = folder / "cache"
-    for var in ("TORCH_HOME", "HOME", "HF_HOME", "XDG_CACHE_HOME"):
-        monkeypatch.setenv(var, str(cache / var.lower()))
-
-    def serve(name: str) -> Path:
-        base = Path(name).name
-        exact = [f for f in files if f.name == base]
-        same_suffix = [f for f in files if f.suffix == Path(base).suffix]
-        if exact:
-            return exact[0]
-        if len(same_suffix) == 1:
-            return same_suffix[0]
-        raise FileNotFoundError(f"{spec}: no saved file for requested {name!r} among {[f.name for f in files]}")
-
-    def hf_hub_download(repo_id: str = "", filename: str = "", *args: Any, **kwargs: Any) -> str:
-        return str(serve(filename or str(args[0] if args else "")))
-
-    def download_url_to_file(url: str, dst: str, *args: Any, **kwargs: Any) -> None:
-        Path(dst).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(serve(url), dst)
-
-    def load_state_dict_from_url(url: str, model_dir: str | None = None, **kwargs: Any) -> Any:
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
-        download_url_to_file(url, str(cached))
-        return torch.load(cached, map_location="cpu", weights_only=True)
-
-    class _Response:
-        status_code = 200
-
-        def __init__(self, url: str) -> None:
-            self.content = serve(url).read_bytes()
-
-    import huggingface_hub
-
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
-    monkeypatch.setattr(torch.hub, "download_url_to_file", download_url_to_file)
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", load_state_dict_from_url)
-    if "requests" in sys.modules or _importable("requests"):
-        import requests
-
-        monkeypatch.setattr(requests, "get", lambda url, *a, **k: _Response(url))
-    loaded = get_codec(spec).load("pretrained", seed=5)
-    if not loaded.checkpoint_paths:
-        raise AssertionError(f"{spec}: pretrained loading did not record the files it read")
-    x = varying_clip(codec.card.sample_rate_hz)
-    if not torch.equal(loaded.resynthesize(x), codec.resynthesize(x)):
-        raise AssertionError(f"{spec}: pretrained loading of the served files sounds different from the saved model")
-
-
-def _importable(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
+def check_mocked_pretrained(spec: str, folder: Path, monkeypatch: Any = None) -> None:
+    """`ncst.codecs.contract.check_mocked_pretrained` (`monkeypatch` is accepted and unused, as above)."""
+    contract.check_mocked_pretrained(spec, folder)

@@ -46,3 +46,31 @@ def test_codecs_check_unknown_codec_fails() -> None:
     result = runner.invoke(app, ["codecs", "check", "nosuch"])
     assert result.exit_code == 2
     assert "unknown codec 'nosuch'" in result.output
+
+
+def test_codecs_check_contract_passes_the_fake_codec() -> None:
+    result = runner.invoke(app, ["codecs", "check", "--contract", "fakecodec", "--json"])
+    assert result.exit_code == 0, result.output
+    checks = {c["name"]: c["status"] for c in json.loads(result.stdout)["checks"]}
+    assert checks["conformance"] == "ok"
+
+
+def test_codecs_check_contract_lists_failures_and_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ncst.codecs.registry as registry
+    from ncst.testing import FakeCodec
+
+    card = FakeCodec.VARIANTS["16k"].to_dict()
+    card.pop("spec")
+    card.update(name="brokencard", source="pip", pip_extra="broken", upstream_package="")
+    broken = type("BrokenCard", (FakeCodec,), {"VARIANTS": {"16k": FakeCodec.VARIANTS["16k"].from_dict(card)}})
+    monkeypatch.setitem(registry._REGISTERED, "brokencard", broken)
+    result = runner.invoke(app, ["codecs", "check", "--contract", "brokencard"], terminal_width=200)
+    assert result.exit_code == 1, result.output
+    assert "FAILED" in result.output
+    assert "missing_extra" in result.output
+
+
+def test_codecs_check_contract_unknown_spec_exits_2() -> None:
+    result = runner.invoke(app, ["codecs", "check", "--contract", "nosuch"])
+    assert result.exit_code == 2
+    assert "unknown codec 'nosuch'" in result.output

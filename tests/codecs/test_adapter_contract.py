@@ -1,96 +1,62 @@
-"""The common adapter checks, run on every registered codec (built-ins and installed plug-ins).
+"""The adapter contract (`ncst.codecs.contract.check_adapter_contract`), run on every registered codec.
 
-A new codec gets these without being listed here: conformance with random weights (length, rate,
-determinism, bitrate, padding multiple, architecture source), the missing-extra error, a local round
-trip through `save_local`, refusal of a crafted pickle in its local layout, and `pretrained` loading
-from stubbed downloads. Codecs whose upstream package is missing are skipped (except the
-missing-extra check, which needs no package).
+Built-ins and installed plug-ins get every check without being listed here: the card's architecture
+source and padding, conformance with random weights (length, rate, determinism, bitrate, padding
+multiple, architecture source), the missing-extra error, a local round trip through `save_local`,
+refusal of a crafted pickle in its local layout, and `pretrained` loading from stubbed downloads. One
+test per (codec, check), so a failure names both; a check the function skips (upstream package missing,
+no `save_local`, no public checkpoint) is skipped here with its reason.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-from ncst.codecs import Codec, available_codecs, codec_class, get_card
-from ncst.codecs.conformance import check_codec
-from ncst.testing import (
-    check_crafted_checkpoint_refused,
-    check_local_round_trip,
-    check_missing_extra,
-    check_mocked_pretrained,
-)
+from ncst.codecs import Codec, available_codecs
+from ncst.codecs.contract import CONTRACT_CHECKS, check_adapter_contract
+from ncst.errors import ContractError, MissingDependencyError
+from ncst.testing import FakeCodec
 
 #: Built-ins and installed plug-ins (not the toy codecs tests register at run time).
 CODECS = available_codecs(runtime=False)
 
 
-def _require_upstream(name: str) -> None:
-    card = get_card(name)
-    for dist in (p.strip() for p in card.upstream_package.split(",") if p.strip()):
-        module = _IMPORT_NAMES.get(dist, dist.replace("-", "_"))
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{name}: upstream package {dist} is not installed (pip install ncst[{card.pip_extra}])")
-
-
-#: Distribution -> import name, where they differ.
-_IMPORT_NAMES = {"descript-audio-codec": "dac", "ms-funcodec": "funcodec"}
-
-
+@pytest.mark.parametrize("check", CONTRACT_CHECKS)
 @pytest.mark.parametrize("name", CODECS)
-def test_conformance_with_random_weights(name: str) -> None:
-    _require_upstream(name)
-    report = check_codec(name, weights="random", duration_s=0.25)
-    assert report.ok, report.to_dict()
+def test_adapter_contract(name: str, check: str, tmp_path: Path) -> None:
+    report = check_adapter_contract(name, checks=(check,), work_dir=tmp_path)
+    (result,) = report.checks
+    if result.status == "skipped":
+        pytest.skip(result.detail)
+    assert result.status == "ok", result.detail
 
 
-@pytest.mark.parametrize("name", CODECS)
-def test_missing_upstream_package_names_the_extra(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    card = get_card(name)
-    if card.source == "port" or not card.pip_extra:
-        pytest.skip(f"{name} needs no optional package (a port, or core dependencies only)")
-    check_missing_extra(name, monkeypatch)
+def _broken_card_codec() -> type[Codec]:
+    card = dict(FakeCodec.VARIANTS["16k"].to_dict())
+    card.pop("spec")
+    card.update(source="pip", pip_extra="fake", upstream_package="", upstream_version="")
+    cls = type("BrokenCard", (FakeCodec,), {"VARIANTS": {"16k": FakeCodec.VARIANTS["16k"].from_dict(card)}})
+    return cls
 
 
-def _require_save_local(name: str) -> None:
-    if codec_class(name).save_local is Codec.save_local:
-        pytest.skip(f"{name}: the adapter does not implement save_local(folder), which this check needs")
+def test_contract_report_lists_every_failure() -> None:
+    report = check_adapter_contract(_broken_card_codec(), checks=("card", "missing_extra", "conformance"))
+    assert [c.name for c in report.failures] == ["card", "missing_extra"]
+    with pytest.raises(ContractError, match="2 failed.*card: .*missing_extra: "):
+        report.raise_for_failures()
 
 
-@pytest.mark.parametrize("name", CODECS)
-def test_local_checkpoint_round_trip(name: str, tmp_path: Path) -> None:
-    _require_upstream(name)
-    _require_save_local(name)
-    check_local_round_trip(name, tmp_path / "local")
+def test_contract_passes_the_fake_codec_class() -> None:
+    report = check_adapter_contract(FakeCodec, raise_on_failure=True)
+    assert {c.name: c.status for c in report.checks}["conformance"] == "ok"
 
 
-@pytest.mark.parametrize("name", CODECS)
-def test_crafted_checkpoint_never_runs_without_trust(name: str, tmp_path: Path) -> None:
-    _require_upstream(name)
-    _require_save_local(name)
-    check_crafted_checkpoint_refused(name, tmp_path / "crafted")
-
-
-@pytest.mark.parametrize("name", CODECS)
-def test_pretrained_loads_from_stubbed_downloads(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not get_card(name).checkpoint:
-        pytest.skip(f"{name}: no public checkpoint (the card names none), so 'pretrained' is refused by design")
-    _require_upstream(name)
-    _require_save_local(name)
-    check_mocked_pretrained(name, tmp_path, monkeypatch)
-
-
-@pytest.mark.parametrize("name", CODECS)
-def test_card_states_architecture_source_and_padding(name: str) -> None:
-    for card in codec_class(name).VARIANTS.values():
-        if card.source == "pip" and card.pip_extra:  # an optional package: name it and pin its version
-            assert card.upstream_package, card.spec
-            assert card.upstream_version, card.spec
-        elif card.source == "pip":  # core dependencies only (e.g. the real class)
-            assert card.upstream_package, card.spec
-        else:
-            assert card.upstream_repo, card.spec
-            assert len(card.upstream_commit) == 40, card.spec
-        assert card.pad_multiple >= 1
+def test_missing_extra_error_of_a_card_without_extra_names_its_package() -> None:
+    card = dict(FakeCodec.VARIANTS["16k"].to_dict())
+    card.pop("spec")
+    card.update(source="pip", upstream_package="mycodec-upstream")
+    codec = type("NeedsPkg", (FakeCodec,), {"VARIANTS": {"16k": FakeCodec.VARIANTS["16k"].from_dict(card)}})(None)
+    with pytest.raises(MissingDependencyError, match=r"pip install mycodec-upstream\b"):
+        codec._import_upstream("no_such_module_for_ncst_tests")

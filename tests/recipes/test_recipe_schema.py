@@ -12,6 +12,7 @@ from ncst.corpora.base import Utterance
 from ncst.errors import CorpusLayoutError
 from ncst.recipes import RecipeError, load_recipe, plan_recipe
 from ncst.recipes.build import resolve_recipe
+from ncst.recipes.class_ids import AddedCodec
 from ncst.recipes.recipe import MAX_EXTENDS_DEPTH
 
 SMALL = """
@@ -273,7 +274,10 @@ def test_utterance_id_in_two_corpus_parts_is_an_error(tmp_path: Path) -> None:
 
 
 # -- --add-codec --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("text", ["=OOD", "mimi=XD", "mimi=ID=OOD", "mimi=", " =ID", "mi mi=OOD"])
+@pytest.mark.parametrize(
+    "text", ["=OOD", "mimi=XD", "mimi=ID=OOD", "mimi=", " =ID", "mi mi=OOD", "mimi=x:OOD", "mimi=0:OOD", "mimi=:OOD",
+             "mimi=99999999:OOD", "mimi=12:XD", "mimi=-1:OOD", "mimi=１２:OOD"]
+)
 def test_parse_add_codec_malformed_is_a_recipe_error(text: str) -> None:
     from ncst.cli.build_recipe import parse_add_codec
 
@@ -284,7 +288,13 @@ def test_parse_add_codec_malformed_is_a_recipe_error(text: str) -> None:
 def test_parse_add_codec_bare_spec_is_ood() -> None:  # already held
     from ncst.cli.build_recipe import parse_add_codec
 
-    assert parse_add_codec("mimi@8q") == ("mimi@8q", "OOD")
+    assert parse_add_codec("mimi@8q") == AddedCodec("mimi@8q", "OOD", None)
+
+
+def test_parse_add_codec_reads_an_explicit_class_id() -> None:
+    from ncst.cli.build_recipe import parse_add_codec
+
+    assert parse_add_codec("wavtokenizer:small40=13:ood") == AddedCodec("wavtokenizer:small40", "OOD", 13)
 
 
 def test_resolve_recipe_unknown_added_codec_is_an_error() -> None:

@@ -39,7 +39,7 @@ from ncst.audio import (
     validate_audio,
 )
 from ncst.build_dataset.plan import Job
-from ncst.build_dataset.provenance import ncst_git_commit
+from ncst.build_dataset.provenance import ncst_git_commit, plugin_record
 from ncst.build_dataset.records import JobFailure, ProvenanceRow
 from ncst.codecs import Codec, codec_class, get_card, get_codec, register_codec
 from ncst.codecs.batching import BatchLimits, choose_batch_limits, encode_decode_many
@@ -145,6 +145,7 @@ class JobRunner:
         self._active: dict[tuple[str, ...], str] = {}  # share key -> spec whose settings the model has now
         self._resolved: dict[str, ResolvedWeights] = {}
         self._checkpoint_sha: dict[str, dict[str, str]] = {}
+        self._plugins: dict[str, dict[str, str]] = {}  # codec name -> plugin_record, looked up once
         self._file_sha: dict[str, str] = {}
         self._auto_limits: dict[str, BatchLimits] = {}
         self._pending = list(dict.fromkeys(preload))
@@ -382,9 +383,19 @@ class JobRunner:
             git_commit=ncst_git_commit(),
             created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             seconds=round(seconds, 4),
-            extra={"measured_bitrate_bps": round(bitrate_bps, 3), "weights_source": self.weights_for(card.spec).source},
+            extra={
+                "measured_bitrate_bps": round(bitrate_bps, 3),
+                "weights_source": self.weights_for(card.spec).source,
+                **({"plugin": plugin} if (plugin := self._plugin(card.name)) else {}),
+            },
         )
         return Rendered(row=row, wav_bytes=wav_bytes)
+
+    def _plugin(self, name: str) -> dict[str, str]:
+        """The plug-in distribution that provides codec `name` ({} for a built-in), looked up once per codec."""
+        if name not in self._plugins:
+            self._plugins[name] = plugin_record(name)
+        return self._plugins[name]
 
     def _per_file(self, job: Job, step: Callable[[Job], _T]) -> _T | JobFailure:
         try:

@@ -19,7 +19,7 @@ from typing import Iterable
 from ncst.build_dataset.records import ProvenanceRow
 from ncst.io import PathLike
 
-__all__ = ["ProvenanceRow", "ProvenanceLog", "read_provenance", "ncst_git_commit"]
+__all__ = ["ProvenanceRow", "ProvenanceLog", "read_provenance", "ncst_git_commit", "plugin_record"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,19 @@ def read_provenance(paths: Iterable[PathLike]) -> dict[str, ProvenanceRow]:
 def _short(err: BaseException) -> str:
     text = str(err)
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+def plugin_record(codec_name: str) -> dict[str, str]:
+    """What a provenance row records about a plug-in codec (its row's `extra["plugin"]`), or {} for a built-in.
+
+    `{"distribution": ..., "version": ..., "entry_point": "module:Class"}` from the `ncst.codecs` entry point
+    that provides the codec: the code that made the audio is the plug-in's, so its version is recorded beside
+    ncst's (`ncst_version`, `git_commit`, which name the builder).
+    """
+    from ncst.codecs.registry import plugin_distribution
+
+    found = plugin_distribution(codec_name)
+    return found.to_dict() if found is not None else {}
 
 
 _GIT_COMMIT: list[str | None] = []

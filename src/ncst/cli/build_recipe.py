@@ -7,7 +7,7 @@ route it here).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
@@ -24,6 +24,9 @@ from ncst.cli._common import (
     write_card,
 )
 
+if TYPE_CHECKING:
+    from ncst.recipes.class_ids import AddedCodec
+
 __all__ = ["build_recipe", "main", "parse_add_codec"]
 
 app = typer.Typer(add_completion=False)
@@ -36,19 +39,29 @@ EPILOG = (
 )
 
 
-def parse_add_codec(text: str) -> tuple[str, str]:
-    """`mycodec=OOD` / `mycodec@v2=ID` -> (spec, set); a bare `mycodec` is OOD.
+def parse_add_codec(text: str, option: str = "--add-codec") -> AddedCodec:
+    """`mycodec=OOD`, `mycodec@v2=12:OOD` (class id 12) or a bare `mycodec` (OOD) -> `AddedCodec`.
 
     Raises:
-        RecipeError: Not `SPEC`, `SPEC=ID` or `SPEC=OOD` (whether SPEC is registered is checked by the build).
+        RecipeError: Not `SPEC`, `SPEC=SET` or `SPEC=ID:SET` with SET one of ID/OOD and ID a class id
+            (whether SPEC is registered, and whether the id is free in the dataset root, the build checks).
     """
     from ncst.recipes import RecipeError
+    from ncst.recipes.class_ids import AddedCodec
+    from ncst.recipes.recipe import MAX_CLASS_ID
 
-    spec, sep, set_name = (part.strip() for part in text.partition("="))
-    set_name = set_name.upper() if sep else "OOD"
-    if not spec or any(ch.isspace() for ch in spec) or set_name not in ("ID", "OOD"):
-        raise RecipeError(f"--add-codec {text[:80]!r}: expected SPEC=ID or SPEC=OOD, e.g. mycodec@v2=OOD")
-    return spec, set_name
+    spec, sep, rest = (part.strip() for part in text.partition("="))
+    number, colon, set_name = rest.rpartition(":")
+    set_name = set_name.strip().upper() if sep else "OOD"
+    number = number.strip()
+    class_id = int(number) if number.isascii() and number.isdigit() and len(number) <= 6 else None
+    bad_id = bool(colon) and (class_id is None or not 1 <= class_id <= MAX_CLASS_ID)
+    if not spec or any(ch.isspace() for ch in spec) or set_name not in ("ID", "OOD") or bad_id:
+        raise RecipeError(
+            f"{option} {text[:80]!r}: expected SPEC=OOD, SPEC=ID or SPEC=<class id>:OOD "
+            f"(id 1..{MAX_CLASS_ID}), e.g. mycodec@v2=12:OOD"
+        )
+    return AddedCodec(spec, set_name, class_id)
 
 
 @app.command(epilog=EPILOG)
@@ -71,7 +84,10 @@ def build_recipe(
         None, min=1, help="N files per folder and class (a miniature of the whole layout)."
     ),
     add_codec: List[str] = typer.Option(
-        [], "--add-codec", help="Add a registered codec as a new class, SPEC=ID or SPEC=OOD (repeatable)."
+        [],
+        "--add-codec",
+        help="Add a registered codec as a new class: SPEC=OOD, SPEC=ID, or SPEC=12:OOD to name its class id "
+        "(repeatable). The id is recorded in recipe.json and kept on every rerun of --out.",
     ),
     out: Path = opt.OUT,
     weights: List[str] = opt.WEIGHTS,

@@ -296,7 +296,7 @@ class Codec(ABC):
             card = self.card
             raise MissingDependencyError(
                 f"{card.family} needs the '{card.upstream_package}' package ({err}); "
-                f"install it with: pip install ncst[{card.pip_extra}]"
+                f"install it with: {card.install_hint}"
             ) from err
 
     def _load_checkpoint(self, path: Path) -> Any:

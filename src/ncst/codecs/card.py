@@ -33,7 +33,8 @@ class CodecCard:
         checkpoint: Where real weights come from (hub id, URL or file name).
         checkpoint_sha256: Expected sha256 of the checkpoint file, where known.
         upstream_package: Distribution that provides the architecture (`source="pip"`), or "" for a port.
-        pip_extra: ncst extra that installs it (`pip install ncst[<extra>]`); "" when nothing is needed.
+        pip_extra: ncst extra that installs it (`pip install ncst[<extra>]`); "" (the default) for a
+            plug-in, whose own package brings what it needs, and for codecs that need nothing beyond ncst.
         licence: Licence of code and weights.
         quantizer: Taxonomy: quantiser type (RVQ, multi-scale RVQ, FSQ, ...).
         decoder_type: Taxonomy: decoder domain (time, frequency/iSTFT, ...).
@@ -62,11 +63,11 @@ class CodecCard:
     effective_bitrate_bps: float
     checkpoint: str
     upstream_package: str
-    pip_extra: str
     licence: str
     quantizer: str
     decoder_type: str
     checkpoint_sha256: str | None = None
+    pip_extra: str = ""
     notes: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
     source: str = "pip"
@@ -80,6 +81,14 @@ class CodecCard:
             raise ValueError(f"{self.spec}: card source {self.source!r} is not one of {ARCHITECTURE_SOURCES}")
         if self.pad_multiple < 1:
             raise ValueError(f"{self.spec}: pad_multiple must be >= 1, got {self.pad_multiple}")
+
+    @property
+    def install_hint(self) -> str:
+        """The command that installs what this codec needs: its ncst extra, else its upstream package."""
+        if self.pip_extra:
+            return f"pip install ncst[{self.pip_extra}]"
+        packages = " ".join(p.strip() for p in self.upstream_package.split(",") if p.strip())
+        return f"pip install {packages}" if packages else "reinstall the package that provides this codec"
 
     @property
     def spec(self) -> str:

@@ -33,6 +33,8 @@ __all__ = [
     "get_codec",
     "get_card",
     "list_cards",
+    "PluginDistribution",
+    "plugin_distribution",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,41 @@ def register_codec(name: str) -> Callable[[C], C]:
 
 def _entry_points() -> dict[str, metadata.EntryPoint]:
     return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+@dataclass(frozen=True, slots=True)
+class PluginDistribution:
+    """The installed distribution whose `ncst.codecs` entry point provides a codec (for provenance)."""
+
+    name: str
+    version: str
+    entry_point: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"distribution": self.name, "version": self.version, "entry_point": self.entry_point}
+
+
+def plugin_distribution(name: str) -> PluginDistribution | None:
+    """The distribution of the entry point that provides codec `name`, or None for a built-in.
+
+    None too for a class registered at run time (`register_codec`) that is not the entry point's own
+    class: provenance must name the code that really ran. Works the same in a worker process, which
+    finds the entry point again rather than being told.
+    """
+    key = name.lower()
+    if key in BUILTIN_CODECS and key not in _REGISTERED:
+        return None
+    ep = _entry_points().get(key)
+    if ep is None:
+        return None
+    if key in _REGISTERED:
+        cls = _REGISTERED[key]
+        if (cls.__module__, cls.__qualname__) != (ep.module, ep.attr):
+            return None
+    dist = ep.dist
+    if dist is None:
+        return PluginDistribution("unknown", "unknown", ep.value)
+    return PluginDistribution(str(dist.metadata["Name"] or dist.name), str(dist.version), f"{ep.module}:{ep.attr}")
 
 
 def available_codecs(*, runtime: bool = True) -> list[str]:

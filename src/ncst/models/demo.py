@@ -18,7 +18,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from ncst.corpora.base import Utterance
 from ncst.corpora.manifest import write_manifest
 from ncst.io import atomic_write_text
 
-__all__ = ["DemoConfig", "DemoResult", "run_demo", "make_clips", "choose_codecs"]
+__all__ = ["DemoConfig", "DemoResult", "ExtensionClass", "run_demo", "make_clips", "choose_codecs", "extension_classes"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,22 @@ class DemoConfig:
     n_bootstrap: int = 200
     model_config: dict[str, int] = field(default_factory=dict)
     split_sizes: dict[str, int] = field(default_factory=lambda: dict(_SPLIT_SIZES))
+    #: Extra OOD classes: `ncst.recipes.class_ids.AddedCodec`s (`--add-codec SPEC=OOD`).
+    add_codecs: tuple[Any, ...] = ()
+    #: A recipe (built-in name or TOML path) whose classes beyond st-codecfake's become extra OOD classes.
+    recipe: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionClass:
+    """An OOD class beyond the paper's 0-11 in the demo: label file `eval_ood<id>.txt`, audio in `eval_ood/`."""
+
+    class_id: int
+    spec: str
+
+    @property
+    def label_name(self) -> str:
+        return f"eval_ood{self.class_id}"
 
 
 @dataclass(slots=True)
@@ -129,6 +145,72 @@ def choose_codecs() -> tuple[dict[str, str], list[str]]:
     return roles, missing
 
 
+def extension_classes(config: DemoConfig) -> tuple[list[ExtensionClass], list[str]]:
+    """The demo's extra OOD classes (from `config.recipe` and `config.add_codecs`) and what it leaves out.
+
+    A recipe's classes beyond st-codecfake's (ids 12, ...) and each `--add-codec` become OOD classes with
+    the ids `ncst.recipes.class_ids` gives them (an explicit id, else the next free one, new specs in sorted
+    order). The demo builds OOD classes only: an ID class, a codec that is not registered, or one whose
+    upstream package is not installed is named in the returned list instead.
+
+    Raises:
+        RecipeError: A bad recipe or `--add-codec` (malformed, an id taken, a spec given twice).
+    """
+    from ncst.codecs import get_card
+    from ncst.codecs.contract import upstream_missing
+    from ncst.errors import UnknownCodecError
+    from ncst.recipes import load_recipe
+    from ncst.recipes.class_ids import add_codecs_stably
+
+    base = load_recipe("st-codecfake")
+    recipe = load_recipe(config.recipe) if config.recipe else base
+    recipe = add_codecs_stably(recipe, list(config.add_codecs), {})
+    extra: list[ExtensionClass] = []
+    missing: list[str] = []
+    for class_id, entry in sorted(recipe.classes.items()):
+        if class_id in base.classes:
+            continue
+        if entry.set != "OOD":
+            missing.append(f"class {class_id} ({entry.codec}, ID): the demo adds OOD classes only")
+            continue
+        try:
+            card = get_card(entry.codec)
+        except (UnknownCodecError, ImportError) as err:
+            missing.append(f"class {class_id} ({entry.codec}): codec not available ({str(err)[:120]})")
+            continue
+        if upstream_missing(card):  # its build would fail every file: name it instead
+            missing.append(f"class {class_id} ({card.spec}): {upstream_missing(card)}")
+            continue
+        extra.append(ExtensionClass(class_id, card.spec))
+    return extra, missing
+
+
+def _left_out(roles: dict[str, str], extra: list[ExtensionClass]) -> list[str]:
+    """What the registry offers that the demo does not build: the other classes of 8-11, and unused codecs."""
+    from ncst.classes import CLASSES
+    from ncst.codecs import available_codecs, codec_class, parse_spec
+    from ncst.codecs.registry import plugin_distribution
+    from ncst.errors import UnknownCodecError
+
+    used = {parse_spec(s).name for s in [*roles.values(), *(e.spec for e in extra)]}
+    chosen = roles.get("ood8-11")
+    stand_in = f"{chosen} stands for all of 8-11" if chosen else "none of 8-11 is built"
+    others = [c for c in CLASSES if 8 <= c.class_id <= 11 and (chosen is None or c.key != parse_spec(chosen).name)]
+    notes = [f"class {c.class_id} ({c.family}): {stand_in}" for c in others] if chosen else []
+    class_keys = {c.key for c in CLASSES}
+    for key in available_codecs():
+        if key in used or key in class_keys:
+            continue
+        try:
+            codec_class(key)
+        except (UnknownCodecError, ImportError):
+            continue
+        dist = plugin_distribution(key)
+        origin = f"plug-in {dist.name} {dist.version}" if dist else "registered"
+        notes.append(f"codec {key} ({origin}): not built; add it with `ncst demo --add-codec {key}=OOD`")
+    return notes
+
+
 def _build(specs: list[str], clips: list[Utterance], work: Path, name: str, config: DemoConfig) -> Path:
     from ncst.build_dataset.runner import BuildConfig, build
 
@@ -153,7 +235,13 @@ def _place(src: Path, dest: Path) -> None:
         shutil.copy2(src, dest)
 
 
-def _layout(root: Path, splits: dict[str, list[Utterance]], wavs: dict[str, Path], roles: dict[str, str]) -> None:
+def _layout(
+    root: Path,
+    splits: dict[str, list[Utterance]],
+    wavs: dict[str, Path],
+    roles: dict[str, str],
+    extra: Sequence[ExtensionClass] = (),
+) -> None:
     """Places clips and codec outputs into the official layout and writes the label files."""
     from ncst.codecs import get_card
 
@@ -180,6 +268,12 @@ def _layout(root: Path, splits: dict[str, list[Utterance]], wavs: dict[str, Path
                 name = f"{prefix[role]}_{utt.utt_id}.wav"
                 _place(wavs["eval"] / name, root / "eval_ood" / name)
                 lines.append(f"{name} fake {class_id}")
+    for ext in extra:  # an extension OOD class: its own label file, its audio next to classes 7-11
+        lines = labels.setdefault(ext.label_name, [])
+        for utt in splits["eval"]:
+            name = f"{get_card(ext.spec).file_prefix}_{utt.utt_id}.wav"
+            _place(wavs["eval"] / name, root / "eval_ood" / name)
+            lines.append(f"{name} fake {ext.class_id}")
     for label_name, lines in labels.items():
         atomic_write_text(root / "label" / f"{label_name}.txt", "\n".join(lines) + "\n")
     for set_folder, clips in (("19LA", "eval"), ("ITW", "eval"), ("NCSSD", "ncssd")):
@@ -211,13 +305,19 @@ def _layout(root: Path, splits: dict[str, list[Utterance]], wavs: dict[str, Path
 def build_miniature(
     config: DemoConfig, progress: StageCallback | None = None
 ) -> tuple[Path, dict[str, str], list[str]]:
-    """Builds the demo's miniature dataset root; returns `(root, role -> codec spec, missing)`."""
+    """Builds the demo's miniature dataset root; returns `(root, role -> codec spec, missing)`.
+
+    Extension OOD classes (`config.recipe`, `config.add_codecs`) get the role `ext<id>`.
+    """
     out = Path(config.out_dir)
     work, root = out / "work", out / "data"
+    extra, missing_extra = extension_classes(config)  # bad --add-codec / --recipe fail before any work
     splits = make_clips(work / "clips", config.clip_s, config.split_sizes, config.seed)
     roles, missing = choose_codecs()
+    missing += missing_extra + _left_out(roles, extra)
     ids = [roles[r] for r in sorted(roles) if r.startswith("id")]
     evals = [roles[r] for r in sorted(roles) if r.startswith(("ood", "C3-", "C4-", "wavtokenizer_small40"))]
+    evals += [e.spec for e in extra if e.spec not in evals]
     ncssd = [roles[r] for r in ("id1", "id6", "ood7") if r in roles]
     main_clips = splits["train"] + splits["dev"] + splits["eval"]
     wavs: dict[str, Path] = {}
@@ -230,8 +330,15 @@ def build_miniature(
             progress("build", f"{name}: {len(clips)} clips x {len(specs)} codecs ({', '.join(specs)})")
         wavs[name] = _build(specs, clips, work, name, config) if specs else work / f"build_{name}" / "wav"
     # Split "eval" outputs of ID codecs (for the ALM stand-ins) live in the main build.
-    _layout(root, splits, wavs, roles)
+    _layout(root, splits, wavs, roles, extra)
+    roles.update({f"ext{e.class_id}": e.spec for e in extra})
     return root, roles, missing
+
+
+def _ext_lines(roles: dict[str, str]) -> list[str]:
+    """`ext12 = mycodec@16k (label/eval_ood12.txt)` for each extension role."""
+    ext = sorted((int(r[3:]), s) for r, s in roles.items() if r.startswith("ext") and r[3:].isdigit())
+    return [f"ext{c} = {s} (label/eval_ood{c}.txt)" for c, s in ext]
 
 
 def _protocol_section(name: str, report_dir: Path, out: Path) -> list[str]:
@@ -314,6 +421,11 @@ def run_demo(config: DemoConfig, progress: StageCallback | None = None) -> DemoR
         f"- dataset root: [{root.relative_to(out).as_posix()}]({root.relative_to(out).as_posix()}) "
         f"({sum(1 for _ in root.rglob('*.wav'))} files, sets: {', '.join(dumps)})",
         f"- codecs (random weights): {', '.join(f'{r} = {s}' for r, s in sorted(roles.items()))}",
+        *(
+            [f"- extension OOD classes (beyond the paper's 0-11): {', '.join(_ext_lines(roles))}"]
+            if _ext_lines(roles)
+            else []
+        ),
         *(
             [f"- dataset card: [{card.html.relative_to(out).as_posix()}]({card.html.relative_to(out).as_posix()}) "
              "(listen to every class beside its source; quality per class in quality.csv)"]

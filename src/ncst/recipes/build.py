@@ -33,17 +33,19 @@ from ncst.build_dataset.executors import ExecutorSpec
 from ncst.build_dataset.jobs import JobSettings
 from ncst.build_dataset.lock import BuildLock, lock_path
 from ncst.build_dataset.plan import Shard
+from ncst.build_dataset.provenance import plugin_record
 from ncst.build_dataset.records import ProvenanceRow
 from ncst.build_dataset.runner import BuildResult, ProgressCallback, run_jobs
-from ncst.codecs import WeightsPlan, get_card, weights_label
+from ncst.codecs import WeightsPlan, get_card, parse_spec, weights_label
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
 from ncst.io import atomic_write_text, read_json
 from ncst.layout import LABEL_DIR, RECIPE_FILE, format_label_line, read_recipe_meta
 from ncst.paths import resolve_inside, show
+from ncst.recipes.class_ids import AddedCodec, add_codecs_stably, check_recorded_classes, read_recorded_classes
 from ncst.recipes.plan import RecipePlan, plan_recipe, read_corpora
-from ncst.recipes.recipe import MAX_SEED, Recipe, RecipeError, add_class, load_recipe
+from ncst.recipes.recipe import MAX_SEED, ClassEntry, Recipe, RecipeError, load_recipe
 
-__all__ = ["RecipeBuildConfig", "RecipeBuildResult", "build_recipe", "RECIPE_FILE", "LABEL_DIR"]
+__all__ = ["AddedCodec", "RecipeBuildConfig", "RecipeBuildResult", "build_recipe", "RECIPE_FILE", "LABEL_DIR"]
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,8 @@ class RecipeBuildConfig:
         labels_dir: Official label files to reproduce the split exactly, or None for the seeded split.
         subsets: Folders (or folder prefixes) to build; empty = all.
         per_class_limit: N files per (folder, class): a miniature of the whole layout.
-        add_codecs: `(spec, "ID"|"OOD")` pairs added as new classes (next free ids).
+        add_codecs: Codecs added as new classes: `AddedCodec`s or `(spec, "ID"|"OOD"[, class id])` tuples
+            (no id: the id `recipe.json` records for the spec, else the next free one; `ncst.recipes.class_ids`).
         weights, device, workers, shard: As for `build-dataset`.
         seed: Seed of the split, of random weights and of decoder sampling; None = the recipe's `seed`
             (an explicit 0 is a seed like any other).
@@ -74,7 +77,7 @@ class RecipeBuildConfig:
     labels_dir: Path | None = None
     subsets: tuple[str, ...] = ()
     per_class_limit: int | None = None
-    add_codecs: tuple[tuple[str, str], ...] = ()
+    add_codecs: tuple[AddedCodec | tuple[str, str] | tuple[str, str, int | None], ...] = ()
     weights: str | WeightsPlan = "pretrained"
     device: str = "cpu"
     workers: int = 0
@@ -96,20 +99,30 @@ class RecipeBuildResult:
         return self.run.ok
 
 
-def resolve_recipe(name: str, add_codecs: Sequence[tuple[str, str]] = ()) -> Recipe:
-    """Loads a recipe and adds the extra codec classes.
+def resolve_recipe(
+    name: str,
+    add_codecs: Sequence[AddedCodec | tuple[str, str] | tuple[str, str, int | None]] = (),
+    *,
+    out_dir: Path | None = None,
+) -> Recipe:
+    """Loads a recipe and adds the extra codec classes, with the ids `out_dir/recipe.json` records.
 
     Raises:
-        RecipeError: The recipe is bad, or an added codec is not registered or its set is not ID/OOD.
+        RecipeError: The recipe is bad, an added codec is not registered or its set is not ID/OOD, or a
+            class id disagrees with what `out_dir` records (`ncst.recipes.class_ids`).
     """
     recipe = load_recipe(name)
-    for spec, set_name in add_codecs:
+    added = [a if isinstance(a, AddedCodec) else AddedCodec(*a) for a in add_codecs]
+    for item in added:
         try:
-            get_card(spec)
+            get_card(item.spec)
         except (UnknownCodecError, ImportError) as err:
-            raise RecipeError(f"--add-codec {show(spec)}: {err}") from err
-        recipe = add_class(recipe, spec, set_name)
-    return recipe
+            raise RecipeError(f"--add-codec {show(item.spec)}: {err}") from err
+    meta_path, recorded = read_recorded_classes(out_dir) if out_dir is not None else (None, {})
+    if not added:
+        check_recorded_classes(recipe, recorded, str(meta_path))
+        return recipe
+    return add_codecs_stably(recipe, added, recorded, meta_path)
 
 
 def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None = None) -> RecipeBuildResult:
@@ -125,7 +138,8 @@ def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None
     ):
         raise RecipeError(f"--seed {show(config.seed)}: expected an integer 0..{MAX_SEED}")
     weights_text = weights_label(config.weights)
-    recipe = resolve_recipe(config.recipe, config.add_codecs)
+    out = Path(config.out_dir)
+    recipe = resolve_recipe(config.recipe, config.add_codecs, out_dir=out)
     corpora = read_corpora(config.corpora)
     seed = recipe.seed if config.seed is None else config.seed
     plan = plan_recipe(
@@ -136,7 +150,6 @@ def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None
         per_class_limit=config.per_class_limit,
         seed=seed,
     )
-    out = Path(config.out_dir)
     targets = _check_targets(out, plan, config.shard)
     _check_recorded(out, plan, seed, weights_text)
     for spec, folders in sorted(plan.missing_codecs.items()):
@@ -296,7 +309,7 @@ def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, s
         "fixed_by": plan.fixed_by,
         "per_class_limit": config.per_class_limit,
         "subsets_requested": list(config.subsets),
-        "classes": {str(c): {"codec": e.codec, "family": e.family, "set": e.set} for c, e in recipe.classes.items()},
+        "classes": {str(c): _class_record(e) for c, e in recipe.classes.items()},
         "label_files": {e.label_file: e.folder for e in recipe.subsets if e.label_file in used_labels},
         "prefixes": prefixes,
         "counts": counts,
@@ -311,6 +324,18 @@ def _write_recipe_json(out: Path, plan: RecipePlan, config: RecipeBuildConfig, s
         except CorpusLayoutError as err:
             log.warning("%s; rewriting it (ingested sets must be ingested again)", err)
     atomic_write_text(out / RECIPE_FILE, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def _class_record(entry: ClassEntry) -> dict[str, object]:
+    """A class as `recipe.json` records it; a plug-in codec adds its distribution and version."""
+    record: dict[str, object] = {"codec": entry.codec, "family": entry.family, "set": entry.set}
+    try:
+        plugin = plugin_record(parse_spec(entry.codec).name)
+    except UnknownCodecError:
+        plugin = {}
+    if plugin:
+        record["plugin"] = plugin
+    return record
 
 
 def write_label_files(out: Path, plan: RecipePlan) -> None:
