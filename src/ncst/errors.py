@@ -18,6 +18,7 @@ __all__ = [
     "UntrustedCheckpointError",
     "ProtocolError",
     "BuildLockedError",
+    "TaxonomyError",
 ]
 
 
@@ -69,3 +70,7 @@ class ProtocolError(NcstError, ValueError):
 
 class BuildLockedError(NcstError):
     """Another live process is building the same folder and shard; the message names it (pid, host, start)."""
+
+
+class TaxonomyError(NcstError, ValueError):
+    """A codec taxonomy value is outside the vocabulary, or a `taxonomy.csv` is malformed (file and line named)."""

@@ -24,6 +24,7 @@ import torch
 
 from ncst.codecs import Codec, CodecCard, Codes, get_codec, register_codec
 from ncst.errors import MissingDependencyError, UntrustedCheckpointError
+from ncst.taxonomy import Taxonomy
 
 __all__ = [
     "register_fake_codec",
@@ -114,6 +115,7 @@ def _fake_card(variant: str, rate_hz: int, prefix: str, class_id: int | None) ->
         licence="MIT",
         quantizer="mu-law",
         decoder_type="time",
+        taxonomy=Taxonomy("scalar", "none", "time", "no training at all: a fixed mu-law companding"),
         source="port",
         upstream_repo="https://example.invalid/ncst-fakecodec",
         upstream_commit="0" * 40,

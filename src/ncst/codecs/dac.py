@@ -23,6 +23,7 @@ from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.checkpoints import WeightFile, resolve_in_folder
 from ncst.errors import WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "DacCodec"]
 
@@ -58,6 +59,9 @@ VARIANTS: dict[str, CodecCard] = {
         licence="MIT (code and weights)",
         quantizer="RVQ (factorized L2-normalised codes, dim 8, quantizer dropout in training)",
         decoder_type="time domain (conv with Snake activations)",
+        taxonomy=Taxonomy(
+            "multi-codebook", "none", "time", "reconstruction, adversarial and feature-matching losses only"
+        ),
         notes=(
             "OOD codec (eval_ood). Class id 9 is inferred: the repo never names ids 8-11, so the project uses "
             "the paper's Table 2 order (8 AcademiCodec, 9 DAC, 10 AudioDec, 11 SoundStream). The same audio "

@@ -26,6 +26,7 @@ from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.checkpoints import WeightFile, hf_weight_file, hub_file
 from ncst.errors import UntrustedCheckpointError, WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["DEFAULT_VARIANT", "HF_REPO", "SNAC_24KHZ_CONFIG", "VARIANTS", "SnacCodec"]
 
@@ -79,6 +80,7 @@ VARIANTS: dict[str, CodecCard] = {
         licence="MIT (code and weights)",
         quantizer="multi-scale RVQ (3 levels at strides 4/2/1, factorized L2-normalised codes, dim 8)",
         decoder_type="time domain (conv with noise blocks, depthwise conv)",
+        taxonomy=Taxonomy("multi-codebook", "none", "time", "reconstruction and adversarial losses only"),
         notes=(
             "ST-Codecfake class 6 (file prefix snac_). Table 2: 0.98 kbps, 3 Q; checkpoint inferred from "
             "Mini-Omni using snac_24khz. Multi-scale: n_quantizers counts the 3 levels and frame_rate_hz is "
