@@ -46,6 +46,8 @@ class ProtocolResult:
         confusion_cols: Column names of `confusion`.
         ood: ``{(condition, detector): OODScores}`` for the ROC and histogram plots.
         settings: Run settings recorded in report.json (bootstrap size, seed, label source, ...).
+        details: Protocol-specific results (plain JSON) written to report.json under ``details``; a
+            ``"tables"`` entry (``[{"title", "header", "rows"}]``) is printed in the report (taxonomy protocol).
     """
 
     protocol: Protocol
@@ -57,6 +59,7 @@ class ProtocolResult:
     confusion_cols: tuple[str, ...] = ()
     ood: Mapping[tuple[str, str], OODScores] = field(default_factory=lambda: MappingProxyType({}))
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    details: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_dict(self) -> dict[str, Any]:
         """The report.json payload: ``{"protocol": NAME, "cells": {COLUMN: {METRIC: percent}}, ...}``."""
@@ -69,4 +72,4 @@ class ProtocolResult:
             "settings": dict(self.settings),
             "paper": {m: dict(v) for m, v in self.protocol.paper.items()},
             "notes": list(self.protocol.notes),
-        }
+        } | ({"details": dict(self.details)} if self.details else {})

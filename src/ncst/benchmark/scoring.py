@@ -217,6 +217,12 @@ def score_protocol(
         return score_open_set(
             proto, dumps_dir, n_bootstrap=n_bootstrap_ood, seed=seed, skip_missing=skip_missing, device=device
         )
+    if proto.kind == "taxonomy":
+        from ncst.benchmark.taxonomy import score_taxonomy
+
+        if dumps_dir is None:
+            raise ProtocolError(f"{proto.name} needs the taxonomy heads' logits: give --dumps DIR or --checkpoint")
+        return score_taxonomy(proto, dumps_dir, data_dir=data_dir)
     if proto.kind == "closed_set":
         return _score_closed_set(proto, predictions_dir, dumps_dir, data_dir, n_bootstrap, seed, skip_missing)
     return _score_single_class(proto, predictions_dir, dumps_dir, n_bootstrap, seed, skip_missing)

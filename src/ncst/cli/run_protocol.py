@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 
 app = typer.Typer(add_completion=False, help="Score a source-tracing model on an ST-Codecfake protocol.")
 
-_PROTOCOLS = "id_closed_set (Table 3), id_robustness (Table 4), ood_open_set (Table 5), alm_backend (Table 6)"
+_PROTOCOLS = (
+    "id_closed_set (Table 3), id_robustness (Table 4), ood_open_set (Table 5), alm_backend (Table 6), "
+    "taxonomy (per-axis scores of a --task taxonomy model)"
+)
 
 
 @app.command()
@@ -93,10 +96,19 @@ def _checkpoint_dumps(
 ) -> Path:
     """Runs the checkpoint on the sets the protocol reads (dumps reused when already written)."""
     from ncst.models.infer import protocol_sets, write_dumps
+    from ncst.protocols import load_protocol
 
     dumps_dir = dumps if dumps is not None else checkpoint.parent / "dumps"
-    write_dumps(checkpoint, data, dumps_dir, sets=protocol_sets([name]), model_name=model, device=device)
+    sets = protocol_sets([name]) if load_protocol(name).kind != "taxonomy" else _taxonomy_sets(data)
+    write_dumps(checkpoint, data, dumps_dir, sets=sets, model_name=model, device=device)
     return dumps_dir
+
+
+def _taxonomy_sets(data: Path) -> list[str]:
+    """Every set of the root but train and dev: the taxonomy protocol scores each OOD class it finds."""
+    from ncst.models.data import list_sets
+
+    return [s.name for s in list_sets(data) if s.name not in ("train", "dev")]
 
 
 def _print_summary(result: ProtocolResult) -> None:
