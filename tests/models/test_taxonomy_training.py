@@ -168,3 +168,12 @@ def test_dumps_keep_logits_order(tmp_path: Path) -> None:
     save_dump(tmp_path / "x.npz", utt_ids=["a", "b"], logits=np.zeros((2, 7)), embeddings=np.zeros((2, 3)),
               labels=[0, 1], axis_logits=logits, taxonomy="{}")  # fmt: skip
     assert load_dump(tmp_path / "x.npz").axis_logits["decoder"].tolist() == logits["decoder"].tolist()
+
+
+def test_run_taxonomy_protocol_is_one_call_for_the_demo(tiny_root: Path, tmp_path: Path) -> None:
+    from ncst.codecs.taxonomy import class_taxonomy_json
+    from ncst.models.taxonomy import run_taxonomy_protocol
+
+    train(_config(tiny_root, tmp_path / "run", class_taxonomy=class_taxonomy_json(tiny_root)))
+    result = run_taxonomy_protocol(tmp_path / "run" / "best.pt", tiny_root, tmp_path / "report")
+    assert sorted(result.details["ood"]) == ["7"]

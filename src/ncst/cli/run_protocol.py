@@ -96,19 +96,13 @@ def _checkpoint_dumps(
 ) -> Path:
     """Runs the checkpoint on the sets the protocol reads (dumps reused when already written)."""
     from ncst.models.infer import protocol_sets, write_dumps
+    from ncst.models.taxonomy import taxonomy_sets
     from ncst.protocols import load_protocol
 
     dumps_dir = dumps if dumps is not None else checkpoint.parent / "dumps"
-    sets = protocol_sets([name]) if load_protocol(name).kind != "taxonomy" else _taxonomy_sets(data)
+    sets = protocol_sets([name]) if load_protocol(name).kind != "taxonomy" else taxonomy_sets(data)
     write_dumps(checkpoint, data, dumps_dir, sets=sets, model_name=model, device=device)
     return dumps_dir
-
-
-def _taxonomy_sets(data: Path) -> list[str]:
-    """Every set of the root but train and dev: the taxonomy protocol scores each OOD class it finds."""
-    from ncst.models.data import list_sets
-
-    return [s.name for s in list_sets(data) if s.name not in ("train", "dev")]
 
 
 def _print_summary(result: ProtocolResult) -> None:

@@ -63,10 +63,9 @@ def train(
         raise typer.Exit(2)
     class_taxonomy: dict[str, list[str]] = {}
     if task == "taxonomy":
-        from ncst.codecs.taxonomy import class_taxonomy_for_root
+        from ncst.codecs.taxonomy import class_taxonomy_json
 
-        rows = class_taxonomy_for_root(data)
-        class_taxonomy = {str(k): list(r.taxonomy.values()) for k, r in sorted(rows.items())}
+        class_taxonomy = class_taxonomy_json(data)
     from ncst.models.taxonomy import parse_axis_weights
 
     config = TrainConfig(

@@ -30,6 +30,7 @@ __all__ = [
     "builtin_class_specs",
     "class_taxonomy",
     "class_taxonomy_for_root",
+    "class_taxonomy_json",
     "describe_axes",
     "write_taxonomy_csv",
 ]
@@ -109,3 +110,8 @@ def class_taxonomy_for_root(root: PathLike | None) -> dict[int, ClassTaxonomy]:
                 return class_taxonomy(specs)
     log.warning("no %s%s: using the built-in class table (classes 0-11)", TAXONOMY_FILE, f" in {root}" if root else "")
     return class_taxonomy(builtin_class_specs())
+
+
+def class_taxonomy_json(root: PathLike | None) -> dict[str, list[str]]:
+    """`class_taxonomy_for_root` as `{class id: [quantizer, auxiliary, decoder]}`, for `TrainConfig.class_taxonomy`."""
+    return {str(k): list(r.taxonomy.values()) for k, r in sorted(class_taxonomy_for_root(root).items())}

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ncst.errors import NcstError, TaxonomyError, WeightsError
+from ncst.io import PathLike
 from ncst.models.base import N_SAMPLES
 from ncst.taxonomy import AXES, TAXONOMY_FILE, UNKNOWN, Taxonomy, axis_values, read_taxonomy_csv
 
@@ -40,6 +41,8 @@ __all__ = [
     "head_logits",
     "load_taxonomy_heads",
     "parse_axis_weights",
+    "run_taxonomy_protocol",
+    "taxonomy_sets",
 ]
 
 log = logging.getLogger(__name__)
@@ -238,3 +241,34 @@ def load_taxonomy_heads(
                                f"{tuple(own[key].shape)}")  # fmt: skip
     heads.load_state_dict(state)
     return heads.to(device).eval(), dict(meta)
+
+
+def taxonomy_sets(data_dir: PathLike) -> list[str]:
+    """The sets the taxonomy protocol reads from a root: every set but train and dev (it scores each OOD class)."""
+    from ncst.models.data import list_sets
+
+    return [s.name for s in list_sets(Path(data_dir)) if s.name not in ("train", "dev")]
+
+
+def run_taxonomy_protocol(
+    checkpoint: PathLike,
+    data_dir: PathLike,
+    out_dir: PathLike,
+    *,
+    dumps_dir: PathLike | None = None,
+    device: str = "cpu",
+    plots: bool = False,
+) -> Any:
+    """Dumps a taxonomy checkpoint on every set of `data_dir` but train/dev, scores `taxonomy`, writes the report.
+
+    What `run-protocol taxonomy --checkpoint CKPT --data ROOT` does, for callers without the CLI (the demo).
+
+    Returns:
+        The `ncst.benchmark.results.ProtocolResult`.
+    """
+    from ncst.benchmark.scoring import run_protocol
+    from ncst.models.infer import write_dumps
+
+    dumps = Path(dumps_dir) if dumps_dir is not None else Path(checkpoint).parent / "dumps"
+    write_dumps(checkpoint, data_dir, dumps, sets=taxonomy_sets(data_dir), device=device)
+    return run_protocol("taxonomy", out_dir, plots=plots, dumps_dir=dumps, data_dir=data_dir, n_bootstrap=0)
