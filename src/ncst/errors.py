@@ -19,6 +19,7 @@ __all__ = [
     "ProtocolError",
     "BuildLockedError",
     "ContractError",
+    "TaxonomyError",
 ]
 
 
@@ -74,3 +75,7 @@ class BuildLockedError(NcstError):
 
 class ContractError(NcstError, AssertionError):
     """A codec adapter breaks the adapter contract (`ncst.codecs.contract`); the message lists every failure."""
+
+
+class TaxonomyError(NcstError, ValueError):
+    """A codec taxonomy value is outside the vocabulary, or a `taxonomy.csv` is malformed (file and line named)."""

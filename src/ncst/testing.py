@@ -22,6 +22,7 @@ import torch
 
 from ncst.codecs import Codec, CodecCard, Codes, contract, register_codec
 from ncst.codecs.contract import SAFE_SUFFIXES, CodeOnLoad, write_crafted_checkpoint  # noqa: F401  (re-exported)
+from ncst.taxonomy import Taxonomy
 
 __all__ = [
     "register_fake_codec",
@@ -37,7 +38,6 @@ __all__ = [
     "write_crafted_checkpoint",
     "write_tiny_corpus",
 ]
-
 
 
 # -- audio -------------------------------------------------------------------------------------------------
@@ -110,6 +110,7 @@ def _fake_card(variant: str, rate_hz: int, prefix: str, class_id: int | None) ->
         licence="MIT",
         quantizer="mu-law",
         decoder_type="time",
+        taxonomy=Taxonomy("scalar", "none", "time", "no training at all: a fixed mu-law companding"),
         source="port",
         upstream_repo="https://example.invalid/ncst-fakecodec",
         upstream_commit="0" * 40,

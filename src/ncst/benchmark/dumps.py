@@ -7,6 +7,13 @@ One ``.npz`` file per set, ``<dumps dir>/<set>.npz``, holding:
 * ``embeddings``: `[N, D]` float32, the OOD feature (Mel-LCNN 256-d, AASIST and W2V2-AASIST 160-d);
 * ``labels``: `[N]` int64 true class ids (0-6 ID, 7-11 OOD).
 
+A model trained with ``--task taxonomy`` adds (optional keys; dumps without them load as before):
+
+* ``logits_quantizer``, ``logits_auxiliary``, ``logits_decoder``: `[N, K]` float32, one head per taxonomy
+  axis, columns in `ncst.taxonomy.axis_values` order;
+* ``taxonomy``: a 0-d string, the checkpoint's taxonomy metadata as JSON (axis vocabularies, the class
+  table, the values the training set held).
+
 The inference code calls `save_dump` once per set; `load_dump` validates shapes and dtypes and names the
 file in every error. Set names used by the protocols: ``train`` (the OOD bank), ``eval_id``,
 ``eval_ood7``, ``eval_ood8-11``, ``voc`` (or ``19LA_spoof`` and ``ITW_spoof``), ``wavtokenizer_small40``,
@@ -18,8 +25,9 @@ from __future__ import annotations
 import logging
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -27,14 +35,18 @@ from numpy.typing import ArrayLike, NDArray
 from ncst.benchmark.predictions import require_file
 from ncst.errors import ProtocolError
 from ncst.io import PathLike, atomic_open
+from ncst.taxonomy import AXES as _AXES
 
-__all__ = ["N_ID_CLASSES", "Dump", "save_dump", "load_dump", "dump_path"]
+__all__ = ["AXIS_PREFIX", "N_ID_CLASSES", "Dump", "save_dump", "load_dump", "dump_path"]
 
 log = logging.getLogger(__name__)
 
 #: Width of the logits: the 7 in-distribution classes.
 N_ID_CLASSES = 7
 _KEYS = ("utt_ids", "logits", "embeddings", "labels")
+#: Prefix of the optional per-axis logits (``logits_<axis>``) of a taxonomy model.
+AXIS_PREFIX = "logits_"
+_MAX_META_CHARS = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +59,8 @@ class Dump:
         embeddings: OOD features `[N, D]`, float32.
         labels: True class ids `[N]`, int64.
         source: File it was read from, for messages.
+        axis_logits: `{axis: [N, K] float32}` of a taxonomy model, or empty.
+        taxonomy: The taxonomy metadata JSON text of a taxonomy model, or "".
     """
 
     utt_ids: NDArray[np.str_]
@@ -54,6 +68,8 @@ class Dump:
     embeddings: NDArray[np.float32]
     labels: NDArray[np.int64]
     source: str = ""
+    axis_logits: Mapping[str, NDArray[np.float32]] = field(default_factory=dict)
+    taxonomy: str = ""
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -125,6 +141,8 @@ def save_dump(
     logits: ArrayLike,
     embeddings: ArrayLike,
     labels: ArrayLike,
+    axis_logits: Mapping[str, ArrayLike] | None = None,
+    taxonomy: str = "",
 ) -> Path:
     """Validates and writes one set's dump atomically (temporary file, then rename).
 
@@ -134,6 +152,8 @@ def save_dump(
         logits: `[N, 7]`, cast to float32.
         embeddings: `[N, D]`, cast to float32.
         labels: `[N]` integer class ids, cast to int64.
+        axis_logits: `{axis: [N, K]}` of a taxonomy model (saved as ``logits_<axis>``), cast to float32.
+        taxonomy: The taxonomy metadata JSON (with `axis_logits`).
 
     Returns:
         The written path.
@@ -152,6 +172,12 @@ def save_dump(
         raise ProtocolError(f"{path}: labels must be integers, got dtype {arrays['labels'].dtype}")
     arrays["labels"] = arrays["labels"].astype(np.int64)
     _validate(arrays["utt_ids"], arrays["logits"], arrays["embeddings"], arrays["labels"], str(path))
+    for axis, values in (axis_logits or {}).items():
+        arrays[AXIS_PREFIX + axis] = _check_axis(
+            np.asarray(values, dtype=np.float32), axis, len(arrays["labels"]), path
+        )
+    if axis_logits:
+        arrays["taxonomy"] = np.asarray(taxonomy, dtype=np.str_)
     with atomic_open(path, "wb") as fh:
         np.savez(fh, **arrays)  # type: ignore[arg-type]
     log.debug("Wrote %d utterances to %s", arrays["labels"].shape[0], path)
@@ -177,6 +203,8 @@ def load_dump(path: PathLike) -> Dump:
             if missing:
                 raise ProtocolError(f"{path}: missing arrays {missing}; a dump holds {list(_KEYS)}")
             utt_ids, logits, embeddings, labels = (data[k] for k in _KEYS)
+            axis_raw = {a: data[AXIS_PREFIX + a] for a in _AXES if AXIS_PREFIX + a in data.files}
+            meta_raw = data["taxonomy"] if "taxonomy" in data.files else None
     except ProtocolError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
@@ -190,4 +218,24 @@ def load_dump(path: PathLike) -> Dump:
     if not np.issubdtype(labels.dtype, np.integer):
         raise ProtocolError(f"{path}: labels must be integers, got dtype {labels.dtype}")
     _validate(utt_ids, logits, embeddings, labels, str(path))
-    return Dump(utt_ids.astype(np.str_), logits, embeddings, labels.astype(np.int64), str(path))
+    axis_logits = {a: _check_axis(v, a, labels.shape[0], path) for a, v in axis_raw.items()}
+    meta = ""
+    if meta_raw is not None:
+        if meta_raw.dtype.kind != "U" or meta_raw.ndim != 0 or meta_raw.itemsize > 4 * _MAX_META_CHARS:
+            raise ProtocolError(f"{path}: 'taxonomy' must be one string of at most {_MAX_META_CHARS} characters")
+        meta = str(meta_raw)
+    if axis_logits and (set(axis_logits) != set(_AXES) or not meta):
+        raise ProtocolError(f"{path}: a taxonomy dump holds logits_{'/'.join(_AXES)} and 'taxonomy' together")
+    return Dump(utt_ids.astype(np.str_), logits, embeddings, labels.astype(np.int64), str(path), axis_logits, meta)
+
+
+def _check_axis(values: NDArray, axis: str, n: int, path: Path) -> NDArray[np.float32]:
+    if axis not in _AXES:
+        raise ProtocolError(f"{path}: no taxonomy axis {axis!r}; axes are {list(_AXES)}")
+    if values.dtype != np.float32 or values.ndim != 2 or values.shape[0] != n or not 1 <= values.shape[1] <= 64:
+        raise ProtocolError(
+            f"{path}: {AXIS_PREFIX}{axis} must be float32 [N={n}, K], got {values.dtype} {values.shape}"
+        )
+    if not np.isfinite(values).all():
+        raise ProtocolError(f"{path}: {AXIS_PREFIX}{axis} contains NaN or Inf")
+    return values

@@ -173,13 +173,27 @@ def _ood_extension_block(result: ProtocolResult) -> list[Block]:
     return lines
 
 
+def _detail_tables(result: ProtocolResult) -> list[Block]:
+    """The cells as one table, then the tables a protocol put in `details["tables"]` (taxonomy protocol)."""
+    metrics = list(dict.fromkeys(m for cell in result.cells.values() for m in cell))
+    rows = [[col, *(_fmt(cell.get(m)) for m in metrics), str(result.counts.get(col, "-"))]
+            for col, cell in result.cells.items()]  # fmt: skip
+    lines: list[Block] = [Table(["cell", *metrics, "files"], rows), ""]
+    for table in result.details.get("tables", []):
+        lines += [f"## {table['title']}", "", Table(list(table["header"]), [list(r) for r in table["rows"]]), ""]
+    return lines
+
+
 def report_blocks(result: ProtocolResult) -> list[Block]:
     """The report as blocks: title, the table in the paper's layout, paper rows, notes and settings."""
     proto = result.protocol
     lines: list[Block] = [
         f"# {proto.paper_table}: {proto.title}", "", f"Protocol `{proto.name}`; input: {result.source}.", ""
     ]  # fmt: skip
-    lines += _ood_tables(result) if proto.kind == "open_set" else _id_tables(result)
+    if proto.kind == "taxonomy":
+        lines += _detail_tables(result)
+    else:
+        lines += _ood_tables(result) if proto.kind == "open_set" else _id_tables(result)
     if result.not_scored:
         lines += ["", "## Not scored", "", "Present in the inputs, but no protocol scores them:", ""]
         lines += [f"- `{name}`" for name in result.not_scored]

@@ -49,6 +49,8 @@ class ProtocolResult:
             ``ext12 (vocos@encodec, class 12)``; their cells are reported in a block of their own.
         not_scored: Label files of the data root and dumps of the dumps folder that no protocol scores.
         settings: Run settings recorded in report.json (bootstrap size, seed, label source, ...).
+        details: Protocol-specific results (plain JSON) written to report.json under ``details``; a
+            ``"tables"`` entry (``[{"title", "header", "rows"}]``) is printed in the report (taxonomy protocol).
     """
 
     protocol: Protocol
@@ -62,6 +64,7 @@ class ProtocolResult:
     extensions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     not_scored: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    details: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_dict(self) -> dict[str, Any]:
         """The report.json payload: ``{"protocol": NAME, "cells": {COLUMN: {METRIC: percent}}, ...}``."""
@@ -76,4 +79,4 @@ class ProtocolResult:
             "not_scored": list(self.not_scored),
             "paper": {m: dict(v) for m, v in self.protocol.paper.items()},
             "notes": list(self.protocol.notes),
-        }
+        } | ({"details": dict(self.details)} if self.details else {})

@@ -311,6 +311,12 @@ def score_protocol(
         result = _score_closed_set(
             proto, predictions_dir, dumps_dir, data_dir, n_bootstrap, seed, skip_missing, _codec_names(data_dir)
         )
+    elif proto.kind == "taxonomy":
+        from ncst.benchmark.taxonomy import score_taxonomy
+
+        if dumps_dir is None:
+            raise ProtocolError(f"{proto.name} needs the taxonomy heads' logits: give --dumps DIR or --checkpoint")
+        result = score_taxonomy(proto, dumps_dir, data_dir=data_dir)
     else:
         result = _score_single_class(proto, predictions_dir, dumps_dir, n_bootstrap, seed, skip_missing)
     result = _record_run(result, skip_missing, predictions_dir if proto.kind != "open_set" else None)

@@ -20,7 +20,10 @@ def codecs_list(
     as_json: bool = typer.Option(False, "--json", help="Print the cards as JSON instead of a table."),
     as_markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown table the docs use."),
 ) -> None:
-    """List every codec variant with its card (rate, quantizers, bitrates, class id, checkpoint)."""
+    """List every codec variant with its card (rate, quantizers, bitrates, class id, checkpoint, taxonomy).
+
+    The taxonomy columns are the three axes of docs/codecs.md (quantiser, auxiliary objective, decoder
+    domain); --json also gives each card's finer text (`quantizer`, `decoder_type`, `auxiliary_detail`)."""
     from ncst.codecs import list_cards
 
     cards = list_cards()
@@ -34,7 +37,8 @@ def codecs_list(
         return
     table = Table(title="ncst codecs")
     table.add_column("spec", no_wrap=True)
-    for col in ("class", "prefix", "SR (Hz)", "n_q", "frames/s", "K", "nominal bps", "effective bps", "checkpoint"):
+    columns = ("class", "prefix", "SR (Hz)", "n_q", "frames/s", "K", "nominal bps", "effective bps", "checkpoint")
+    for col in (*columns, "quantizer", "auxiliary", "decoder"):
         table.add_column(col)
     for c in cards:
         table.add_row(
@@ -48,6 +52,7 @@ def codecs_list(
             f"{c.nominal_bitrate_bps:g}",
             f"{c.effective_bitrate_bps:g}",
             escape(c.checkpoint),
+            *(escape(v) for v in c.taxonomy.values()),
         )
     print_table(table)
 

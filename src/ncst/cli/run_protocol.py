@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 
 app = typer.Typer(add_completion=False, help="Score a source-tracing model on an ST-Codecfake protocol.")
 
-_PROTOCOLS = "id_closed_set (Table 3), id_robustness (Table 4), ood_open_set (Table 5), alm_backend (Table 6)"
+_PROTOCOLS = (
+    "id_closed_set (Table 3), id_robustness (Table 4), ood_open_set (Table 5), alm_backend (Table 6), "
+    "taxonomy (per-axis scores of a --task taxonomy model)"
+)
 
 
 @app.command()
@@ -102,9 +105,12 @@ def _checkpoint_dumps(
 ) -> Path:
     """Runs the checkpoint on the sets the protocol reads (dumps reused when already written)."""
     from ncst.models.infer import protocol_sets, write_dumps
+    from ncst.models.taxonomy import taxonomy_sets
+    from ncst.protocols import load_protocol
 
     dumps_dir = dumps if dumps is not None else checkpoint.parent / "dumps"
-    write_dumps(checkpoint, data, dumps_dir, sets=protocol_sets([name], data), model_name=model, device=device)
+    sets = protocol_sets([name], data) if load_protocol(name).kind != "taxonomy" else taxonomy_sets(data)
+    write_dumps(checkpoint, data, dumps_dir, sets=sets, model_name=model, device=device)
     return dumps_dir
 
 

@@ -29,10 +29,21 @@ def train(
         "float32", "--cache-dtype", help="float32 or float16 (half the disk: 28.8 GB for the full train set)."
     ),
     threads: int = typer.Option(0, min=0, help="Torch CPU threads (0 = torch default)."),
+    task: str = typer.Option(
+        "class",
+        "--task",
+        help="class (the 7-way head) or taxonomy (also one head per codec taxonomy axis: quantizer, auxiliary, "
+        "decoder; docs/training.md).",
+    ),
+    axis_weights: str = typer.Option(
+        "1,1,1", "--axis-weights", help="--task taxonomy: loss weights of the quantizer,auxiliary,decoder heads."
+    ),
 ) -> None:
     """Train with Adam (lr 5e-4, weight decay 5e-4, halved every 10 epochs); keep the best dev-loss model.
 
-    Rerunning the same command after a kill resumes from OUT/last.pt with the same result."""
+    Rerunning the same command after a kill resumes from OUT/last.pt with the same result. With --task
+    taxonomy each file's axis targets come from its class's codec card (DATA/taxonomy.csv, else the
+    classes of DATA/recipe.json, else the built-in class table)."""
     from tqdm import tqdm
 
     from ncst.models.train import TrainConfig
@@ -47,9 +58,20 @@ def train(
     except json.JSONDecodeError as err:
         print_error(f"--model-config is not JSON: {err}")
         raise typer.Exit(2) from err
+    if task not in ("class", "taxonomy"):
+        print_error(f"--task must be class or taxonomy, got {task!r}")
+        raise typer.Exit(2)
+    class_taxonomy: dict[str, list[str]] = {}
+    if task == "taxonomy":
+        from ncst.codecs.taxonomy import class_taxonomy_json
+
+        class_taxonomy = class_taxonomy_json(data)
+    from ncst.models.taxonomy import parse_axis_weights
+
     config = TrainConfig(
         model=model, data_dir=data, out_dir=out, model_config=extra, epochs=epochs, batch_size=batch_size,
         device=device, seed=seed, workers=workers, cache_features=not no_cache, cache_dtype=cache_dtype,
+        task=task, axis_weights=parse_axis_weights(axis_weights), class_taxonomy=class_taxonomy,
     )  # fmt: skip
     bar: dict[int, tqdm] = {}
 

@@ -33,6 +33,7 @@ from ncst.codecs.checkpoints import WeightFile
 from ncst.codecs.ports.audiodec import AudioDec, AutoencoderConfig, VocoderConfig, build_libritts_v1
 from ncst.codecs.random_init import seed_codebooks_from
 from ncst.errors import WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = [
     "AUTOENCODER_DIR",
@@ -88,6 +89,7 @@ VARIANTS: dict[str, CodecCard] = {
         licence="CC BY-NC 4.0 (upstream code and weights; non-commercial use only)",
         quantizer="RVQ, 8 x 1024 (EMA codebooks)",
         decoder_type="time domain (causal HiFi-GAN vocoder on the quantised codes)",
+        taxonomy=Taxonomy("multi-codebook", "none", "time", "reconstruction, then adversarial (vocoder) losses only"),
         notes=(
             "ST-Codecfake OOD class 10 (id order of classes 8-11 inferred from the paper's Table 2); the OOD set "
             "is folder-based, so the file prefix 'audiodec' is this project's choice. Checkpoint inferred: "

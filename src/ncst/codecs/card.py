@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
+from ncst.taxonomy import UNKNOWN_TAXONOMY, Taxonomy
+
 __all__ = ["ARCHITECTURE_SOURCES", "CodecCard"]
 
 #: Values of `CodecCard.source`.
@@ -48,6 +50,9 @@ class CodecCard:
         upstream_commit: Full commit hash of `upstream_repo` a port was checked against.
         pad_multiple: The codec pads its input to a multiple of this many samples (its hop, or a larger
             block); the conformance check verifies that the codes cover such a multiple.
+        taxonomy: Where the codec sits on the three taxonomy axes (`ncst.taxonomy`: quantiser, auxiliary
+            objective, decoder domain); `quantizer` and `decoder_type` are its finer text. A plug-in may
+            leave it unknown.
     """
 
     name: str
@@ -75,6 +80,7 @@ class CodecCard:
     upstream_repo: str = ""
     upstream_commit: str = ""
     pad_multiple: int = 1
+    taxonomy: Taxonomy = UNKNOWN_TAXONOMY
 
     def __post_init__(self) -> None:
         if self.source not in ARCHITECTURE_SOURCES:
@@ -104,4 +110,6 @@ class CodecCard:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "CodecCard":
         fields = {k: v for k, v in d.items() if k != "spec"}
+        if isinstance(fields.get("taxonomy"), Mapping):
+            fields["taxonomy"] = Taxonomy.from_dict(fields["taxonomy"])
         return cls(**fields)

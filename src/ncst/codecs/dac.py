@@ -28,6 +28,7 @@ from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.checkpoints import WeightFile, resolve_in_folder
 from ncst.errors import WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["CHECKPOINT_URL", "CHECKPOINT_URL_16KHZ", "DAC_16KHZ_KWARGS", "DEFAULT_VARIANT", "VARIANTS", "DacCodec"]
 
@@ -68,6 +69,7 @@ _COMMON: dict[str, Any] = dict(
     licence="MIT (code and weights)",
     quantizer="RVQ (factorized L2-normalised codes, dim 8, quantizer dropout in training)",
     decoder_type="time domain (conv with Snake activations)",
+    taxonomy=Taxonomy("multi-codebook", "none", "time", "reconstruction, adversarial and feature-matching losses only"),
 )
 
 VARIANTS: dict[str, CodecCard] = {

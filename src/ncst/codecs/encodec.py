@@ -29,6 +29,7 @@ from ncst.codecs.checkpoints import (
     torch_hub_weight_file,
 )
 from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["CHECKPOINT_NAME", "CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "EncodecCodec"]
 
@@ -75,6 +76,9 @@ def _card(variant: str, file_prefix: str, bandwidth_kbps: float, n_q: int, notes
         licence="MIT (code and weights)",
         quantizer="RVQ (EMA k-means codebooks)",
         decoder_type="time domain (SEANet conv + LSTM)",
+        taxonomy=Taxonomy(
+            "multi-codebook", "none", "time", "reconstruction, adversarial and feature-matching losses only"
+        ),
         notes=f"{notes} {_NOTES_COMMON}",
         extra={"bandwidth_kbps": bandwidth_kbps},
     )

@@ -42,6 +42,7 @@ from ncst.codecs.checkpoints import WeightFile, hf_weight_file
 from ncst.codecs.facodec_ns3 import NS3_CARD, NS3_FILES, NS3_HF_REPO, FacodecNs3Codec
 from ncst.codecs.ports.facodec import FAcodec, FAcodecConfig, detect_timbre_norm, split_checkpoint
 from ncst.errors import WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = [
     "HF_REPO",
@@ -95,6 +96,12 @@ def _card(
         "weights: no licence stated",
         quantizer="factorised RVQ (prosody/content/timbre/residual, L2-normalised factorised codes, dim 8)",
         decoder_type="time domain (causal DAC conv + LSTM, Snake)",
+        taxonomy=Taxonomy(
+            "multi-codebook",
+            "disentanglement",
+            "time",
+            "prosody/content/timbre supervision plus gradient-reversal classifiers",
+        ),
         notes=notes,
         extra={"timbre_norm": timbre_norm, "arch": "24k", "hub_repo": HF_REPO, "config": CONFIG_NAME}
         | ({"deviation": deviation} if deviation else {}),

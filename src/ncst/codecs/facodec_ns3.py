@@ -26,6 +26,7 @@ from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.checkpoints import WeightFile, hf_weight_file
 from ncst.codecs.ports.facodec import NS3FACodec
 from ncst.errors import WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["NS3_HF_REPO", "NS3_FILES", "NS3_CARD", "FacodecNs3Codec"]
 
@@ -63,6 +64,12 @@ NS3_CARD = CodecCard(
     licence="port: MIT (ncst); upstream code Amphion (MIT); weights: see the hub card (not checked offline)",
     quantizer="factorised RVQ (prosody 1 + content 2 + residual 3, L2-normalised factorised codes, dim 8)",
     decoder_type="time domain (DAC-style conv, anti-aliased SnakeBeta) with speaker-conditioned LayerNorm",
+    taxonomy=Taxonomy(
+        "multi-codebook",
+        "disentanglement",
+        "time",
+        "prosody/content/timbre supervision plus gradient-reversal classifiers",
+    ),
     notes=(
         "The NaturalSpeech 3 FACodec release (16 kHz, 6 Q, 4800 bps + 256-d speaker embedding in "
         "Codes.extra['speaker']); the ST-Codecfake authors never name their checkpoint and this one does not "

@@ -48,6 +48,7 @@ from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.checkpoints import WeightFile, hf_weight_file, hub_file, resolve_config_and_weights
 from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
 from ncst.errors import UntrustedCheckpointError, WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = [
     "ARCHITECTURES",
@@ -193,6 +194,9 @@ def _card(variant: str, prefix: str, bit_width: int, repo_id: str, arch: str, no
         licence="MIT (code and weights)",
         quantizer=f"RVQ ({spec.num_quantizers} x {spec.codebook_size}, k-means/EMA codebooks, structured dropout)",
         decoder_type="time-domain SEANet (conv + LSTM)",
+        taxonomy=Taxonomy(
+            "multi-codebook", "none", "time", "reconstruction, adversarial and feature-matching losses only"
+        ),
         notes=f"bit_width {bit_width} requested -> {n_q} quantizers. {note}{_EVIDENCE}",
         extra={"bit_width": bit_width, "architecture": arch, "hf_repo_id": repo_id},
     )

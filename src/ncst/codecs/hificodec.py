@@ -29,6 +29,7 @@ from ncst.codecs.checkpoints import hub_file, resolve_file
 from ncst.codecs.ports.hificodec import CHECKPOINT_PARTS, HiFiCodec, HiFiCodecConfig
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
 from ncst.errors import WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["CHECKPOINT_FILE", "CONFIG_FILE", "DEFAULT_VARIANT", "HF_REPO_ID", "VARIANTS", "HiFiCodecCodec"]
 
@@ -76,6 +77,9 @@ VARIANTS: dict[str, CodecCard] = {
         licence="MIT (AcademiCodec code and weights); port: ncst's licence",
         quantizer="GRVQ (2 groups x 2 residual stages, 1024 x 256 codebooks)",
         decoder_type="time domain (HiFi-GAN V1 generator)",
+        taxonomy=Taxonomy(
+            "multi-codebook", "none", "time", "reconstruction, adversarial and feature-matching losses only"
+        ),
         notes=(
             "OOD codec (eval_ood), Codecfake F06 'AcademicCodec' (24 kHz, 3 kbps, 4 Q, confirmed table). Class id "
             "8 and the file prefix 'hificodec' are inferred (the repo never names ids 8-11; the project uses "

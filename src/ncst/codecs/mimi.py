@@ -26,6 +26,7 @@ from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.checkpoints import hub_file
 from ncst.codecs.random_init import calibration_signal, seed_residual_codebooks
 from ncst.errors import UntrustedCheckpointError, WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["CHECKPOINT_NAME", "DEFAULT_VARIANT", "HF_REPO", "VARIANTS", "MimiCodec"]
 
@@ -67,6 +68,12 @@ def _card(
         licence="code MIT (moshi Python package); weights CC-BY 4.0",
         quantizer="split RVQ (1 semantic codebook distilled from WavLM + acoustic codebooks, EMA k-means)",
         decoder_type="time domain (SEANet conv + Transformer)",
+        taxonomy=Taxonomy(
+            "multi-codebook",
+            "semantic-distillation",
+            "time",
+            "first codebook distilled from WavLM (cosine loss on a projection of the RVQ-1 output)",
+        ),
         notes=notes,
         extra={"num_codebooks": n_q},
     )

@@ -16,6 +16,7 @@ import torch
 
 from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes, WeightsSpec
+from ncst.taxonomy import REAL_TAXONOMY
 
 __all__ = ["DEFAULT_VARIANT", "VARIANTS", "RealCodec"]
 
@@ -44,6 +45,7 @@ def _card(variant: str, rate: int) -> CodecCard:
         licence="n/a (the source corpus licence applies to the audio)",
         quantizer="uniform 16-bit",
         decoder_type="identity",
+        taxonomy=REAL_TAXONOMY,
         notes=(
             "ST-Codecfake class 0 (real): the source utterance resampled to this rate (soxr HQ) and stored as "
             "16-bit PCM, named <utt>.wav without prefix. The official loaders resample every file to 16 kHz, "

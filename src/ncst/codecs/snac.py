@@ -32,6 +32,7 @@ from ncst.classes import class_by_key
 from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.checkpoints import WeightFile, hf_weight_file, hub_file
 from ncst.errors import UntrustedCheckpointError, WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = [
     "DEFAULT_VARIANT",
@@ -122,6 +123,7 @@ VARIANTS: dict[str, CodecCard] = {
         pad_multiple=PAD_MULTIPLE,
         quantizer="multi-scale RVQ (3 levels at strides 4/2/1, factorized L2-normalised codes, dim 8)",
         decoder_type="time domain (conv with noise blocks, depthwise conv)",
+        taxonomy=Taxonomy("multi-codebook", "none", "time", "reconstruction and adversarial losses only"),
         notes=(
             "ST-Codecfake class 6 (file prefix snac_). Table 2: 0.98 kbps, 3 Q; checkpoint inferred from "
             "Mini-Omni using snac_24khz. Multi-scale: n_quantizers counts the 3 levels and frame_rate_hz is "
@@ -149,6 +151,7 @@ VARIANTS: dict[str, CodecCard] = {
         pad_multiple=_PAD_32,
         quantizer="multi-scale RVQ (4 levels at strides 8/4/2/1, factorized L2-normalised codes, dim 8)",
         decoder_type="time domain (conv with noise blocks, depthwise conv, local attention)",
+        taxonomy=Taxonomy("multi-codebook", "none", "time", "reconstruction and adversarial losses only"),
         notes=(
             "Extension class of the st-codecfake-plus recipe (not in the paper): the SNAC family of ID class 6 "
             "at 32 kHz (hubertsiuzdak/snac_32khz, trained mostly on music; README 1.9 kbps). Hop 384, 4 levels at "

@@ -30,6 +30,7 @@ from ncst.codecs.checkpoints import resolve_file, state_dict_of, url_file
 from ncst.codecs.ports.soundstream import HOP_SAMPLES, SAMPLE_RATE_HZ, SoundStream, plan_padding
 from ncst.codecs.random_init import seed_codebooks_from
 from ncst.errors import WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["CHECKPOINT_NAME", "CHECKPOINT_URL", "DEFAULT_VARIANT", "VARIANTS", "SoundStreamCodec", "codec_state_dict"]
 
@@ -70,6 +71,9 @@ VARIANTS: dict[str, CodecCard] = {
         licence="MIT (kaiidams/soundstream-pytorch code and weights); port: ncst's licence",
         quantizer="RVQ (8 x 1024 x 512, EMA codebooks)",
         decoder_type="time domain (SEANet-style conv, unpadded)",
+        taxonomy=Taxonomy(
+            "multi-codebook", "none", "time", "reconstruction, adversarial and feature-matching losses only"
+        ),
         notes=(
             "OOD codec (eval_ood), Codecfake F01 (16 kHz, 4 kbps, 8 Q, confirmed table). Class id 11 and the "
             "file prefix 'soundstream' are inferred (the repo never names ids 8-11; the project uses the paper's "

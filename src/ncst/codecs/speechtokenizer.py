@@ -30,6 +30,7 @@ from ncst.codecs.base import Codec, CodecCard, Codes
 from ncst.codecs.checkpoints import WeightFile, hf_weight_file, hub_file, resolve_config_and_weights
 from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
 from ncst.errors import UntrustedCheckpointError, WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["DEFAULT_VARIANT", "HF_REPO_ID", "HUBERT_AVG_CONFIG", "VARIANTS", "SpeechTokenizerCodec"]
 
@@ -83,6 +84,12 @@ VARIANTS: dict[str, CodecCard] = {
         licence="Apache-2.0 (code and weights)",
         quantizer="RVQ (8 x 1024, k-means/EMA codebooks; level 1 distilled from HuBERT)",
         decoder_type="time-domain SEANet (conv + LSTM)",
+        taxonomy=Taxonomy(
+            "multi-codebook",
+            "semantic-distillation",
+            "time",
+            "RVQ-1 distilled toward HuBERT (hubert_avg: the mean over HuBERT layers), cosine loss",
+        ),
         notes=(
             "Only public 16 kHz SpeechTokenizer checkpoint; 50 Hz x 8 x 10 bit = 4000 bps matches Table 2 "
             "(inferred, not confirmed by the authors; the Codecfake paper says its codecs were trained on "

@@ -13,7 +13,7 @@ from typing import Iterable
 from ncst.classes import CLASSES
 from ncst.codecs.base import CodecCard
 
-__all__ = ["codec_table", "class_table", "replace_block", "TABLES"]
+__all__ = ["codec_table", "class_table", "taxonomy_table", "replace_block", "TABLES"]
 
 
 def _bps(value: float) -> str:
@@ -40,6 +40,18 @@ def codec_table(cards: Iterable[CodecCard]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def taxonomy_table(cards: Iterable[CodecCard]) -> str:
+    """One row per codec variant: the three taxonomy axes (`ncst.taxonomy`), each with the card's finer text."""
+    from ncst.codecs.taxonomy import describe_axes
+
+    lines = ["| spec | class | quantizer | auxiliary objective | decoder |", "|---|---|---|---|---|"]
+    for c in cards:
+        axes = describe_axes(c)
+        cells = " | ".join(axes[a].replace("|", "/") for a in ("quantizer", "auxiliary", "decoder"))
+        lines.append(f"| `{c.spec}` | {'-' if c.class_id is None else c.class_id} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
 def class_table() -> str:
     """The ST-Codecfake class table (`ncst/classes.toml`)."""
     lines = ["| id | class | split | file prefix | status |", "|---|---|---|---|---|"]
@@ -60,7 +72,11 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 
 #: Marker name -> function giving the table, as kept in the docs.
-TABLES = {"codec-table": lambda: codec_table(_all_cards()), "class-table": class_table}
+TABLES = {
+    "codec-table": lambda: codec_table(_all_cards()),
+    "class-table": class_table,
+    "taxonomy-table": lambda: taxonomy_table(_all_cards()),
+}
 
 
 def _all_cards() -> list[CodecCard]:

@@ -33,6 +33,7 @@ from ncst.codecs.encodec import CHECKPOINT_NAME as ENCODEC_CHECKPOINT_NAME
 from ncst.codecs.encodec import CHECKPOINT_URL as ENCODEC_CHECKPOINT_URL
 from ncst.codecs.encodec import LOCAL_NAME as ENCODEC_LOCAL_NAME
 from ncst.errors import UntrustedCheckpointError, WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["BANDWIDTHS_KBPS", "DEFAULT_VARIANT", "HF_REPO", "VARIANTS", "VOCOS_ENCODEC_CONFIG", "VocosCodec"]
 
@@ -107,6 +108,12 @@ def _card(variant: str, bandwidth_kbps: float, n_q: int, notes: str) -> CodecCar
         licence="vocos code MIT; charactr/vocos-encodec-24khz weights MIT (hub card); EnCodec as for class 4",
         quantizer="RVQ of EnCodec 24 kHz (the same tokens as class 4)",
         decoder_type="frequency domain (ConvNeXt backbone with bandwidth AdaLayerNorm + iSTFT head)",
+        taxonomy=Taxonomy(
+            "multi-codebook",
+            "none",
+            "frequency",
+            "EnCodec's RVQ codes; Vocos trained with reconstruction and adversarial losses",
+        ),
         notes=notes,
         extra={"bandwidth_kbps": bandwidth_kbps, "bandwidth_id": BANDWIDTHS_KBPS.index(bandwidth_kbps)},
     )

@@ -34,6 +34,7 @@ from ncst.codecs.ports.wavtokenizer import (
 )
 from ncst.codecs.random_init import ema_codebook_setter, seed_codebooks_from
 from ncst.errors import WeightsError
+from ncst.taxonomy import Taxonomy
 
 __all__ = ["DEFAULT_VARIANT", "HF_REPO", "UPSTREAM_COMMIT", "VARIANTS", "WavTokenizerCodec", "convert_audio"]
 
@@ -88,6 +89,9 @@ def _card(variant: str, prefix: str, checkpoint_file: str, config_file: str, not
         licence="MIT (upstream code and weights)",
         quantizer="single VQ codebook (4096 x 512, EMA k-means)",
         decoder_type="frequency domain (Vocos ConvNeXt backbone with attention + iSTFT head)",
+        taxonomy=Taxonomy(
+            "single-codebook", "none", "frequency", "reconstruction, adversarial and feature-matching losses only"
+        ),
         notes=notes + _NOTES_COMMON,
         extra={
             "checkpoint_file": checkpoint_file,

@@ -4,7 +4,8 @@ For each set (the training bank included: the OOD detectors fit on it) one ``<du
 utterance ids, logits `[N, 7]`, embeddings `[N, D]` and labels (`ncst.benchmark.dumps`). Eval mode,
 no gradients, batch 24, file order of the label file (folder sets: sorted names), the same loading as
 training. ``<dumps_dir>/dumps.json`` records which checkpoint (sha256) and dataset root made each dump, so
-a rerun reuses the dumps already written and recomputes only missing or stale ones.
+a rerun reuses the dumps already written and recomputes only missing or stale ones. A taxonomy checkpoint
+(`ncst.models.taxonomy`) adds each axis head's logits and its taxonomy metadata to every dump.
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ def write_dumps(
         todo[name] = read_set(data_dir, name)
     if not todo:
         return written
-    model, _ = load_model(checkpoint, model_name=model_name, device=device)
+    model, ckpt = load_model(checkpoint, model_name=model_name, device=device)
+    taxonomy = _taxonomy_heads(ckpt, Path(checkpoint), model, device)
     for items in todo.values():  # every file is read once before the model runs on any
         check_audio(items)
     for name, items in todo.items():
@@ -170,6 +172,7 @@ def write_dumps(
             logits=logits,
             embeddings=embeddings,
             labels=np.array([it.label for it in items], dtype=np.int64),
+            **({} if taxonomy is None else _axis_arrays(taxonomy, embeddings, device)),
         )
         index[name] = key
         dumps_dir.mkdir(parents=True, exist_ok=True)
@@ -177,3 +180,20 @@ def write_dumps(
         log.info("Wrote %s (%d utterances)", path, len(items))
         written[name] = path
     return {name: written[name] for name in present if name in written}
+
+
+def _taxonomy_heads(ckpt: dict[str, Any], path: Path, model: nn.Module, device: str) -> Any:
+    """The checked taxonomy heads and metadata of a taxonomy checkpoint, or None (class-only checkpoint)."""
+    from ncst.models.taxonomy import embedding_width, load_taxonomy_heads
+
+    if ckpt.get("task", "class") == "class":
+        return None
+    return load_taxonomy_heads(ckpt, path=path, embedding_dim=embedding_width(model, device), device=device)
+
+
+def _axis_arrays(taxonomy: Any, embeddings: np.ndarray, device: str) -> dict[str, Any]:
+    """`save_dump` keywords holding each axis head's logits on `embeddings` and the taxonomy metadata."""
+    from ncst.models.taxonomy import head_logits
+
+    heads, meta = taxonomy
+    return {"axis_logits": head_logits(heads, embeddings, device), "taxonomy": json.dumps(meta, sort_keys=True)}

@@ -12,6 +12,9 @@ Output folder::
     history.json   one record per finished epoch
     feature_cache/ frozen front-end features (W2V2-AASIST only)
 
+Task ``taxonomy`` (`ncst.models.taxonomy`) adds one head per taxonomy axis on the embedding; the loss is
+the class cross-entropy plus the axis cross-entropies times `axis_weights`, the dev loss the same sum.
+
 Resume: when ``last.pt`` exists, training continues after its epoch with the model, optimiser, sampler and
 dropout RNG states it saved, so a killed and resumed run ends with the same weights as an uninterrupted one.
 """
@@ -38,6 +41,16 @@ from ncst.models.checkpoint import MAX_EPOCHS, load_state, read_checkpoint, save
 from ncst.models.data import Item, check_audio, read_set
 from ncst.models.features import FeatureDataset, cached_features
 from ncst.models.registry import build_model
+from ncst.models.taxonomy import (
+    TASKS,
+    TaxonomyHeads,
+    TaxonomyTable,
+    axis_loss,
+    checkpoint_entries,
+    embedding_width,
+    load_taxonomy_heads,
+    parse_axis_weights,
+)
 from ncst.models.validate import ModelConfigError, check_device, check_forward, check_model_config, check_plain_json
 
 __all__ = [
@@ -77,11 +90,15 @@ class TrainConfig:
     device: str = "cpu"
     cache_features: bool = True
     cache_dtype: str = "float32"
+    task: str = "class"
+    axis_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    class_taxonomy: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the settings as a JSON-ready dict."""
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["data_dir"], d["out_dir"] = str(self.data_dir), str(self.out_dir)
+        d["axis_weights"] = list(self.axis_weights)
         return d
 
 
@@ -131,6 +148,9 @@ def check_train_config(config: TrainConfig) -> None:
             )
     if config.cache_dtype not in ("float32", "float16"):
         raise NcstError(f"training setting cache_dtype must be float32 or float16, got {config.cache_dtype!r}")
+    if config.task not in TASKS:
+        raise NcstError(f"training setting task must be one of {list(TASKS)}, got {config.task!r}")
+    parse_axis_weights(config.axis_weights)
     if not isinstance(config.model, str) or not config.model:
         raise NcstError(f"training setting model must be a model name, got {config.model!r}")
 
@@ -146,7 +166,21 @@ def _check_labels(items: list[Item], n_classes: int, set_name: str, data_dir: Pa
 
 
 # Settings that must not change when a run resumes (epochs may grow, device and workers may change).
-_FIXED = ("model", "model_config", "batch_size", "lr", "weight_decay", "lr_halve_every", "seed", "data_dir")
+_FIXED = (
+    "model",
+    "model_config",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "lr_halve_every",
+    "seed",
+    "data_dir",
+    "task",
+    "axis_weights",
+    "class_taxonomy",
+)
+#: What a `last.pt` written before a setting existed ran with.
+_DEFAULTS: dict[str, Any] = {"task": "class", "axis_weights": [1.0, 1.0, 1.0], "class_taxonomy": {}}
 
 
 def _datasets(
@@ -165,9 +199,21 @@ def _datasets(
     return WaveformDataset(train_items, n_samples), WaveformDataset(dev_items, n_samples), False
 
 
-def _forward(model: nn.Module, x: torch.Tensor, features: bool) -> torch.Tensor:
-    _, logits = model.forward_features(x) if features else model(x)  # type: ignore[operator]
-    return logits
+def _forward(model: nn.Module, x: torch.Tensor, features: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    embedding, logits = model.forward_features(x) if features else model(x)  # type: ignore[operator]
+    return embedding, logits
+
+
+@dataclass(slots=True)
+class _Axes:
+    """The taxonomy task's heads, class table and loss weights (None on the class task)."""
+
+    heads: TaxonomyHeads
+    table: TaxonomyTable
+    weights: tuple[float, float, float]
+
+    def loss(self, embedding: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, tuple[int, int]]]:
+        return axis_loss(self.heads(embedding), self.table.targets(y), self.weights)
 
 
 def _rng_state(gen: torch.Generator, loader_gen: torch.Generator) -> dict[str, Any]:
@@ -192,11 +238,12 @@ def _resume(
     model: nn.Module,
     opt: torch.optim.Optimizer,
     gens: tuple[torch.Generator, torch.Generator],
+    axes: _Axes | None = None,
 ) -> tuple[int, float, list[dict[str, Any]]]:
     ckpt = read_checkpoint(last, map_location="cpu", training=True)  # RNG states must stay CPU tensors
     saved = ckpt["train_config"]
     now = json.loads(json.dumps(config.to_dict()))
-    changed = [k for k in _FIXED if saved.get(k) != now.get(k)]
+    changed = [k for k in _FIXED if saved.get(k, _DEFAULTS.get(k)) != now.get(k)]
     if changed:
         diff = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed)
         raise NcstError(
@@ -205,6 +252,11 @@ def _resume(
     if ckpt["model"] != config.model:
         raise NcstError(f"{last} holds model {ckpt['model']!r}, not {config.model!r}; use another --out folder")
     load_state(model, ckpt["state_dict"], path=last, name=config.model)
+    if axes is not None:
+        loaded = load_taxonomy_heads(ckpt, path=last, embedding_dim=axes.heads.embedding_dim, device=config.device)
+        if loaded is None:
+            raise WeightsError(f"{last} holds no taxonomy heads; use another --out folder for --task taxonomy")
+        axes.heads.load_state_dict(loaded[0].state_dict())
     _check_optimizer_state(ckpt["optimizer"], opt, last)
     try:
         opt.load_state_dict(ckpt["optimizer"])
@@ -275,17 +327,31 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _dev_pass(model: nn.Module, loader: DataLoader, device: str, features: bool) -> tuple[float, float]:
+def _dev_pass(
+    model: nn.Module, loader: DataLoader, device: str, features: bool, axes: _Axes | None = None
+) -> tuple[float, float, dict[str, float]]:
+    """Dev loss (mean of batch losses, axis terms included), class accuracy and per-axis accuracy."""
     model.eval()
+    if axes is not None:
+        axes.heads.eval()
     losses, correct, total = [], 0, 0
+    axis_counts: dict[str, list[int]] = {}
     with torch.no_grad():
         for x, y, _ in loader:
             x, y = x.to(device), y.to(device)
-            logits = _forward(model, x, features)
-            losses.append(F.cross_entropy(logits, y).item())
+            embedding, logits = _forward(model, x, features)
+            loss = F.cross_entropy(logits, y)
+            if axes is not None:
+                extra, stats = axes.loss(embedding, y)
+                loss = loss + extra
+                for axis, (ok, n) in stats.items():
+                    counts = axis_counts.setdefault(axis, [0, 0])
+                    counts[0], counts[1] = counts[0] + ok, counts[1] + n
+            losses.append(loss.item())
             correct += int((logits.argmax(dim=1) == y).sum())
             total += int(y.numel())
-    return float(np.nanmean(losses)), correct / max(total, 1)
+    axis_acc = {f"dev_acc_{a}": ok / max(n, 1) for a, (ok, n) in axis_counts.items()}
+    return float(np.nanmean(losses)), correct / max(total, 1), axis_acc
 
 
 def train(
@@ -322,16 +388,18 @@ def train(
     n_classes = check_forward(model, source=f"model {config.model!r}", device=config.device)
     _check_labels(train_items, n_classes, "train", config.data_dir)
     _check_labels(dev_items, n_classes, "dev", config.data_dir)
+    axes = _make_axes(config, model, train_items)
     log.info("Checking the audio of %d train and %d dev files", len(train_items), len(dev_items))
     check_audio(train_items + dev_items)
     params = [p for p in model.parameters() if p.requires_grad]
+    params += [] if axes is None else list(axes.heads.parameters())
     opt = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(config.seed)  # epoch permutations
     loader_gen = torch.Generator().manual_seed(config.seed)  # DataLoader worker seeds (keeps the global RNG out)
     start, best = 0, math.inf
     history: list[dict[str, Any]] = []
     if last_path.is_file():
-        start, best, history = _resume(last_path, config, model, opt, (gen, loader_gen))
+        start, best, history = _resume(last_path, config, model, opt, (gen, loader_gen), axes)
     out_dir.mkdir(parents=True, exist_ok=True)
     train_set, dev_set, features = _datasets(model, config, out_dir, train_items, dev_items)
     dev_loader = DataLoader(dev_set, batch_size=config.batch_size, num_workers=config.workers, generator=loader_gen)
@@ -349,11 +417,15 @@ def train(
             train_set, batch_size=config.batch_size, sampler=order, num_workers=config.workers, generator=loader_gen
         )
         model.train()
+        if axes is not None:
+            axes.heads.train()
         loss_sum, correct, seen = 0.0, 0, 0
         for step, (x, y, _) in enumerate(loader):
             x, y = x.to(config.device), y.to(config.device)
-            logits = _forward(model, x, features)
+            embedding, logits = _forward(model, x, features)
             loss = F.cross_entropy(logits, y)
+            if axes is not None:
+                loss = loss + axes.loss(embedding, y)[0]
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -362,7 +434,7 @@ def train(
             seen += int(y.numel())
             if on_step:
                 on_step(epoch, step + 1, len(loader), loss_sum / seen, correct / seen)
-        dev_loss, dev_acc = _dev_pass(model, dev_loader, config.device, features)
+        dev_loss, dev_acc, dev_axis_acc = _dev_pass(model, dev_loader, config.device, features, axes)
         record = {
             "epoch": epoch,
             "lr": lr,
@@ -370,12 +442,16 @@ def train(
             "train_acc": correct / max(seen, 1),
             "dev_loss": dev_loss,
             "dev_acc": dev_acc,
+            **dev_axis_acc,
             "time_s": round(time.perf_counter() - t0, 3),
             "best": dev_loss < best,
         }
         history.append(record)
         state = get_state()
         common = {"model": config.model, "config": model_config, "state_dict": state, "epoch": epoch}
+        if axes is not None:
+            trained = axes.table.trained_values([it.label for it in train_items])
+            common.update(checkpoint_entries(axes.heads, axes.table, trained, axes.weights))
         if dev_loss < best:
             best = dev_loss
             save_checkpoint(best_path, {**common, "dev_loss": dev_loss})
@@ -395,3 +471,17 @@ def train(
     if not best_path.is_file():
         raise NcstError(f"no epoch finished in {out_dir} (epochs={config.epochs})")
     return TrainResult(best_path, last_path, history)
+
+
+def _make_axes(config: TrainConfig, model: nn.Module, train_items: list[Item]) -> _Axes | None:
+    """The taxonomy heads of the run (built after the model, so the class task's initialisation is unchanged)."""
+    if config.task != "taxonomy":
+        return None
+    table = TaxonomyTable.for_root(config.data_dir, config.class_taxonomy)
+    missing = sorted({it.label for it in train_items} - set(table.classes))
+    if missing:
+        log.warning("classes %s have no taxonomy row: their files train the class head only", missing)
+    heads = TaxonomyHeads(embedding_width(model, config.device)).to(config.device)
+    trained = table.trained_values([it.label for it in train_items])
+    log.info("taxonomy task: training values %s", trained)
+    return _Axes(heads, table, parse_axis_weights(config.axis_weights))

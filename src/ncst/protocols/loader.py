@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 
 #: The four protocols of the paper, in table order.
 PROTOCOL_NAMES: tuple[str, ...] = ("id_closed_set", "id_robustness", "ood_open_set", "alm_backend")
+#: Built-in protocols beyond the paper's (`taxonomy`: per-axis scores of a `--task taxonomy` model).
+EXTENSION_PROTOCOLS: tuple[str, ...] = ("taxonomy",)
 
-_KINDS = ("closed_set", "single_class", "open_set")
+_KINDS = ("closed_set", "single_class", "open_set", "taxonomy")
 #: How labels of a set are obtained.
 LABEL_SOURCES = ("constant", "label_file_or_prefix")
 
@@ -99,7 +101,8 @@ class Protocol:
         name: Protocol name (``"id_robustness"``).
         title: One-line title for reports.
         paper_table: The paper's table (``"Table 4"``).
-        kind: ``"closed_set"`` (Table 3), ``"single_class"`` (Tables 4 and 6) or ``"open_set"`` (Table 5).
+        kind: ``"closed_set"`` (Table 3), ``"single_class"`` (Tables 4 and 6), ``"open_set"`` (Table 5) or
+            ``"taxonomy"`` (per-axis scores of a taxonomy model: ID set plus every OOD class in the dumps).
         columns: Report columns in the paper's order (ID protocols; empty for the open set).
         average: ``"macro_f1"``, ``"mean_of_columns"`` or ``"none"``.
         metrics: Metric names reported per cell.
@@ -178,7 +181,7 @@ def load_protocol(name_or_path: PathLike) -> Protocol:
 
 def _read_source(name_or_path: PathLike) -> tuple[str, str]:
     name = str(name_or_path)
-    if name in PROTOCOL_NAMES:
+    if name in PROTOCOL_NAMES + EXTENSION_PROTOCOLS:
         res = resources.files("ncst.protocols").joinpath(f"{name}.toml")
         return res.read_text(encoding="utf-8"), f"protocol {name!r}"
     path = Path(name_or_path)
@@ -240,7 +243,11 @@ def _parse(data: Mapping[str, Any], origin: str) -> Protocol:
     sets = tuple(_parse_set(s, origin) for s in data.get("sets", []))
     conditions = tuple(_parse_condition(c, origin) for c in data.get("conditions", []))
     columns = tuple(data.get("columns", []))
-    if kind == "open_set":
+    if kind == "taxonomy":
+        if not data.get("id_dump"):
+            raise ProtocolError(f"{origin}: a taxonomy protocol needs 'id_dump' (the ID eval set)")
+        metrics = tuple(_require(data, "metrics", list, origin))
+    elif kind == "open_set":
         if not conditions:
             raise ProtocolError(f"{origin}: an open-set protocol needs [[conditions]]")
         metrics = tuple(_require(data, "metrics", list, origin))

@@ -37,6 +37,7 @@ from ncst.build_dataset.provenance import plugin_record
 from ncst.build_dataset.records import ProvenanceRow
 from ncst.build_dataset.runner import BuildResult, ProgressCallback, run_jobs
 from ncst.codecs import WeightsPlan, get_card, parse_spec, weights_label
+from ncst.codecs.taxonomy import write_taxonomy_csv
 from ncst.errors import CorpusLayoutError, NcstError, UnknownCodecError
 from ncst.io import atomic_write_text, read_json
 from ncst.layout import LABEL_DIR, RECIPE_FILE, format_label_line, read_recipe_meta
@@ -165,6 +166,7 @@ def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None
         for target in targets:  # the whole layout, also folders whose codec is not registered yet
             target.mkdir(parents=True, exist_ok=True)
         _write_recipe_json(out, plan, config, seed)
+        write_taxonomy_csv(out, {c: e.codec for c, e in plan.recipe.classes.items()})
         write_label_files(out, plan)
         jobs = [j for j in plan.jobs if config.shard.owns(j.file_name)]
         settings = JobSettings(
@@ -198,7 +200,7 @@ def build_recipe(config: RecipeBuildConfig, *, progress: ProgressCallback | None
 
 
 #: Files a recipe build writes at the top of its folder (besides the per-shard ones named in `_check_targets`).
-_TOP_FILES = (RECIPE_FILE, "build.json", "manifest.csv", "DATASET.md", "DATASET_spectrograms.png")
+_TOP_FILES = (RECIPE_FILE, "build.json", "manifest.csv", "DATASET.md", "DATASET_spectrograms.png", "taxonomy.csv")
 
 
 def _check_targets(out: Path, plan: RecipePlan, shard: Shard) -> list[Path]:

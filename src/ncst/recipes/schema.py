@@ -128,7 +128,7 @@ MAX_SEED = 2**63 - 1
 MAX_COUNT = 10**9
 #: First folder components a subset may not use: they hold the build's own files.
 RESERVED_NAMES = (
-    "label", "recipe.json", "build.json", "manifest.csv", "DATASET.md", "DATASET_spectrograms.png",
+    "label", "recipe.json", "build.json", "manifest.csv", "DATASET.md", "DATASET_spectrograms.png", "taxonomy.csv",
 )  # fmt: skip
 _RESERVED_PATTERNS = ("provenance*.jsonl", "failures*.csv", "build*.lock")
 
