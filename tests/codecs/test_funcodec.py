@@ -50,9 +50,7 @@ def varying() -> torch.Tensor:
         ("funcodec@24kbps", "C3-4", 24000, 32, 8000),
     ],
 )
-def test_cards_follow_bit_width_cap(
-    spec: str, prefix: str, bit_width: int, n_q: int, effective_bps: int
-) -> None:
+def test_cards_follow_bit_width_cap(spec: str, prefix: str, bit_width: int, n_q: int, effective_bps: int) -> None:
     card = get_card(spec)
     assert (card.class_id, card.file_prefix, card.sample_rate_hz, card.frame_rate_hz) == (
         3,
@@ -65,11 +63,7 @@ def test_cards_follow_bit_width_cap(
         bit_width,
         bit_width,
     )
-    assert (
-        card.effective_bitrate_bps
-        == effective_bps
-        == card.frame_rate_hz * n_q * math.log2(card.codebook_size)
-    )
+    assert card.effective_bitrate_bps == effective_bps == card.frame_rate_hz * n_q * math.log2(card.codebook_size)
     assert card.checkpoint == f"hf://{EN_DS640}/model.pth"
     assert card.extra["hf_repo_id"] == EN_DS640
     assert (card.upstream_package, card.pip_extra) == ("ms-funcodec", "funcodec")
@@ -90,9 +84,7 @@ def test_conformance_random_ok(codec: FunCodecCodec) -> None:
     assert abs(report.measured_bitrate_bps - 8000) <= 80
 
 
-def test_variants_quantizers_bitrates_and_capped_identity(
-    codec: FunCodecCodec, varying: torch.Tensor
-) -> None:
+def test_variants_quantizers_bitrates_and_capped_identity(codec: FunCodecCodec, varying: torch.Tensor) -> None:
     main = codec.resynthesize(varying)
     for variant, n_q, bps in (
         ("3kbps", 12, 3000),

@@ -107,9 +107,7 @@ def test_mimi_loads_local_safetensors(codec: Codec, safetensors_file: Path) -> N
     assert from_folder.checkpoint_paths == [safetensors_file]
 
 
-def test_mimi_pretrained_uses_hf_hub(
-    codec: Codec, safetensors_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_mimi_pretrained_uses_hf_hub(codec: Codec, safetensors_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import huggingface_hub
 
     calls: list[tuple[object, ...]] = []

@@ -45,11 +45,7 @@ def test_card_matches_table2() -> None:
     card = get_card("speechtokenizer")
     assert card.spec == "speechtokenizer@hubert_avg"
     assert (card.class_id, card.file_prefix, card.sample_rate_hz) == (2, "speechtokenizer", 16000)
-    assert (
-        card.effective_bitrate_bps
-        == card.frame_rate_hz * card.n_quantizers * math.log2(card.codebook_size)
-        == 4000
-    )
+    assert card.effective_bitrate_bps == card.frame_rate_hz * card.n_quantizers * math.log2(card.codebook_size) == 4000
     assert card.checkpoint == f"hf://{HF_REPO_ID}/speechtokenizer_hubert_avg/SpeechTokenizer.pt"
 
 
@@ -85,9 +81,7 @@ def test_same_seed_same_model_other_seed_differs(codec: SpeechTokenizerCodec, va
     assert torch.equal(again.resynthesize(varying), y0)
 
 
-def test_local_path_loading_matches(
-    codec: SpeechTokenizerCodec, varying: torch.Tensor, tmp_path: Path
-) -> None:
+def test_local_path_loading_matches(codec: SpeechTokenizerCodec, varying: torch.Tensor, tmp_path: Path) -> None:
     assert codec.model is not None
     config_path, weights_path = save_checkpoint(codec.model, HUBERT_AVG_CONFIG, tmp_path / "ckpt")
     expected = codec.resynthesize(varying)

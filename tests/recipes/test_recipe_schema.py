@@ -275,8 +275,22 @@ def test_utterance_id_in_two_corpus_parts_is_an_error(tmp_path: Path) -> None:
 
 # -- --add-codec --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "text", ["=OOD", "mimi=XD", "mimi=ID=OOD", "mimi=", " =ID", "mi mi=OOD", "mimi=x:OOD", "mimi=0:OOD", "mimi=:OOD",
-             "mimi=99999999:OOD", "mimi=12:XD", "mimi=-1:OOD", "mimi=１２:OOD"]
+    "text",
+    [
+        "=OOD",
+        "mimi=XD",
+        "mimi=ID=OOD",
+        "mimi=",
+        " =ID",
+        "mi mi=OOD",
+        "mimi=x:OOD",
+        "mimi=0:OOD",
+        "mimi=:OOD",
+        "mimi=99999999:OOD",
+        "mimi=12:XD",
+        "mimi=-1:OOD",
+        "mimi=１２:OOD",
+    ],
 )
 def test_parse_add_codec_malformed_is_a_recipe_error(text: str) -> None:
     from ncst.cli.build_recipe import parse_add_codec

@@ -110,4 +110,3 @@ class RayExecutor:
         finally:
             if started_here:
                 ray.shutdown()
-

@@ -69,9 +69,7 @@ CODEBOOK_SIZE = 1024
 MIN_FRAMES = 4
 
 
-def _card(
-    variant: str, timbre_norm: bool, n_q: int, notes: str, checkpoint: str, deviation: str = ""
-) -> CodecCard:
+def _card(variant: str, timbre_norm: bool, n_q: int, notes: str, checkpoint: str, deviation: str = "") -> CodecCard:
     return CodecCard(
         name=_CLASS.key,
         variant=variant,

@@ -427,8 +427,10 @@ def run_demo(config: DemoConfig, progress: StageCallback | None = None) -> DemoR
             else []
         ),
         *(
-            [f"- dataset card: [{card.html.relative_to(out).as_posix()}]({card.html.relative_to(out).as_posix()}) "
-             "(listen to every class beside its source; quality per class in quality.csv)"]
+            [
+                f"- dataset card: [{card.html.relative_to(out).as_posix()}]({card.html.relative_to(out).as_posix()}) "
+                "(listen to every class beside its source; quality per class in quality.csv)"
+            ]
             if card is not None
             else []
         ),
