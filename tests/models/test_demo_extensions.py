@@ -120,3 +120,16 @@ def test_run_demo_with_an_extra_class_reports_it(tmp_path: Path, stub_build: Non
     assert "ext12 = fakecodec@24k (label/eval_ood12.txt)" in text
     assert "not in this demo: nothing" not in text
     assert (result.data_dir / "label" / "eval_ood12.txt").is_file()
+
+
+def test_run_demo_scores_an_extra_ood_class_as_its_own_condition(tmp_path: Path, stub_build: None) -> None:
+    """The demo's ood_open_set report has the added class as its own extension condition (set discovery)."""
+    import json
+
+    cfg = demo.DemoConfig(
+        out_dir=tmp_path / "demo", clip_s=0.5, epochs=1, batch_size=8, n_bootstrap=0, split_sizes=SIZES,
+        model_config={"n_samples": 4000}, add_codecs=(AddedCodec("fakecodec@24k", "OOD"),),
+    )  # fmt: skip
+    demo.run_demo(cfg)
+    report = json.loads((tmp_path / "demo" / "protocols" / "ood_open_set" / "report.json").read_text())
+    assert "ext12" in report["extensions"]
