@@ -252,6 +252,8 @@ class VerifyReport:
         labels: Lines of ``label.txt`` that are missing, edited, added, repeated or malformed.
         manifest: Rows of ``manifest.csv`` that are missing, edited, added or repeated.
         random_weights: Files made with random weights (informational, not a discrepancy).
+        unverified: Official roots: folders of audio that no label file covers, with their file counts. Their
+            files are neither counted ok nor a discrepancy: nothing says what they should hold.
     """
 
     n_ok: int = 0
@@ -266,10 +268,11 @@ class VerifyReport:
     #: Recipe builds only (`ncst.recipes.verify`): audio no label file lists, label lines with the wrong class.
     extra: list[str] = field(default_factory=list)
     mislabelled: list[str] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
 
     def problems(self) -> dict[str, list[str]]:
-        """Every discrepancy, by kind (each list field; kinds with none are left out)."""
-        listed = ((f.name, getattr(self, f.name)) for f in fields(self))
+        """Every discrepancy, by kind (each list field but `unverified`; kinds with none are left out)."""
+        listed = ((f.name, getattr(self, f.name)) for f in fields(self) if f.name != "unverified")
         return {kind: items for kind, items in listed if isinstance(items, list) and items}
 
     @property

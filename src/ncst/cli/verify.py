@@ -32,5 +32,9 @@ def verify(
         for kind, items in problems.items():
             for item in items:
                 console.print(f"  {kind}: {escape(item)}", highlight=False, soft_wrap=True)
+        if report.unverified:
+            console.print(f"{len(report.unverified)} folders unverified (no label file lists their files):")
+            for item in report.unverified:
+                console.print(f"  unverified: {escape(item)}", highlight=False, soft_wrap=True)
     if problems:
         raise typer.Exit(1)

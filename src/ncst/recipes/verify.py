@@ -181,7 +181,29 @@ def verify_recipe_build(out_dir: Path, *, rehash: bool = True) -> VerifyReport:
     if layout.built:
         _scan_uncovered(root, set(folders), report)
         _check_counts(layout, report)
+    else:
+        _list_unverified(root, set(folders), report)
     return report
+
+
+def _list_unverified(root: Path, folders: set[str], report: VerifyReport) -> None:
+    """Official roots: names each folder of audio outside the labelled folders, with its file count.
+
+    The download labels its folder sets (`ID_diff_config/C3-1`, `ALM/moshi`, the unseen-real corpora) by
+    folder name only, so nothing can check their files; they are listed, never counted as ok.
+    """
+    counts: dict[str, int] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        if rel_dir == ".":
+            dirnames[:] = [d for d in dirnames if d not in (CARD_ASSET_DIR, LABEL_DIR)]
+        if any(rel_dir == f or rel_dir.startswith(f + "/") for f in folders):
+            continue  # `_scan_folders` checked it
+        n_audio = sum(1 for name in filenames if name.lower().endswith(_AUDIO))
+        if n_audio:
+            counts[rel_dir] = n_audio
+    report.unverified.extend(f"{folder}/: {n} audio files, no label file" for folder, n in counts.items())
 
 
 def _check_counts(layout: _Layout, report: VerifyReport) -> None:
