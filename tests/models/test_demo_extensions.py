@@ -132,4 +132,4 @@ def test_run_demo_scores_an_extra_ood_class_as_its_own_condition(tmp_path: Path,
     )  # fmt: skip
     demo.run_demo(cfg)
     report = json.loads((tmp_path / "demo" / "protocols" / "ood_open_set" / "report.json").read_text())
-    assert "ext12" in report["extensions"]
+    assert report["extensions"]["ext12"] == "ext12 (fakecodec@24k, class 12)"

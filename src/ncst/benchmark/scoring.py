@@ -40,6 +40,7 @@ from ncst.errors import ProtocolError
 from ncst.io import PathLike
 from ncst.protocols import PROTOCOL_NAMES, Protocol, SetSpec, load_protocol
 from ncst.sets import OFFICIAL_CLASS_COUNT, discover_sets, recipe_classes
+from ncst.taxonomy import TAXONOMY_FILE, read_taxonomy_csv
 
 __all__ = ["score_protocol", "run_protocol", "check_out_dir", "referenced_sets", "unscored_inputs"]
 
@@ -76,10 +77,14 @@ def _id_label_file(data_dir: Path, label_file: str) -> Path:
 
 
 def _codec_names(data_dir: PathLike | None) -> dict[int, str]:
-    """Class id -> codec spec from the root's recipe.json ``classes`` (empty without --data or recipe.json)."""
+    """Class id -> codec spec from the root's recipe.json ``classes``, else its ``taxonomy.csv`` (empty without)."""
     if data_dir is None:
         return {}
-    return {c: str(e["codec"]) for c, e in recipe_classes(data_dir).items() if isinstance(e.get("codec"), str)}
+    names = {c: str(e["codec"]) for c, e in recipe_classes(data_dir).items() if isinstance(e.get("codec"), str)}
+    table = Path(data_dir) / TAXONOMY_FILE
+    if not names and table.is_file():  # a root without recipe.json (the demo's) may still name its classes
+        names = {c: row.codec for c, row in read_taxonomy_csv(table).items()}
+    return names
 
 
 def referenced_sets() -> set[str]:

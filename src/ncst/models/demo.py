@@ -235,6 +235,19 @@ def _place(src: Path, dest: Path) -> None:
         shutil.copy2(src, dest)
 
 
+def _write_taxonomy(root: Path, roles: dict[str, str], extra: Sequence[ExtensionClass]) -> None:
+    """`taxonomy.csv` of the miniature: class id -> the codec spec that made it (reports name classes by it)."""
+    from ncst.codecs import get_card
+    from ncst.codecs.taxonomy import write_taxonomy_csv
+
+    specs = {0: "real@16k", **{k: roles[f"id{k}"] for k in range(1, 7) if f"id{k}" in roles}}
+    for role in ("ood7", "ood8-11"):
+        if role in roles and get_card(roles[role]).class_id is not None:
+            specs[int(get_card(roles[role]).class_id)] = roles[role]  # type: ignore[arg-type]
+    specs.update({ext.class_id: ext.spec for ext in extra})
+    write_taxonomy_csv(root, specs)
+
+
 def _layout(
     root: Path,
     splits: dict[str, list[Utterance]],
@@ -276,6 +289,7 @@ def _layout(
             lines.append(f"{name} fake {ext.class_id}")
     for label_name, lines in labels.items():
         atomic_write_text(root / "label" / f"{label_name}.txt", "\n".join(lines) + "\n")
+    _write_taxonomy(root, roles, extra)
     for set_folder, clips in (("19LA", "eval"), ("ITW", "eval"), ("NCSSD", "ncssd")):
         for utt in splits[clips]:
             _place(utt.path, root / "ID_unseen_real" / set_folder / f"{utt.utt_id}.wav")
