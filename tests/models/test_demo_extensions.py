@@ -133,3 +133,17 @@ def test_run_demo_scores_an_extra_ood_class_as_its_own_condition(tmp_path: Path,
     demo.run_demo(cfg)
     report = json.loads((tmp_path / "demo" / "protocols" / "ood_open_set" / "report.json").read_text())
     assert report["extensions"]["ext12"] == "ext12 (fakecodec@24k, class 12)"
+
+
+def test_run_demo_scores_the_taxonomy_protocol(tmp_path: Path, stub_build: None) -> None:
+    """The demo trains one checkpoint with taxonomy heads and reports the taxonomy protocol beside the four."""
+    cfg = demo.DemoConfig(
+        out_dir=tmp_path / "demo", clip_s=0.5, epochs=1, batch_size=8, n_bootstrap=0, split_sizes=SIZES,
+        model_config={"n_samples": 4000},
+    )  # fmt: skip
+    import json
+
+    result = demo.run_demo(cfg)
+    report = json.loads((tmp_path / "demo" / "protocols" / "taxonomy" / "report.json").read_text())
+    assert "ID/quantizer" in report["cells"]
+    assert "(protocols/taxonomy/report.md)" in result.report.read_text()

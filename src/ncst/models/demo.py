@@ -372,8 +372,10 @@ def _protocol_section(name: str, report_dir: Path, out: Path) -> list[str]:
 
 
 def run_demo(config: DemoConfig, progress: StageCallback | None = None) -> DemoResult:
-    """Builds the miniature, trains Mel-LCNN, writes dumps, scores the four protocols, writes ``report.md``."""
+    """Builds the miniature, trains Mel-LCNN (class and taxonomy heads), writes dumps, scores the four protocols
+    and `taxonomy`, writes ``report.md``."""
     from ncst.benchmark.scoring import run_protocol
+    from ncst.codecs.taxonomy import class_taxonomy_json
     from ncst.models.infer import write_dumps
     from ncst.models.train import TrainConfig, train
     from ncst.protocols import PROTOCOL_NAMES
@@ -396,9 +398,16 @@ def run_demo(config: DemoConfig, progress: StageCallback | None = None) -> DemoR
     if progress:
         progress("train", f"Mel-LCNN, {config.epochs} epochs, batch {config.batch_size}")
     train_cfg = TrainConfig(
-        model="mel-lcnn", data_dir=root, out_dir=out / "model", epochs=config.epochs, batch_size=config.batch_size,
-        seed=config.seed, model_config=dict(config.model_config),
-    )  # fmt: skip
+        model="mel-lcnn",
+        data_dir=root,
+        out_dir=out / "model",
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        model_config=dict(config.model_config),
+        task="taxonomy",
+        class_taxonomy=class_taxonomy_json(root),
+    )  # fmt: skip  (one checkpoint: the class head for the four protocols, the axis heads for `taxonomy`)
     trained = train(train_cfg)
     timings["train"] = time.perf_counter() - t
 
@@ -410,7 +419,7 @@ def run_demo(config: DemoConfig, progress: StageCallback | None = None) -> DemoR
 
     t = time.perf_counter()
     reports: dict[str, Path] = {}
-    for name in PROTOCOL_NAMES:
+    for name in (*PROTOCOL_NAMES, "taxonomy"):
         if progress:
             progress("score", name)
         run_protocol(
@@ -454,7 +463,7 @@ def run_demo(config: DemoConfig, progress: StageCallback | None = None) -> DemoR
         "- wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()),
         "",
     ]
-    for name in PROTOCOL_NAMES:
+    for name in reports:
         lines += _protocol_section(name, reports[name].parent, out)
     report = out / "report.md"
     atomic_write_text(report, "\n".join(lines) + "\n")
