@@ -172,7 +172,7 @@ def test_dumps_keep_logits_order(tmp_path: Path) -> None:
 
 def test_run_taxonomy_protocol_is_one_call_for_the_demo(tiny_root: Path, tmp_path: Path) -> None:
     from ncst.codecs.taxonomy import class_taxonomy_json
-    from ncst.models.taxonomy import run_taxonomy_protocol
+    from ncst.models.infer import run_taxonomy_protocol
 
     train(_config(tiny_root, tmp_path / "run", class_taxonomy=class_taxonomy_json(tiny_root)))
     result = run_taxonomy_protocol(tmp_path / "run" / "best.pt", tiny_root, tmp_path / "report")

@@ -30,7 +30,7 @@ from ncst.models.data import Item, WaveformDataset, check_audio, list_sets, read
 from ncst.models.validate import check_device
 from ncst.sets import discover_sets
 
-__all__ = ["predict", "write_dumps", "protocol_sets"]
+__all__ = ["predict", "write_dumps", "protocol_sets", "run_taxonomy_protocol"]
 
 log = logging.getLogger(__name__)
 
@@ -197,3 +197,27 @@ def _axis_arrays(taxonomy: Any, embeddings: np.ndarray, device: str) -> dict[str
 
     heads, meta = taxonomy
     return {"axis_logits": head_logits(heads, embeddings, device), "taxonomy": json.dumps(meta, sort_keys=True)}
+
+
+def run_taxonomy_protocol(
+    checkpoint: PathLike,
+    data_dir: PathLike,
+    out_dir: PathLike,
+    *,
+    dumps_dir: PathLike | None = None,
+    device: str = "cpu",
+    plots: bool = False,
+) -> Any:
+    """Dumps a taxonomy checkpoint on every set of `data_dir` but train/dev, scores `taxonomy`, writes the report.
+
+    What `run-protocol taxonomy --checkpoint CKPT --data ROOT` does, for callers without the CLI (the demo).
+
+    Returns:
+        The `ncst.benchmark.results.ProtocolResult`.
+    """
+    from ncst.benchmark.scoring import run_protocol
+    from ncst.models.taxonomy import taxonomy_sets
+
+    dumps = Path(dumps_dir) if dumps_dir is not None else Path(checkpoint).parent / "dumps"
+    write_dumps(checkpoint, data_dir, dumps, sets=taxonomy_sets(data_dir), device=device)
+    return run_protocol("taxonomy", out_dir, plots=plots, dumps_dir=dumps, data_dir=data_dir, n_bootstrap=0)

@@ -41,7 +41,6 @@ __all__ = [
     "head_logits",
     "load_taxonomy_heads",
     "parse_axis_weights",
-    "run_taxonomy_protocol",
     "taxonomy_sets",
 ]
 
@@ -248,27 +247,3 @@ def taxonomy_sets(data_dir: PathLike) -> list[str]:
     from ncst.models.data import list_sets
 
     return [s.name for s in list_sets(Path(data_dir)) if s.name not in ("train", "dev")]
-
-
-def run_taxonomy_protocol(
-    checkpoint: PathLike,
-    data_dir: PathLike,
-    out_dir: PathLike,
-    *,
-    dumps_dir: PathLike | None = None,
-    device: str = "cpu",
-    plots: bool = False,
-) -> Any:
-    """Dumps a taxonomy checkpoint on every set of `data_dir` but train/dev, scores `taxonomy`, writes the report.
-
-    What `run-protocol taxonomy --checkpoint CKPT --data ROOT` does, for callers without the CLI (the demo).
-
-    Returns:
-        The `ncst.benchmark.results.ProtocolResult`.
-    """
-    from ncst.benchmark.scoring import run_protocol
-    from ncst.models.infer import write_dumps
-
-    dumps = Path(dumps_dir) if dumps_dir is not None else Path(checkpoint).parent / "dumps"
-    write_dumps(checkpoint, data_dir, dumps, sets=taxonomy_sets(data_dir), device=device)
-    return run_protocol("taxonomy", out_dir, plots=plots, dumps_dir=dumps, data_dir=data_dir, n_bootstrap=0)
