@@ -37,6 +37,7 @@ __all__ = [
     "varying_clip",
     "write_crafted_checkpoint",
     "write_tiny_corpus",
+    "write_tiny_recipe",
 ]
 
 
@@ -73,6 +74,31 @@ def write_tiny_corpus(folder: Path, durations_s: tuple[float, ...] = (0.31, 0.5,
     manifest = folder / "manifest.csv"
     pd.DataFrame(rows).to_csv(manifest, index=False)
     return manifest
+
+
+def write_tiny_recipe(folder: Path, folders: tuple[str, ...] = ("eval_id",), speakers: int = 4) -> Path:
+    """A one-class recipe (class 0, `real@16k`: no model to load) and tiny fake VCTK 0.92 + AISHELL-3 corpora.
+
+    Writes `folder/tiny.toml` (one subset per name in `folders`, each from the split of the same name, with
+    `eval_id` taken from `eval`), `folder/vctk` and `folder/aishell3`; returns `folder`. For build tests that
+    need a real recipe run (locks, refusals, `--add-codec`) without a codec model.
+    """
+    from ncst.corpora.fakes import write_aishell3, write_vctk_092
+
+    lines = [
+        'name = "tiny"', "seed = 5", "", "[classes]", '0 = "real@16k"', "", "[corpora.main]",
+        'readers = ["vctk", "aishell3"]', "vctk = { train = 2, dev = 1, eval = 1 }",
+        "aishell3 = { train = 2, dev = 1, eval = 1 }",
+    ]  # fmt: skip
+    for name in folders:
+        split = "eval" if name == "eval_id" else name
+        lines += ["", "[[subsets]]", f'folder = "{name}"', f'source = "main:{split}"', "classes = [0]"]
+        lines.append(f'label_file = "{name}.txt"')
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tiny.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_vctk_092(folder / "vctk", {"p225": speakers})
+    write_aishell3(folder / "aishell3", {"train": {"SSB0005": 2}, "test": {"SSB0011": 2}})
+    return folder
 
 
 def add_utterance(manifest: Path, utt_id: str, audio: np.ndarray | bytes, rate_hz: int = 16000) -> None:

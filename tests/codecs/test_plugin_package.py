@@ -21,29 +21,10 @@ import ncst.codecs.registry as registry
 from ncst.cli.main import app
 from ncst.codecs import available_codecs, codec_class, get_card
 from ncst.codecs.contract import check_adapter_contract
-from ncst.corpora.fakes import write_aishell3, write_vctk_092
+from ncst.testing import write_tiny_recipe
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "adding_a_codec.md"
 MARKER = "<!-- plugin example: my_package/adapter.py -->"
-
-TINY = """
-name = "tiny"
-seed = 5
-
-[classes]
-0 = "real@16k"
-
-[corpora.main]
-readers = ["vctk", "aishell3"]
-vctk = { train = 2, dev = 1, eval = 1 }
-aishell3 = { train = 2, dev = 1, eval = 1 }
-
-[[subsets]]
-folder = "eval_id"
-source = "main:eval"
-classes = [0]
-label_file = "eval_id.txt"
-"""
 
 
 def docs_plugin_example() -> str:
@@ -99,9 +80,7 @@ def test_plugin_keeps_the_adapter_contract(plugin: Path, tmp_path: Path) -> None
 
 
 def test_plugin_builds_as_ood_class_and_provenance_names_its_distribution(plugin: Path, tmp_path: Path) -> None:
-    write_vctk_092(tmp_path / "vctk", {"p225": 3})
-    write_aishell3(tmp_path / "aishell3", {"train": {"SSB0005": 2}, "test": {"SSB0011": 2}})
-    (tmp_path / "tiny.toml").write_text(TINY, encoding="utf-8")
+    write_tiny_recipe(tmp_path)
     out = tmp_path / "st"
     args = [
         "build", "--recipe", str(tmp_path / "tiny.toml"), "--vctk", str(tmp_path / "vctk"), "--aishell3",

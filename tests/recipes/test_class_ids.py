@@ -13,37 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from ncst.cli.main import app
-from ncst.corpora.fakes import write_aishell3, write_vctk_092
 from ncst.recipes import RecipeError, load_recipe
 from ncst.recipes.class_ids import AddedCodec, RecordedClass, add_codecs_stably
-
-TINY = """
-name = "tiny"
-seed = 5
-
-[classes]
-0 = "real@16k"
-
-[corpora.main]
-readers = ["vctk", "aishell3"]
-vctk = { train = 2, dev = 1, eval = 1 }
-aishell3 = { train = 2, dev = 1, eval = 1 }
-
-[[subsets]]
-folder = "eval_id"
-source = "main:eval"
-classes = [0]
-label_file = "eval_id.txt"
-"""
+from ncst.testing import write_tiny_recipe
 
 
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    src = tmp_path_factory.mktemp("corpora")
-    write_vctk_092(src / "vctk", {"p225": 4})
-    write_aishell3(src / "aishell3", {"train": {"SSB0005": 2}, "test": {"SSB0011": 2}})
-    (src / "tiny.toml").write_text(TINY, encoding="utf-8")
-    return src
+    return write_tiny_recipe(tmp_path_factory.mktemp("corpora"))
 
 
 def _build(corpora: Path, out: Path, *add: str) -> tuple[int, str]:

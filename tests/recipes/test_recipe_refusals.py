@@ -17,41 +17,12 @@ from ncst.build_dataset.jobs import JobSettings
 from ncst.build_dataset.lock import BuildLock
 from ncst.build_dataset.runner import BuildResult
 from ncst.cli.main import app
-from ncst.corpora.fakes import write_aishell3, write_vctk_092
-
-TINY = """
-name = "tiny"
-seed = 5
-
-[classes]
-0 = "real@16k"
-
-[corpora.main]
-readers = ["vctk", "aishell3"]
-vctk = { train = 2, dev = 1, eval = 1 }
-aishell3 = { train = 2, dev = 1, eval = 1 }
-
-[[subsets]]
-folder = "train"
-source = "main:train"
-classes = [0]
-label_file = "train.txt"
-
-[[subsets]]
-folder = "eval_id"
-source = "main:eval"
-classes = [0]
-label_file = "eval_id.txt"
-"""
+from ncst.testing import write_tiny_recipe
 
 
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    src = tmp_path_factory.mktemp("corpora")
-    write_vctk_092(src / "vctk", {"p225": 4})
-    write_aishell3(src / "aishell3", {"train": {"SSB0005": 2}, "test": {"SSB0011": 2}})
-    (src / "tiny.toml").write_text(TINY, encoding="utf-8")
-    return src
+    return write_tiny_recipe(tmp_path_factory.mktemp("corpora"), ("train", "eval_id"))
 
 
 def _build(corpora: Path, out: Path, *extra: str, recipe: Path | None = None) -> tuple[int, str]:
@@ -129,7 +100,8 @@ def test_refused_build_changes_nothing_on_disk(
 
 def test_refused_bad_recipe_changes_nothing_on_disk(corpora: Path, built: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text(TINY.replace('label_file = "train.txt"', 'label_file = "train.txt"\ncolder = 1'), encoding="utf-8")
+    tiny = (corpora / "tiny.toml").read_text(encoding="utf-8")
+    bad.write_text(tiny.replace('label_file = "train.txt"', 'label_file = "train.txt"\ncolder = 1'), encoding="utf-8")
     before = _snapshot(tmp_path)
     code, output = _build(corpora, built, recipe=bad)
     assert code == 2, output
