@@ -38,6 +38,7 @@ __all__ = [
     "write_crafted_checkpoint",
     "write_tiny_corpus",
     "write_tiny_recipe",
+    "snapshot_tree",
 ]
 
 
@@ -99,6 +100,26 @@ def write_tiny_recipe(folder: Path, folders: tuple[str, ...] = ("eval_id",), spe
     write_vctk_092(folder / "vctk", {"p225": speakers})
     write_aishell3(folder / "aishell3", {"train": {"SSB0005": 2}, "test": {"SSB0011": 2}})
     return folder
+
+
+def snapshot_tree(root: Path, skip: tuple[Path, ...] = ()) -> dict[str, tuple[str, int, int]]:
+    """Every name under `root` but `skip` and what lies below it: relative name -> (kind, size, mtime_ns).
+
+    Links are not followed (kind `link`), so a refusal test sees a link planted or replaced as well as a
+    file written, grown or touched: equal snapshots before and after mean nothing on disk changed.
+    """
+    skipped = {Path(p) for p in skip}
+    out: dict[str, tuple[str, int, int]] = {}
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if Path(folder) / d not in skipped]
+        for name in dirs + files:
+            path = Path(folder) / name
+            if path in skipped:
+                continue
+            st = path.lstat()
+            kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
+            out[str(path.relative_to(root))] = (kind, st.st_size if kind == "file" else 0, st.st_mtime_ns)
+    return out
 
 
 def add_utterance(manifest: Path, utt_id: str, audio: np.ndarray | bytes, rate_hz: int = 16000) -> None:

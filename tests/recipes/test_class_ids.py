@@ -6,7 +6,6 @@ two variants: `fakecodec@16k` and `fakecodec@24k`) added as OOD classes."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 from ncst.cli.main import app
 from ncst.recipes import RecipeError, load_recipe
 from ncst.recipes.class_ids import AddedCodec, RecordedClass, add_codecs_stably
-from ncst.testing import write_tiny_recipe
+from ncst.testing import snapshot_tree, write_tiny_recipe
 
 
 @pytest.fixture(scope="module")
@@ -31,18 +30,6 @@ def _build(corpora: Path, out: Path, *add: str) -> tuple[int, str]:
     ]  # fmt: skip
     result = CliRunner().invoke(app, args)
     return result.exit_code, result.output + (repr(result.exception) if result.exception else "")
-
-
-def _snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
-    """Every name under `root` (symlinks not followed) with its kind, size and mtime."""
-    out: dict[str, tuple[str, int, int]] = {}
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        for name in dirs + files:
-            path = Path(folder) / name
-            st = path.lstat()
-            kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
-            out[str(path.relative_to(root))] = (kind, st.st_size if kind == "file" else 0, st.st_mtime_ns)
-    return out
 
 
 def _classes(out: Path) -> dict[str, str]:
@@ -75,14 +62,14 @@ def test_add_codec_explicit_id_is_recorded_with_its_label_file(built: Path) -> N
 def test_rerun_that_moves_a_class_id_is_refused_and_changes_nothing(
     corpora: Path, built: Path, tmp_path: Path, add: list[str], message: str
 ) -> None:
-    before = _snapshot(tmp_path)
+    before = snapshot_tree(tmp_path)
     code, output = _build(corpora, built, *add)
     assert code == 2, output
     assert message in output
     assert str(built / "recipe.json") in output.replace("\n", "")
     assert "--out" in output
     assert "Traceback" not in output
-    assert _snapshot(tmp_path) == before
+    assert snapshot_tree(tmp_path) == before
 
 
 def test_rerun_with_the_same_codecs_in_any_order_keeps_their_ids(corpora: Path, built: Path) -> None:
@@ -127,9 +114,9 @@ def test_rerun_with_another_spec_never_takes_over_the_free_id(corpora: Path, tmp
     code, output = _build(corpora, out, "fakecodec=OOD")  # the next free id of the one-class recipe: 1
     assert code == 0, output
     label = (out / "label" / "eval_ood1.txt").read_text()
-    before = _snapshot(tmp_path)
+    before = snapshot_tree(tmp_path)
     code, output = _build(corpora, out, "fakecodec@24k=OOD")
     assert code == 2, output
     assert "records class 1 = fakecodec@16k" in output
-    assert _snapshot(tmp_path) == before
+    assert snapshot_tree(tmp_path) == before
     assert (out / "label" / "eval_ood1.txt").read_text() == label

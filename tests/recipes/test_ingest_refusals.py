@@ -15,20 +15,10 @@ from typer.testing import CliRunner
 from ncst.cli.main import app
 from ncst.errors import NcstError
 from ncst.recipes.ingest import IngestError, ingest
+from ncst.testing import snapshot_tree
 from ncst.verify import verify
 
 runner = CliRunner()
-
-
-def snapshot(base: Path) -> dict[str, tuple[int, int, bool]]:
-    """Every entry under `base` (links not followed): relative name -> (size, mtime_ns, is link)."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(base):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            st = path.lstat()
-            out[str(path.relative_to(base))] = (st.st_size, st.st_mtime_ns, path.is_symlink())
-    return out
 
 
 def _wav(path: Path, value: float = 0.1) -> Path:
@@ -53,14 +43,14 @@ def setup(tmp_path: Path) -> tuple[Path, Path]:
 
 def _refused(tmp_path: Path, args: list[str], *expected: str) -> None:
     """Runs `ncst ingest ARGS`: exit 2, one line naming each expected text, and no change under tmp_path."""
-    before = snapshot(tmp_path)
+    before = snapshot_tree(tmp_path)
     result = runner.invoke(app, ["ingest", *args])
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert len(result.output.strip().splitlines()) == 1, result.output
     for text in expected:
         assert text in result.output, result.output
-    assert snapshot(tmp_path) == before
+    assert snapshot_tree(tmp_path) == before
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ numbers and path-like text such as "../x" or an absolute path; random bytes inse
 
 from __future__ import annotations
 
-import os
 import random
 from importlib import resources
 from pathlib import Path
@@ -21,6 +20,7 @@ from ncst.build_dataset.runner import BuildResult
 from ncst.corpora.base import Utterance
 from ncst.errors import NcstError
 from ncst.recipes import RecipeBuildConfig, build_recipe
+from ncst.testing import snapshot_tree
 
 CASES = 400
 SEED = 20261204
@@ -152,16 +152,6 @@ def _corpora() -> dict[str, list[Utterance]]:
     }
 
 
-def _snapshot(root: Path, skip: set[Path]) -> dict[str, tuple[bool, int, int]]:
-    out: dict[str, tuple[bool, int, int]] = {}
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs if Path(folder) / d not in skip]
-        for name in dirs + files:
-            st = (Path(folder) / name).lstat()
-            out[str(Path(folder, name).relative_to(root))] = (name in dirs, st.st_size, st.st_mtime_ns)
-    return out
-
-
 def test_recipe_mutations_raise_only_ncst_errors_and_write_only_inside_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -184,7 +174,7 @@ def test_recipe_mutations_raise_only_ncst_errors_and_write_only_inside_out(
     monkeypatch.setattr("ncst.recipes.build.run_jobs", touch_jobs)
     text = resources.files("ncst.recipes").joinpath("st_codecfake.toml").read_text(encoding="utf-8")
     builtin = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    before = _snapshot(tmp_path, {recipes, outs})
+    before = snapshot_tree(tmp_path, (recipes, outs))
     rng = random.Random(SEED)
     values = _values(area)
     escaped: list[str] = []
@@ -216,7 +206,7 @@ def test_recipe_mutations_raise_only_ncst_errors_and_write_only_inside_out(
         except Exception as err:  # noqa: BLE001 - the point of the sweep
             escaped.append(f"case {case}: {type(err).__name__}: {err}\n" + "\n".join(lines))
     assert not escaped, "\n\n".join(escaped[:3])
-    assert _snapshot(tmp_path, {recipes, outs}) == before
+    assert snapshot_tree(tmp_path, (recipes, outs)) == before
     assert not [p for p in outs.rglob("*") if p.is_symlink()]
     assert outcomes["built"] >= CASES // 10, outcomes  # the sweep must reach the writing code, not only the parser
 

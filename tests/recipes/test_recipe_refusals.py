@@ -17,7 +17,7 @@ from ncst.build_dataset.jobs import JobSettings
 from ncst.build_dataset.lock import BuildLock
 from ncst.build_dataset.runner import BuildResult
 from ncst.cli.main import app
-from ncst.testing import write_tiny_recipe
+from ncst.testing import snapshot_tree, write_tiny_recipe
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +33,6 @@ def _build(corpora: Path, out: Path, *extra: str, recipe: Path | None = None) ->
     ]  # fmt: skip
     result = CliRunner().invoke(app, args)
     return result.exit_code, result.output + (repr(result.exception) if result.exception else "")
-
-
-def _snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
-    """Every name under `root` (symlinks not followed) with its kind, size and mtime."""
-    out: dict[str, tuple[str, int, int]] = {}
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        for name in dirs + files:
-            path = Path(folder) / name
-            st = path.lstat()
-            kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
-            out[str(path.relative_to(root))] = (kind, st.st_size if kind == "file" else 0, st.st_mtime_ns)
-    return out
 
 
 @pytest.fixture
@@ -90,30 +78,30 @@ def test_refused_build_changes_nothing_on_disk(
 ) -> None:
     shutil.copytree(built / "label", tmp_path / "labels_copy")
     args = [a.format(labels_copy=tmp_path / "labels_copy", missing=tmp_path / "missing") for a in extra]
-    before = _snapshot(tmp_path)
+    before = snapshot_tree(tmp_path)
     code, output = _build(corpora, built, *args)
     assert code == 2, output
     assert message in output
     assert "Traceback" not in output
-    assert _snapshot(tmp_path) == before
+    assert snapshot_tree(tmp_path) == before
 
 
 def test_refused_bad_recipe_changes_nothing_on_disk(corpora: Path, built: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     tiny = (corpora / "tiny.toml").read_text(encoding="utf-8")
     bad.write_text(tiny.replace('label_file = "train.txt"', 'label_file = "train.txt"\ncolder = 1'), encoding="utf-8")
-    before = _snapshot(tmp_path)
+    before = snapshot_tree(tmp_path)
     code, output = _build(corpora, built, recipe=bad)
     assert code == 2, output
     assert "colder" in output
-    assert _snapshot(tmp_path) == before
+    assert snapshot_tree(tmp_path) == before
 
 
 def test_build_locked_by_a_live_run_changes_nothing_on_disk(corpora: Path, built: Path, tmp_path: Path) -> None:
     with BuildLock(built):  # another open file description: the build's own lock attempt fails as another process's
-        before = _snapshot(tmp_path)
+        before = snapshot_tree(tmp_path)
         code, output = _build(corpora, built)
-        after = _snapshot(tmp_path)
+        after = snapshot_tree(tmp_path)
     assert code == 2, output
     assert "already being built" in output
     assert after == before
@@ -131,21 +119,21 @@ def test_symlink_out_of_the_build_folder_is_refused(corpora: Path, tmp_path: Pat
     out = tmp_path / "st"
     out.mkdir()
     os.symlink(target, out / name)
-    before = _snapshot(tmp_path)
+    before = snapshot_tree(tmp_path)
     code, output = _build(corpora, out)
     assert code == 2, output
     assert "outside" in output
-    assert _snapshot(tmp_path) == before
+    assert snapshot_tree(tmp_path) == before
 
 
 def test_out_that_is_a_file_is_one_error(corpora: Path, tmp_path: Path) -> None:
     out = tmp_path / "st"
     out.write_text("not a folder\n", encoding="utf-8")
-    before = _snapshot(tmp_path)
+    before = snapshot_tree(tmp_path)
     code, output = _build(corpora, out)
     assert code == 2, output
     assert "not a folder" in output or "is a file" in output
-    assert _snapshot(tmp_path) == before
+    assert snapshot_tree(tmp_path) == before
 
 
 # -- options that reach the build ---------------------------------------------------------------------------

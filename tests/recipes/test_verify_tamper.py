@@ -8,7 +8,6 @@ ingested set is copied and edited per test. The sweep applies 200 seeded mutatio
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 from pathlib import Path
@@ -24,6 +23,7 @@ from ncst.corpora.fakes import write_vctk_092
 from ncst.errors import NcstError
 from ncst.recipes.build import RecipeBuildConfig, build_recipe
 from ncst.recipes.ingest import ingest
+from ncst.testing import snapshot_tree
 from ncst.verify import verify
 
 runner = CliRunner()
@@ -51,20 +51,6 @@ codec = "fakecodec"
 prefix = "X"
 label_file = "ID_diff_config-X.txt"
 """
-
-
-def snapshot(base: Path, skip: Path | None = None) -> dict[str, tuple[int, int]]:
-    """Every entry under `base` but `skip` (links not followed): relative name -> (size, mtime_ns)."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(base):
-        if skip is not None and Path(dirpath) == skip.parent:
-            dirnames[:] = [d for d in dirnames if d != skip.name]
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            if path != skip:
-                st = path.lstat()
-                out[str(path.relative_to(base))] = (st.st_size, st.st_mtime_ns)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -293,14 +279,14 @@ def test_mutation_sweep_reports_every_alteration_and_writes_only_inside_the_root
             shutil.rmtree(out)
         shutil.copytree(built, out, symlinks=True)
         what, alters = _mutate(out, rng)
-        around = snapshot(tmp_path, skip=out)
-        inside = snapshot(out)
+        around = snapshot_tree(tmp_path, skip=(out,))
+        inside = snapshot_tree(out)
         try:
             report = verify(out)
             clean = report.ok
         except NcstError:  # refused (exit 2): not a clean report either
             clean = False
-        assert snapshot(out) == inside, f"#{n} {what}: verify wrote into the root"
+        assert snapshot_tree(out) == inside, f"#{n} {what}: verify wrote into the root"
         if alters:
             altering.append(what)
         if alters and clean:
@@ -309,6 +295,6 @@ def test_mutation_sweep_reports_every_alteration_and_writes_only_inside_the_root
             ingest(src, out, "ALM/new", 1)
         except NcstError:
             pass
-        assert snapshot(tmp_path, skip=out) == around, f"#{n} {what}: ingest wrote outside the root"
+        assert snapshot_tree(tmp_path, skip=(out,)) == around, f"#{n} {what}: ingest wrote outside the root"
     assert unreported == []
     assert len(altering) > 150, altering  # the sweep exercised the checks, not only harmless edits
