@@ -8,36 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 import ncst.models.demo as demo
-from ncst.codecs import get_card
 from ncst.recipes import RecipeError
 from ncst.recipes.class_ids import AddedCodec
 
 SIZES = {"train": 1, "dev": 1, "eval": 2, "ncssd": 1}
-
-
-def _fake_build(specs: list[str], clips: list, work: Path, name: str, config: demo.DemoConfig) -> Path:
-    out = work / f"build_{name}" / "wav"
-    out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for spec in specs:
-        for utt in clips:
-            audio, rate = sf.read(utt.path, dtype="float32")
-            sf.write(
-                out / f"{get_card(spec).file_prefix}_{utt.utt_id}.wav",
-                audio + 0.01 * rng.standard_normal(len(audio)),
-                rate,
-            )
-    return out
-
-
-@pytest.fixture
-def stub_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(demo, "_build", _fake_build)
 
 
 def _config(tmp_path: Path, **kwargs: object) -> demo.DemoConfig:

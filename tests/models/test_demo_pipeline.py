@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pytest
 import soundfile as sf
 
 import ncst.models.demo as demo
@@ -42,24 +40,7 @@ def test_choose_codecs_gives_each_role_its_class() -> None:
     assert len(roles) + len(missing) >= 16
 
 
-def _fake_build(specs: list[str], clips: list, work: Path, name: str, config: demo.DemoConfig) -> Path:
-    """Stands in for the codec build: each 'codec' adds a little noise to the clip."""
-    out = work / f"build_{name}" / "wav"
-    out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for spec in specs:
-        for utt in clips:
-            audio, rate = sf.read(utt.path, dtype="float32")
-            sf.write(
-                out / f"{get_card(spec).file_prefix}_{utt.utt_id}.wav",
-                audio + 0.01 * rng.standard_normal(len(audio)),
-                rate,
-            )
-    return out
-
-
-def test_run_demo_writes_the_layout_and_one_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(demo, "_build", _fake_build)
+def test_run_demo_writes_the_layout_and_one_report(tmp_path: Path, stub_build: None) -> None:
     cfg = demo.DemoConfig(
         out_dir=tmp_path / "demo",
         clip_s=0.5,
@@ -86,8 +67,7 @@ def test_run_demo_writes_the_layout_and_one_report(tmp_path: Path, monkeypatch: 
     assert "![" in text
 
 
-def test_run_demo_writes_the_card_and_links_report_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(demo, "_build", _fake_build)
+def test_run_demo_writes_the_card_and_links_report_pages(tmp_path: Path, stub_build: None) -> None:
     cfg = demo.DemoConfig(
         out_dir=tmp_path / "demo", clip_s=0.5, epochs=1, batch_size=8, n_bootstrap=0, split_sizes=SIZES,
         model_config={"n_samples": 4000},
