@@ -65,6 +65,12 @@ def test_demo_bad_add_codec_fails_before_any_work(tmp_path: Path, stub_build: No
     assert not (tmp_path / "demo").exists()
 
 
+def test_demo_unknown_add_codec_is_refused_before_any_work(tmp_path: Path, stub_build: None) -> None:
+    with pytest.raises(RecipeError, match="mycodek"):
+        demo.build_miniature(_config(tmp_path, add_codecs=(AddedCodec("mycodek", "OOD"),)))
+    assert not (tmp_path / "demo").exists()
+
+
 def test_demo_cli_malformed_add_codec_exits_2(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -151,17 +151,24 @@ def extension_classes(config: DemoConfig) -> tuple[list[ExtensionClass], list[st
     A recipe's classes beyond st-codecfake's (ids 12, ...) and each `--add-codec` become OOD classes with
     the ids `ncst.recipes.class_ids` gives them (an explicit id, else the next free one, new specs in sorted
     order). The demo builds OOD classes only: an ID class, a codec that is not registered, or one whose
-    upstream package is not installed is named in the returned list instead.
+    upstream package is not installed is named in the returned list instead. A spec given with
+    `--add-codec` that no codec answers to is a typo, not a left-out class: it is refused before any work.
 
     Raises:
-        RecipeError: A bad recipe or `--add-codec` (malformed, an id taken, a spec given twice).
+        RecipeError: A bad recipe or `--add-codec` (malformed, an id taken, a spec given twice, a codec that
+            is not registered).
     """
     from ncst.codecs import get_card
     from ncst.codecs.contract import upstream_missing
     from ncst.errors import UnknownCodecError
-    from ncst.recipes import load_recipe
+    from ncst.recipes import RecipeError, load_recipe
     from ncst.recipes.class_ids import add_codecs_stably
 
+    for added in config.add_codecs:
+        try:
+            get_card(added.spec)
+        except UnknownCodecError as err:
+            raise RecipeError(f"{added.describe()}: {err}; `ncst codecs list` names the registered codecs") from None
     base = load_recipe("st-codecfake")
     recipe = load_recipe(config.recipe) if config.recipe else base
     recipe = add_codecs_stably(recipe, list(config.add_codecs), {})
