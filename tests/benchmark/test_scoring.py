@@ -154,6 +154,8 @@ def test_open_set_missing_condition_names_paths(tmp_path: Path) -> None:
     (dumps / "ITW_spoof.npz").unlink()
     with pytest.raises(ProtocolError, match=r"voc.npz or .*19LA_spoof.npz\+.*ITW_spoof.npz"):
         score_protocol("ood_open_set", dumps_dir=dumps, n_bootstrap_ood=0)
+    with pytest.raises(ProtocolError, match="pass --skip-missing"):
+        score_protocol("ood_open_set", dumps_dir=dumps, n_bootstrap_ood=0)
     res = score_protocol("ood_open_set", dumps_dir=dumps, n_bootstrap_ood=0, skip_missing=True)
     assert not any(k.startswith("voc/") for k in res.cells)
 

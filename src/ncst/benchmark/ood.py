@@ -133,7 +133,10 @@ def score_open_set(
             if skip_missing:
                 log.warning("Skipping condition %s: no dumps at %s", cond.name, expected)
                 continue
-            raise ProtocolError(f"Condition {cond.name!r} needs {expected}")
+            raise ProtocolError(
+                f"Condition {cond.name!r} needs {expected}; pass --skip-missing to score the conditions whose "
+                "dumps exist (the skipped ones are named in report.json)"
+            )
         parts[cond.name] = [load_dump(p) for p in paths]
         conditions[cond.name] = Dump.concat(parts[cond.name])
     extra, titles = extension_conditions(protocol, dumps_dir, codecs)
