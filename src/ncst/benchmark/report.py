@@ -107,7 +107,7 @@ def _paper_differences(result: ProtocolResult) -> list[Block]:
 def _ood_tables(result: ProtocolResult) -> list[Block]:
     proto = result.protocol
     conditions = [c for c in proto.conditions if any(k.startswith(c.name + "/") for k in result.cells)]
-    detectors = [d for d in result.settings.get("detectors", proto.detectors)]
+    detectors = list(result.settings.get("detectors", proto.detectors))
     header = ["detector"] + [f"{c.name} {m}" for c in conditions for m in proto.metrics]
     rows = []
     for det in detectors:
@@ -124,13 +124,7 @@ def _ood_tables(result: ProtocolResult) -> list[Block]:
     for key, cell in result.cells.items():
         if key.split("/")[0] in result.extensions:
             continue
-        row = [key]
-        for m in _OOD_METRICS:
-            text = _fmt(cell.get(m))
-            if f"{m}_CI95_low" in cell:
-                text += f" ({cell[f'{m}_CI95_low']:.2f}-{cell[f'{m}_CI95_high']:.2f})"
-            row.append(text)
-        detail_rows.append(row)
+        detail_rows.append([key, *_ood_metric_texts(cell)])
     lines.append(Table(detail_header, detail_rows))
     lines.append("")
     paper_counts = {c: n for c, n in result.counts.items() if c not in result.extensions}
@@ -138,12 +132,23 @@ def _ood_tables(result: ProtocolResult) -> list[Block]:
     return lines + _ood_extension_block(result)
 
 
+def _ood_metric_texts(cell: Mapping[str, float]) -> list[str]:
+    """Each open-set metric of a cell as text, with its bootstrap 95% interval where one was computed."""
+    texts = []
+    for m in _OOD_METRICS:
+        text = _fmt(cell.get(m))
+        if f"{m}_CI95_low" in cell:
+            text += f" ({cell[f'{m}_CI95_low']:.2f}-{cell[f'{m}_CI95_high']:.2f})"
+        texts.append(text)
+    return texts
+
+
 def _ood_extension_block(result: ProtocolResult) -> list[Block]:
     """Extension OOD classes (outside the paper's conditions): one row per class x detector, own section."""
     if not result.extensions:
         return []
     proto = result.protocol
-    detectors = [d for d in result.settings.get("detectors", proto.detectors)]
+    detectors = list(result.settings.get("detectors", proto.detectors))
     lines: list[Block] = [
         "", "## Extension OOD classes", "",
         "Classes the paper does not have, each scored as its own condition against the same ID set "
@@ -156,13 +161,7 @@ def _ood_extension_block(result: ProtocolResult) -> list[Block]:
             cell = result.cells.get(f"{cond}/{det}")
             if cell is None:
                 continue
-            row = [title, det]
-            for m in _OOD_METRICS:
-                text = _fmt(cell.get(m))
-                if f"{m}_CI95_low" in cell:
-                    text += f" ({cell[f'{m}_CI95_low']:.2f}-{cell[f'{m}_CI95_high']:.2f})"
-                row.append(text)
-            rows.append(row)
+            rows.append([title, det, *_ood_metric_texts(cell)])
     lines.append(Table(header, rows))
     lines.append("")
     lines.append(
